@@ -1,0 +1,1 @@
+"""Core: settings, engine, schema, security, metrics and the failcat command line."""

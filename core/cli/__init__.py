@@ -1,0 +1,53 @@
+"""The `failcat` command line; each core/cli/cmd_*.py module registers its commands."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db import DatabaseUnavailable, describe_db_error
+
+
+class FailcatGroup(click.Group):
+    """Turns known failures into one-line messages and a non-zero exit instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            from core.settings import get_settings
+
+            fail(describe_db_error(exc, get_settings().database_url))
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+        except (ValueError, LookupError, PermissionError, OSError, RuntimeError) as exc:
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print `failcat: error: message` on stderr and exit non-zero."""
+    click.echo(f"failcat: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=FailcatGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="failcat", prog_name="failcat")
+def main() -> None:
+    """Failure Catalog: store, match and explore agent run failures."""
+
+
+def _register_commands() -> None:
+    import core.cli as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("cmd_"):
+            importlib.import_module(f"core.cli.{info.name}").register(main)
+
+
+_register_commands()

@@ -1,0 +1,98 @@
+"""Engine construction and friendly database errors for both PostgreSQL and SQLite."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, make_url
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or the URL is wrong; the message is one line for humans."""
+
+
+def normalise_url(url: str) -> str:
+    """Map plain `postgresql://` / `postgres://` URLs onto the psycopg2 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Build an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"DATABASE_URL is not a valid database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseUnavailable(
+            f"unsupported database {parsed.get_backend_name()!r}: use postgresql:// or sqlite:///"
+        )
+    try:
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"connect_timeout": 5, "application_name": "failcat"},
+        )
+    except NoSuchModuleError as exc:
+        raise DatabaseUnavailable(f"no driver for {url!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=4)
+def _cached_engine(url: str, pool_size: int) -> Engine:
+    return make_engine(url, pool_size=pool_size)
+
+
+def get_engine() -> Engine:
+    """Return the process-wide engine for DATABASE_URL (built once)."""
+    from core.settings import get_settings
+
+    settings = get_settings()
+    return _cached_engine(settings.database_url, settings.db_pool_size)
+
+
+def describe_db_error(exc: BaseException, url: str | None = None) -> str:
+    """Turn a driver exception into one human line without credentials."""
+    where = ""
+    if url:
+        try:
+            where = f" ({make_url(normalise_url(url)).render_as_string(hide_password=True)})"
+        except ArgumentError:
+            where = ""
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if isinstance(exc, OperationalError):
+        return f"database unavailable{where}: {first}"
+    if isinstance(exc, DBAPIError):
+        return f"database error{where}: {first}"
+    return f"{type(exc).__name__}: {first}"

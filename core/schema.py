@@ -1,0 +1,217 @@
+"""Tables of the failure store (SQLAlchemy Core); migrations/ creates them on both engines."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+from core.types import JSONType, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+# Severity order used for "most severe first"; stored as severity_rank so the queue sorts on an index.
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+UNKNOWN_SEVERITY_RANK = 5
+
+UNRECOVERED = text("recovery_succeeded IS NOT TRUE")
+
+failure_matches = Table(
+    "failure_matches",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("run_id", String(128), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("error_code", String(128), nullable=False),
+    Column("error_message", Text, nullable=False),
+    Column("signature", String(64), nullable=False),
+    Column("catalog_entry_id", Integer, ForeignKey("catalog_entries.id", ondelete="SET NULL"), nullable=True),
+    Column("match_type", String(16), nullable=False),
+    Column("confidence", Float, nullable=False, server_default=text("0")),
+    Column("category", String(64), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("severity_rank", SmallInteger, nullable=False, server_default=text("5")),
+    Column("recovery_mode", String(32), nullable=True),
+    Column("recovery_suggestion", Text, nullable=True),
+    Column("skill_id", String(128), nullable=True),
+    Column("step_index", Integer, nullable=True),
+    Column("is_retryable", Boolean, nullable=False, server_default=text("false")),
+    Column("recovery_attempted", Boolean, nullable=False, server_default=text("false")),
+    Column("recovery_succeeded", Boolean, nullable=True),
+    Column("recovered_at", UTCDateTime, nullable=True),
+    Column("recovered_by", String(128), nullable=True),
+    Column("recovery_notes", Text, nullable=True),
+    Column("context", JSONType, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Index("ix_fm_tenant_created", "tenant_id", "created_at"),
+    Index("ix_fm_tenant_code_created", "tenant_id", "error_code", "created_at"),
+    Index("ix_fm_code_created", "error_code", "created_at"),
+    Index("ix_fm_created", "created_at"),
+    Index("ix_fm_tenant_category_created", "tenant_id", "category", "created_at"),
+    Index("ix_fm_tenant_run", "tenant_id", "run_id"),
+    Index("ix_fm_tenant_signature_created", "tenant_id", "signature", "created_at"),
+    Index(
+        "ix_fm_unmatched",
+        "tenant_id",
+        "created_at",
+        postgresql_where=text("catalog_entry_id IS NULL"),
+        sqlite_where=text("catalog_entry_id IS NULL"),
+    ),
+    Index(
+        "ix_fm_unrecovered",
+        "tenant_id",
+        "severity_rank",
+        "created_at",
+        postgresql_where=UNRECOVERED,
+        sqlite_where=UNRECOVERED,
+    ),
+    Index(
+        "ix_fm_unrecovered_all",
+        "severity_rank",
+        "created_at",
+        postgresql_where=UNRECOVERED,
+        sqlite_where=UNRECOVERED,
+    ),
+    Index("ix_fm_tenant_mode_created", "tenant_id", "recovery_mode", "created_at"),
+)
+
+recovery_events = Table(
+    "recovery_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("failure_id", Uuid, nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("from_state", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("source", String(16), nullable=False, server_default=text("'api'")),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_re_failure_at", "failure_id", "at"),
+    Index("ix_re_tenant_at", "tenant_id", "at"),
+)
+
+failure_rollups = Table(
+    "failure_rollups",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),
+    Column("error_code", String(128), nullable=False),
+    Column("category", String(64), nullable=False, server_default=text("''")),
+    Column("severity", String(16), nullable=False, server_default=text("''")),
+    Column("recovery_mode", String(32), nullable=False, server_default=text("''")),
+    Column("matched", Boolean, nullable=False),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("recovery_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("recovery_successes", Integer, nullable=False, server_default=text("0")),
+    UniqueConstraint(
+        "tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched",
+        name="uq_failure_rollups_key",
+    ),
+    Index("ix_fr_bucket", "bucket"),
+    Index("ix_fr_tenant_bucket", "tenant_id", "bucket"),
+)
+
+catalog_entries = Table(
+    "catalog_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(128), nullable=False, unique=True),
+    Column("category", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("patterns", JSONType, nullable=False),
+    Column("keywords", JSONType, nullable=False),
+    Column("is_retryable", Boolean, nullable=False, server_default=text("false")),
+    Column("recovery_mode", String(32), nullable=False),
+    Column("recovery_suggestions", JSONType, nullable=False),
+    Column("http_status", Integer, nullable=True),
+    Column("created_by", String(128), nullable=False, server_default=text("'catalog'")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+)
+
+failure_pattern_exports = Table(
+    "failure_pattern_exports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("s3_key", String(512), nullable=True),
+    Column("local_path", String(1024), nullable=True),
+    Column("tenant_id", String(64), nullable=True),
+    Column("uploaded_at", UTCDateTime, nullable=True),
+    Column("uploader", String(128), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("retry_count", Integer, nullable=False, server_default=text("0")),
+    Column("last_retry_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_fpe_status", "status", "created_at"),
+)
+
+feature_flags = Table(
+    "feature_flags",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_by", String(128), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("tenant_id", String(64), nullable=True),  # NULL = all tenants
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("tenant_id", String(64), nullable=True),  # NULL = all tenants
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Tables holding per-test data; catalog_entries and feature_flags are seeded by migrate.
+DATA_TABLES = (
+    "recovery_events",
+    "failure_rollups",
+    "failure_matches",
+    "failure_pattern_exports",
+    "api_tokens",
+    "users",
+)

@@ -1,0 +1,54 @@
+"""One typed settings object, read from the environment and `.env`."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field maps to an upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{ROOT / 'data' / 'failcat.db'}")
+    prometheus_url: str | None = None
+    pushgateway_url: str | None = None
+
+    r2_endpoint_url: str | None = None
+    r2_access_key_id: str | None = None
+    r2_secret_access_key: str | None = None
+    r2_bucket: str | None = None
+    r2_prefix: str = "failure_patterns"
+    r2_region: str = "auto"
+
+    export_fallback_dir: Path = ROOT / "data" / "export_fallback"
+    spool_dir: Path = ROOT / "data" / "spool"
+    retention_days: int = Field(default=90, ge=1)
+
+    ingest_batch_size: int = Field(default=2000, ge=1, le=50000)
+    api_max_batch: int = Field(default=1000, ge=1)
+    api_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    metrics_port: int | None = None
+    db_pool_size: int = 10
+
+    @field_validator("prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        # An empty variable in .env means "not configured", not an empty URL.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def r2_configured(self) -> bool:
+        """True when enough R2 settings are present to attempt an upload."""
+        return bool(self.r2_endpoint_url and self.r2_bucket)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Data in and out: catalog, matching, ingest, synthetic data, exports. No streamlit here."""

@@ -1,0 +1,93 @@
+"""The failure event format (design.md section 5) and its validation with field-level errors."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.types import utcnow
+
+MAX_MESSAGE = 8000
+MAX_CONTEXT_BYTES = 16_384
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$"
+
+
+class FailureEvent(BaseModel):
+    """One failure event as sent by a runtime (JSON object / JSONL line)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: uuid.UUID | None = Field(default=None, description="Optional idempotency key; re-sending it stores nothing new")
+    tenant_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
+    run_id: str = Field(min_length=1, max_length=128)
+    error_message: str = Field(min_length=1)
+    error_code: str | None = Field(default=None, max_length=128)
+    skill_id: str | None = Field(default=None, max_length=128)
+    step_index: int | None = Field(default=None, ge=0, le=1_000_000)
+    context: dict[str, Any] | None = None
+    occurred_at: datetime | None = None
+
+    @field_validator("error_message")
+    @classmethod
+    def _cap_message(cls, value: str) -> str:
+        # Oversized messages are kept (truncated) rather than refused: the failure still matters.
+        return value[:MAX_MESSAGE]
+
+    @field_validator("context")
+    @classmethod
+    def _small_context(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value, default=str)) > MAX_CONTEXT_BYTES:
+            raise ValueError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)  # ISO strings without offset are read as UTC
+        value = value.astimezone(timezone.utc)
+        if value > utcnow() + timedelta(minutes=10):
+            raise ValueError("occurred_at is in the future")
+        return value
+
+
+@dataclass(frozen=True)
+class EventError:
+    """Why one event was refused: position (line number or batch index), field and reason."""
+
+    position: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.position}: {self.field}: {self.reason}"
+
+
+def validate_event(raw: Any, position: int) -> FailureEvent | list[EventError]:
+    """Return a FailureEvent, or the list of field errors that refuse it."""
+    if not isinstance(raw, dict):
+        return [EventError(position, "(event)", f"expected a JSON object, got {type(raw).__name__}")]
+    try:
+        return FailureEvent.model_validate(raw)
+    except ValidationError as exc:
+        return [
+            EventError(position, ".".join(str(p) for p in err["loc"]) or "(event)", err["msg"])
+            for err in exc.errors(include_url=False)
+        ]
+
+
+def parse_jsonl_line(line: str, position: int) -> FailureEvent | list[EventError] | None:
+    """Parse and validate one JSONL line; None for a blank line."""
+    if not line.strip():
+        return None
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return [EventError(position, "(json)", f"not valid JSON: {exc.msg} at column {exc.colno}")]
+    return validate_event(raw, position)

@@ -1,0 +1,265 @@
+"""The one ingest path: validate -> match -> batched insert -> rollups -> metrics, with a spool."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from core.metrics import FailcatMetrics, get_metrics
+from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, failure_matches
+from core.settings import get_settings
+from core.types import utcnow
+from loaders.events import EventError, FailureEvent, validate_event
+from loaders.matcher import Matcher, load_matcher
+from loaders.spool import Spool
+from queries.flags import CATALOG_FLAG, is_enabled
+from queries.rollups import apply_rollup_deltas, deltas_for_inserts
+
+
+class IngestDisabled(RuntimeError):
+    """The failure_catalog_m9 feature flag is off: ingest refuses until it is turned back on."""
+
+
+@dataclass
+class IngestReport:
+    """What one ingest call did; `errors` lists refused events by position."""
+
+    received: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    spooled: int = 0
+    replayed: int = 0
+    dropped: int = 0
+    errors: list[EventError] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        """Number of distinct events refused by validation."""
+        return len({e.position for e in self.errors})
+
+    def merge(self, other: "IngestReport") -> None:
+        """Add another report's counts to this one."""
+        for name in ("received", "inserted", "duplicates", "matched", "unmatched", "spooled", "replayed", "dropped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
+        self.ids.extend(other.ids)
+
+
+def build_row(event: FailureEvent, matcher: Matcher, now: Any) -> dict[str, Any]:
+    """Match one validated event and return its failure_matches row."""
+    result = matcher.match(event.error_code, event.error_message)
+    entry = result.entry
+    occurred = event.occurred_at or now
+    return {
+        "id": event.id or uuid.uuid4(),
+        "run_id": event.run_id,
+        "tenant_id": event.tenant_id,
+        "error_code": result.error_code,
+        "error_message": event.error_message,
+        "signature": result.signature,
+        "catalog_entry_id": entry.id if entry else None,
+        "match_type": result.match_type,
+        "confidence": result.confidence,
+        "category": entry.category if entry else None,
+        "severity": entry.severity if entry else None,
+        "severity_rank": SEVERITY_RANK.get(entry.severity, UNKNOWN_SEVERITY_RANK) if entry else UNKNOWN_SEVERITY_RANK,
+        "recovery_mode": entry.recovery_mode if entry else None,
+        "recovery_suggestion": entry.recovery_suggestions[0] if entry and entry.recovery_suggestions else None,
+        "skill_id": event.skill_id,
+        "step_index": event.step_index,
+        "is_retryable": bool(entry.is_retryable) if entry else False,
+        "recovery_attempted": False,
+        "recovery_succeeded": None,
+        "recovered_at": None,
+        "recovered_by": None,
+        "recovery_notes": None,
+        "context": event.context,
+        "created_at": occurred,
+        "updated_at": now,
+        "version": 1,
+    }
+
+
+class IngestPipeline:
+    """Stores failure events; reuse one pipeline for many calls (the matcher is compiled once)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        matcher: Matcher | None = None,
+        metrics: FailcatMetrics | None = None,
+        spool: Spool | None = None,
+        batch_size: int | None = None,
+        check_flag: bool = True,
+    ) -> None:
+        settings = get_settings()
+        self.engine = engine
+        self.metrics = metrics or get_metrics()
+        self.spool = spool or Spool(settings.spool_dir)
+        self.batch_size = batch_size or settings.ingest_batch_size
+        self.check_flag = check_flag
+        self._matcher = matcher
+
+    @property
+    def matcher(self) -> Matcher:
+        """The compiled catalog, loaded from the database on first use."""
+        if self._matcher is None:
+            self._matcher = load_matcher(self.engine)
+            self.metrics.codes.set_known(self._matcher.by_code)
+        return self._matcher
+
+    def reload_catalog(self) -> None:
+        """Forget the compiled catalog so the next batch sees promoted entries."""
+        self._matcher = None
+
+    def ensure_enabled(self) -> None:
+        """Raise IngestDisabled while the catalog feature flag is off."""
+        if not self.check_flag:
+            return
+        with self.engine.connect() as conn:
+            if not is_enabled(conn, CATALOG_FLAG):
+                raise IngestDisabled(
+                    f"failure ingest is disabled: feature flag {CATALOG_FLAG} is off "
+                    "(turn it on with `failcat flags set failure_catalog_m9 on`)"
+                )
+
+    def ingest(self, events: Iterable[Any], *, first_position: int = 1, replay: bool = True) -> IngestReport:
+        """Validate and store raw events (dicts); error positions count from first_position."""
+        checked = (validate_event(raw, pos) for pos, raw in enumerate(events, start=first_position))
+        return self.ingest_checked(checked, replay=replay)
+
+    def ingest_checked(
+        self, items: Iterable[FailureEvent | list[EventError]], *, replay: bool = True,
+        on_item: Callable[[], None] | None = None,
+    ) -> IngestReport:
+        """Store validated events in batches; error lists are reported, not stored."""
+        try:
+            self.ensure_enabled()
+        except (OperationalError, DBAPIError):
+            pass  # database down: batches go to the spool below, and the flag is checked on replay
+        report = IngestReport()
+        if replay:
+            try:
+                report.merge(self.replay_spool())
+            except (OperationalError, DBAPIError):
+                pass  # still down; the spool keeps its batches
+        batch: list[FailureEvent] = []
+        for item in items:
+            report.received += 1
+            if on_item is not None:
+                on_item()
+            if isinstance(item, list):
+                report.errors.extend(item)
+                if item:
+                    self.metrics.events_rejected.labels(reason=item[0].field.split(".")[0]).inc()
+                continue
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                report.merge(self.store(batch))
+                batch = []
+        if batch:
+            report.merge(self.store(batch))
+        return report
+
+    def store(self, events: list[FailureEvent]) -> IngestReport:
+        """Match and insert one batch of validated events; spool it if the database fails."""
+        started = time.perf_counter()
+        now = utcnow()
+        try:
+            matcher = self.matcher
+        except (OperationalError, DBAPIError):
+            matcher = None
+        if matcher is None:
+            return self._spool([_event_row(e) for e in events])
+        rows = [build_row(e, matcher, now) for e in events]
+        try:
+            report = self._insert(rows, check_existing=any(e.id is not None for e in events))
+        except (OperationalError, DBAPIError) as exc:
+            if not _is_connection_error(exc):
+                raise
+            return self._spool([_event_row(e, r["id"]) for e, r in zip(events, rows)])
+        self.metrics.ingest_seconds.observe(time.perf_counter() - started)
+        return report
+
+    def _insert(self, rows: list[dict[str, Any]], *, check_existing: bool = True) -> IngestReport:
+        report = IngestReport()
+        dialect = self.engine.dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(failure_matches).on_conflict_do_nothing(index_elements=["id"])
+        with self.engine.begin() as conn:
+            ids = [r["id"] for r in rows]
+            existing = set(
+                conn.execute(select(failure_matches.c.id).where(failure_matches.c.id.in_(ids))).scalars()
+            ) if check_existing else set()
+            fresh = [r for r in rows if r["id"] not in existing]
+            if fresh:
+                conn.execute(stmt, fresh)
+                apply_rollup_deltas(conn, deltas_for_inserts(fresh))
+        report.inserted = len(fresh)
+        report.duplicates = len(rows) - len(fresh)
+        for row in fresh:
+            matched = row["catalog_entry_id"] is not None
+            report.matched += matched
+            report.unmatched += not matched
+            self.metrics.count_match(error_code=row["error_code"], category=row["category"], matched=matched)
+        report.ids = [str(r["id"]) for r in rows]
+        return report
+
+    def _spool(self, raw_events: list[dict[str, Any]]) -> IngestReport:
+        report = IngestReport(ids=[str(e["id"]) for e in raw_events])
+        try:
+            self.spool.write(raw_events)
+        except OSError:
+            report.dropped = len(raw_events)
+            self.metrics.persist_dropped.inc(len(raw_events))
+            return report
+        report.spooled = len(raw_events)
+        self.metrics.events_spooled.inc(len(raw_events))
+        self.metrics.spool_pending.inc(len(raw_events))
+        return report
+
+    def replay_spool(self) -> IngestReport:
+        """Store every spooled batch this process can claim; batches that fail again stay spooled."""
+        report = IngestReport()
+        self.spool.recover_stale()
+        for claimed, raw_events in self.spool.claim():
+            events = [FailureEvent.model_validate(e) for e in raw_events]
+            try:
+                stored = self._insert([build_row(e, self.matcher, utcnow()) for e in events])
+            except (OperationalError, DBAPIError):
+                self.spool.release(claimed)
+                break
+            self.spool.done(claimed)
+            report.replayed += stored.inserted + stored.duplicates
+            report.inserted += stored.inserted
+            report.duplicates += stored.duplicates
+            report.matched += stored.matched
+            report.unmatched += stored.unmatched
+            self.metrics.events_replayed.inc(len(events))
+            self.metrics.spool_pending.dec(len(events))
+        return report
+
+
+def _event_row(event: FailureEvent, failure_id: uuid.UUID | None = None) -> dict[str, Any]:
+    # The id is fixed before spooling so a replay after a partial success cannot store a row twice.
+    data = event.model_dump(mode="json", exclude_none=True)
+    data["id"] = str(failure_id or event.id or uuid.uuid4())
+    data.setdefault("occurred_at", utcnow().isoformat())
+    return data
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError):
+        return True
+    return bool(getattr(exc, "connection_invalidated", False))
