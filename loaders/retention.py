@@ -1,0 +1,56 @@
+"""Retention: delete failures, history, rollups and export audit rows older than RETENTION_DAYS."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+
+from core.schema import failure_matches, failure_pattern_exports, failure_rollups, recovery_events
+from core.types import utcnow
+from queries.rollups import hour_bucket
+
+
+@dataclass
+class RetentionReport:
+    """Rows removed per table and the cutoff used."""
+
+    cutoff: datetime
+    failures: int = 0
+    recovery_events: int = 0
+    rollups: int = 0
+    exports: int = 0
+
+
+def retention_cutoff(days: int, now: datetime | None = None) -> datetime:
+    """Cutoff aligned to a whole hour, so rollup buckets and raw rows are removed together."""
+    if days < 1:
+        raise ValueError("retention days must be at least 1")
+    return hour_bucket((now or utcnow()) - timedelta(days=days))
+
+
+def apply_retention(engine: Engine, *, days: int, batch_size: int = 5000, now: datetime | None = None) -> RetentionReport:
+    """Delete expired rows in batches of `batch_size` (short transactions keep writers unblocked)."""
+    cutoff = retention_cutoff(days, now)
+    report = RetentionReport(cutoff=cutoff)
+    fm = failure_matches
+    while True:
+        with engine.begin() as conn:
+            ids = list(conn.execute(select(fm.c.id).where(fm.c.created_at < cutoff).limit(batch_size)).scalars())
+            if not ids:
+                break
+            report.recovery_events += conn.execute(
+                delete(recovery_events).where(recovery_events.c.failure_id.in_(ids))
+            ).rowcount
+            report.failures += conn.execute(delete(fm).where(fm.c.id.in_(ids))).rowcount
+    with engine.begin() as conn:
+        report.recovery_events += conn.execute(delete(recovery_events).where(recovery_events.c.at < cutoff)).rowcount
+        report.rollups += conn.execute(delete(failure_rollups).where(failure_rollups.c.bucket < cutoff)).rowcount
+        report.exports += conn.execute(
+            delete(failure_pattern_exports).where(
+                failure_pattern_exports.c.created_at < cutoff,
+                failure_pattern_exports.c.status.in_(("uploaded", "failed")),
+            )
+        ).rowcount
+    return report
