@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -50,8 +50,8 @@ class FailureEvent(BaseModel):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)  # ISO strings without offset are read as UTC
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)  # ISO strings without offset are read as UTC
+        value = value.astimezone(UTC)
         if value > utcnow() + timedelta(minutes=10):
             raise ValueError("occurred_at is in the future")
         return value

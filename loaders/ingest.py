@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,7 +48,7 @@ class IngestReport:
         """Number of distinct events refused by validation."""
         return len({e.position for e in self.errors})
 
-    def merge(self, other: "IngestReport") -> None:
+    def merge(self, other: IngestReport) -> None:
         """Add another report's counts to this one."""
         for name in ("received", "inserted", "duplicates", "matched", "unmatched", "spooled", "replayed", "dropped"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -188,7 +189,7 @@ class IngestPipeline:
         except (OperationalError, DBAPIError) as exc:
             if not _is_connection_error(exc):
                 raise
-            return self._spool([_event_row(e, r["id"]) for e, r in zip(events, rows)])
+            return self._spool([_event_row(e, r["id"]) for e, r in zip(events, rows, strict=True)])
         self.metrics.ingest_seconds.observe(time.perf_counter() - started)
         return report
 

@@ -30,7 +30,9 @@ def retention_cutoff(days: int, now: datetime | None = None) -> datetime:
     return hour_bucket((now or utcnow()) - timedelta(days=days))
 
 
-def apply_retention(engine: Engine, *, days: int, batch_size: int = 5000, now: datetime | None = None) -> RetentionReport:
+def apply_retention(
+    engine: Engine, *, days: int, batch_size: int = 5000, now: datetime | None = None
+) -> RetentionReport:
     """Delete expired rows in batches of `batch_size` (short transactions keep writers unblocked)."""
     cutoff = retention_cutoff(days, now)
     report = RetentionReport(cutoff=cutoff)

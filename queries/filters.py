@@ -54,7 +54,7 @@ class FailureFilter:
         if self.q is not None and len(self.q) > MAX_TEXT:
             raise FilterError(f"message text filter is longer than {MAX_TEXT} characters")
 
-    def scoped(self, tenant_id: str | None) -> "FailureFilter":
+    def scoped(self, tenant_id: str | None) -> FailureFilter:
         """The same filter limited to one tenant (None keeps it as it is)."""
         return self if tenant_id is None else replace(self, tenant_id=tenant_id)
 

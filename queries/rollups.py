@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -41,7 +41,7 @@ def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -
     for key, counts in deltas.items():
         if not any(counts.values()):
             continue
-        row = dict(zip(KEY_COLUMNS, key))
+        row = dict(zip(KEY_COLUMNS, key, strict=True))
         row.update({c: int(counts.get(c, 0)) for c in COUNT_COLUMNS})
         rows.append(row)
     if not rows:
