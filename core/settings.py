@@ -36,7 +36,12 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     db_pool_size: int = 10
 
-    @field_validator("prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", mode="before")
+    # Dashboard sign-in cookie: HMAC key (unset = a random key kept in data/session_secret) and lifetime.
+    session_secret: str | None = None
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    dashboard_cache_ttl: int = Field(default=60, ge=0)
+
+    @field_validator("prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", "session_secret", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         # An empty variable in .env means "not configured", not an empty URL.
