@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     dashboard_cache_ttl: int = Field(default=60, ge=0)
 
-    @field_validator("prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", "session_secret", mode="before")
+    @field_validator(
+        "prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", "session_secret", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         # An empty variable in .env means "not configured", not an empty URL.
