@@ -1,0 +1,58 @@
+"""Failure Catalog dashboard: sign-in gate, then pages chosen by role with st.navigation."""
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db import DatabaseUnavailable
+from dashboard import session
+from dashboard.db import database_url
+from dashboard.loaders import load_catalog_flag
+
+st.set_page_config(page_title="Failure Catalog", page_icon=":material/bug_report:", layout="wide")
+
+principal = session.current_principal()
+session.sync_cookie()
+
+if principal is None:
+    st.navigation([st.Page(session.sign_in_form, title="Sign in", icon=":material/login:")], position="hidden").run()
+    st.stop()
+
+# Pages by role; Failure detail is reached through links (?id=...) and stays out of the menu.
+analysis = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/explore.py", title="Explore", icon=":material/manage_search:"),
+    st.Page("pages/trends.py", title="Trends", icon=":material/trending_up:"),
+    st.Page("pages/catalog.py", title="Catalog", icon=":material/menu_book:"),
+    st.Page("pages/failure_detail.py", title="Failure detail", icon=":material/description:",
+            url_path="failure", visibility="hidden"),
+]
+operations = []
+if principal.can("recover"):
+    operations.append(st.Page("pages/oncall.py", title="On-call", icon=":material/support_agent:"))
+if principal.can("export"):
+    operations.append(st.Page("pages/exports.py", title="Exports", icon=":material/cloud_upload:"))
+if principal.can("admin"):
+    operations.append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
+
+sections = {"Analysis": analysis}
+if operations:
+    sections["Operations"] = operations
+page = st.navigation(sections)
+
+with st.sidebar:
+    scope = principal.tenant_id or "all tenants"
+    st.caption(f":material/account_circle: **{principal.name}** · {principal.role} · {scope}")
+    st.button("Sign out", icon=":material/logout:", on_click=session.sign_out, key="sign_out", type="tertiary")
+
+try:
+    if not load_catalog_flag(database_url()):
+        st.warning(
+            "The failure catalog is switched **off** (feature flag `failure_catalog_m9`): ingest refuses "
+            "new events until an admin turns it back on. The figures below show data stored before.",
+            icon=":material/toggle_off:",
+        )
+except (DatabaseUnavailable, SQLAlchemyError):
+    pass  # each page reports an unreachable database itself
+
+page.run()

@@ -1,0 +1,61 @@
+"""Shared page furniture: headers, empty states, and error guards that show a message, never a traceback."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db import DatabaseUnavailable, describe_db_error
+from dashboard.db import database_url
+
+
+def page_header(title: str, caption: str | None = None) -> None:
+    """Title and one-line description of a page."""
+    st.title(title, anchor=False)
+    if caption:
+        st.caption(caption)
+
+
+def empty_state(message: str, hint: str | None = None) -> None:
+    """A friendly 'nothing here' box."""
+    st.info(message + (f"\n\n{hint}" if hint else ""), icon=":material/inbox:")
+
+
+def db_error(exc: BaseException) -> None:
+    """Show a database failure as one line and stop the page."""
+    st.error(
+        f"The database is not reachable right now, so this page cannot be shown.\n\n"
+        f"`{describe_db_error(exc, database_url())}`",
+        icon=":material/cloud_off:",
+    )
+    st.stop()
+
+
+def bad_link(message: str) -> None:
+    """Show a bad link (unknown id, bad URL value) and stop the page."""
+    st.warning(f"{message}", icon=":material/link_off:")
+    st.stop()
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Run page loading code; database errors become a clear message instead of a traceback."""
+    try:
+        yield
+    except (DatabaseUnavailable, SQLAlchemyError) as exc:
+        db_error(exc)
+    except PermissionError as exc:
+        st.error(str(exc), icon=":material/block:")
+        st.stop()
+
+
+def fmt_pct(value: float | None) -> str:
+    """0.734 -> '73.4%'; None -> '–'."""
+    return "–" if value is None or value != value else f"{value * 100:.1f}%"
+
+
+def fmt_int(value: int | float | None) -> str:
+    """12345 -> '12,345'."""
+    return "–" if value is None or value != value else f"{int(value):,}"

@@ -1,0 +1,9 @@
+"""Admin page (placeholder until its owner replaces it)."""
+from __future__ import annotations
+
+from dashboard.session import require
+from dashboard.ui import empty_state, page_header
+
+principal = require("admin")
+page_header("Admin")
+empty_state("This page is being built.")
