@@ -1,0 +1,193 @@
+"""Failure rows: keyset-paged lists, counts, one failure with its history, the unrecovered queue."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.engine import Connection
+
+from core.schema import UNRECOVERED, failure_matches, recovery_events
+from queries.filters import FailureFilter, FilterError
+
+fm = failure_matches
+
+# Every column of failure_matches, in table order; list frames always have these columns.
+FAILURE_COLUMNS = [c.name for c in fm.columns]
+HISTORY_COLUMNS = ["id", "failure_id", "from_state", "to_state", "actor", "notes", "source", "at"]
+MAX_LIMIT = 1000
+MAX_CURSOR_CHARS = 200
+
+
+class FailureIdError(ValueError):
+    """A failure id is not a valid UUID."""
+
+
+@dataclass(frozen=True)
+class FailurePage:
+    """One page of failures (newest first) and the cursor of the next page (None on the last)."""
+
+    rows: pd.DataFrame
+    next_cursor: str | None
+
+
+def parse_failure_id(failure_id: uuid.UUID | str) -> uuid.UUID:
+    """A UUID from a string; raises FailureIdError (a ValueError) when malformed."""
+    if isinstance(failure_id, uuid.UUID):
+        return failure_id
+    try:
+        return uuid.UUID(str(failure_id).strip())
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise FailureIdError(f"failure id {str(failure_id)[:80]!r} is not a valid UUID") from exc
+
+
+def encode_cursor(created_at: datetime, failure_id: uuid.UUID | str) -> str:
+    """Opaque keyset cursor for the row (created_at, id): urlsafe base64 of a small JSON array."""
+    raw = json.dumps([created_at.astimezone(timezone.utc).isoformat(), str(failure_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """(created_at, id) from a cursor made by encode_cursor; FilterError when it is not one."""
+    bad = FilterError("cursor is not valid: use the next_cursor value of a previous page")
+    if not cursor or len(cursor) > MAX_CURSOR_CHARS:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_raw, id_raw = json.loads(raw.decode())
+        created_at = datetime.fromisoformat(created_raw)
+        failure_id = uuid.UUID(id_raw)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise bad from exc
+    if created_at.tzinfo is None:
+        raise bad
+    return created_at.astimezone(timezone.utc), failure_id
+
+
+def _check_limit(limit: int) -> int:
+    if not 1 <= int(limit) <= MAX_LIMIT:
+        raise FilterError(f"limit must be between 1 and {MAX_LIMIT}")
+    return int(limit)
+
+
+def list_failures_query(
+    *, filt: FailureFilter, limit: int = 100, cursor: str | None = None, offset: int = 0
+) -> Select:  # type: ignore[type-arg]
+    """The SELECT behind list_failures (fetches limit + 1 rows to know whether a next page exists)."""
+    limit = _check_limit(limit)
+    if offset < 0:
+        raise FilterError("offset must not be negative")
+    query = select(fm).where(*filt.conditions())
+    if cursor:
+        created_at, failure_id = decode_cursor(cursor)
+        # Keyset: strictly after the cursor row in (created_at DESC, id DESC) order.
+        query = query.where(
+            fm.c.created_at <= created_at,
+            or_(fm.c.created_at < created_at, and_(fm.c.created_at == created_at, fm.c.id < failure_id)),
+        )
+    query = query.order_by(fm.c.created_at.desc(), fm.c.id.desc()).limit(limit + 1)
+    if offset and not cursor:
+        query = query.offset(offset)
+    return query
+
+
+def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame([dict(r) for r in rows], columns=columns)
+    if "id" in frame.columns:
+        frame["id"] = frame["id"].astype(str) if len(frame) else frame["id"].astype(object)
+    if "failure_id" in frame.columns:
+        frame["failure_id"] = frame["failure_id"].astype(str) if len(frame) else frame["failure_id"].astype(object)
+    for col in ("created_at", "updated_at", "recovered_at", "at"):
+        if col in frame.columns:
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+def list_failures(
+    conn: Connection, *, filt: FailureFilter, limit: int = 100, cursor: str | None = None, offset: int = 0
+) -> FailurePage:
+    """Failures matching `filt`, newest first (created_at DESC, id DESC): one row per failure, all columns.
+
+    Pass the returned next_cursor back as `cursor` for the next page; `offset` is only for old clients
+    (ignored when a cursor is given).
+    """
+    query = list_failures_query(filt=filt, limit=limit, cursor=cursor, offset=offset)
+    rows = conn.execute(query).mappings().all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last["created_at"], last["id"])
+    return FailurePage(rows=_frame(list(rows), FAILURE_COLUMNS), next_cursor=next_cursor)
+
+
+def count_failures_query(*, filt: FailureFilter) -> Select:  # type: ignore[type-arg]
+    """The SELECT COUNT(*) behind count_failures."""
+    return select(func.count()).select_from(fm).where(*filt.conditions())
+
+
+def count_failures(conn: Connection, *, filt: FailureFilter) -> int:
+    """Number of failures matching `filt`."""
+    return int(conn.execute(count_failures_query(filt=filt)).scalar_one())
+
+
+def get_failure_query(*, failure_id: uuid.UUID | str, tenant_scope: str | None) -> Select:  # type: ignore[type-arg]
+    """The SELECT behind get_failure."""
+    query = select(fm).where(fm.c.id == parse_failure_id(failure_id))
+    if tenant_scope is not None:
+        query = query.where(fm.c.tenant_id == tenant_scope)
+    return query
+
+
+def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None) -> dict[str, Any] | None:
+    """One failure as a dict of all columns (id as str), or None when absent or outside the tenant scope.
+
+    A malformed id raises ValueError (FailureIdError).
+    """
+    row = conn.execute(get_failure_query(failure_id=failure_id, tenant_scope=tenant_scope)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["id"] = str(out["id"])
+    return out
+
+
+def get_recovery_history(
+    conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None
+) -> pd.DataFrame:
+    """Recovery history of one failure, oldest first: id, failure_id, from_state, to_state, actor, notes, source, at."""
+    re_ = recovery_events
+    query = select(*[re_.c[c] for c in HISTORY_COLUMNS]).where(re_.c.failure_id == parse_failure_id(failure_id))
+    if tenant_scope is not None:
+        query = query.where(re_.c.tenant_id == tenant_scope)
+    rows = conn.execute(query.order_by(re_.c.at, re_.c.id)).mappings().all()
+    return _frame(list(rows), HISTORY_COLUMNS)
+
+
+def list_unrecovered_query(
+    *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
+) -> Select:  # type: ignore[type-arg]
+    """The SELECT behind list_unrecovered; its WHERE and ORDER BY match the partial index ix_fm_unrecovered."""
+    limit = _check_limit(limit)
+    FailureFilter(start=start, end=end)  # same validation of the time range as every other filter
+    # UNRECOVERED is the very expression of the partial indexes, so both engines can use them.
+    query = select(fm).where(UNRECOVERED, fm.c.created_at >= start)
+    if end is not None:
+        query = query.where(fm.c.created_at < end)
+    if tenant_scope is not None:
+        query = query.where(fm.c.tenant_id == tenant_scope)
+    return query.order_by(fm.c.severity_rank.asc(), fm.c.created_at.desc(), fm.c.id.desc()).limit(limit)
+
+
+def list_unrecovered(
+    conn: Connection, *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
+) -> pd.DataFrame:
+    """Failures not yet recovered (never attempted or failed), most severe first then newest; all columns."""
+    query = list_unrecovered_query(tenant_scope=tenant_scope, start=start, end=end, limit=limit)
+    return _frame(list(conn.execute(query).mappings().all()), FAILURE_COLUMNS)
