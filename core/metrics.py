@@ -1,34 +1,69 @@
-"""Prometheus metrics with the original deployment guide's names; error_code labels are bounded."""
+"""Prometheus metrics with the original deployment guide's names; label values are bounded.
+
+Cardinality: error_code labels are the catalog's codes, at most MAX_EXTRA_CODES other (normalised)
+codes, then one OTHER value; other free-form labels are capped the same way. Series that rules take
+rates of are created at 0 up front (and for every catalog code once the catalog is known), because
+Prometheus cannot see the first increment of a series that appears already incremented.
+"""
 from __future__ import annotations
 
+import logging
 import re
+import socket
 import threading
-from typing import Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
+
+log = logging.getLogger(__name__)
 
 OTHER = "OTHER"
+UNKNOWN = "UNKNOWN"
+NO_MODE = "NONE"
 MAX_EXTRA_CODES = 50
+MAX_REJECT_REASONS = 20
+UPLOAD_STATUSES = ("uploaded", "fallback_local", "retrying", "failed")
 _CODE_CLEAN = re.compile(r"[^A-Z0-9_]+")
+_REASON_CLEAN = re.compile(r"[^a-z0-9_()]+")
 
 
 class CodeLabels:
     """Maps error codes to label values: catalog codes as they are, at most N others, then OTHER."""
 
-    def __init__(self, known: Iterable[str] = (), max_extra: int = MAX_EXTRA_CODES) -> None:
+    def __init__(
+        self,
+        known: Iterable[str] = (),
+        max_extra: int = MAX_EXTRA_CODES,
+        on_known: Callable[[Iterable[Any]], None] | None = None,
+    ) -> None:
         self._known = set(known)
         self._extra: set[str] = set()
         self._max_extra = max_extra
         self._lock = threading.Lock()
+        self._on_known = on_known
 
-    def set_known(self, codes: Iterable[str]) -> None:
-        """Replace the catalog codes that are always kept as labels."""
-        self._known = set(codes)
+    def set_known(self, codes: Iterable[str] | Mapping[str, Any]) -> None:
+        """Replace the catalog codes that are always kept as labels (a code -> entry mapping primes series)."""
+        self._known = {self.normalise(c) for c in codes}
+        if self._on_known is not None:
+            self._on_known(codes)
+
+    @staticmethod
+    def normalise(code: str | None) -> str:
+        """Upper-case, keep [A-Z0-9_], at most 64 characters; blank -> UNKNOWN."""
+        return _CODE_CLEAN.sub("_", (code or UNKNOWN).upper()).strip("_")[:64] or UNKNOWN
+
+    @property
+    def extra_count(self) -> int:
+        """How many non-catalog codes have been given their own label so far."""
+        return len(self._extra)
 
     def label(self, code: str | None) -> str:
         """Return the bounded label value for `code`."""
-        clean = _CODE_CLEAN.sub("_", (code or "UNKNOWN").upper()).strip("_")[:64] or "UNKNOWN"
-        if clean in self._known or clean in self._extra:
+        clean = self.normalise(code)
+        if clean in self._known or clean in self._extra or clean in (UNKNOWN, OTHER):
             return clean
         with self._lock:
             if len(self._extra) < self._max_extra:
@@ -37,13 +72,48 @@ class CodeLabels:
         return OTHER
 
 
+class _CappedLabels:
+    """First `cap` distinct values of a free-form label as they are, then `other`."""
+
+    def __init__(self, cap: int, other: str = "other") -> None:
+        self._seen: set[str] = set()
+        self._cap, self._other = cap, other
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        value = _REASON_CLEAN.sub("_", str(value).lower())[:40] or self._other
+        with self._lock:
+            if value in self._seen:
+                return value
+            if len(self._seen) < self._cap:
+                self._seen.add(value)
+                return value
+        return self._other
+
+
+class _BoundedCounter:
+    """A labelled Counter whose one label goes through a bounding function (same .labels() API)."""
+
+    def __init__(self, counter: Counter, label: str, bound: Callable[[str], str]) -> None:
+        self._counter, self._label, self._bound = counter, label, bound
+
+    def labels(self, **kwargs: str) -> Any:
+        """The child counter for the bounded label value."""
+        kwargs[self._label] = self._bound(kwargs[self._label])
+        return self._counter.labels(**kwargs)
+
+    def collect(self) -> Any:
+        """The wrapped counter's samples."""
+        return self._counter.collect()
+
+
 class FailcatMetrics:
     """All counters of one process, on one registry (tests pass a fresh CollectorRegistry)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.codes = CodeLabels()
+        self.codes = CodeLabels(on_known=self._prime_catalog)
         self.match_hits = Counter(
             "failure_match_hits", "Failures matched to a catalog entry", ["error_code", "category"], registry=r
         )
@@ -68,8 +138,10 @@ class FailcatMetrics:
         self.events_replayed = Counter(
             "failure_events_replayed", "Spooled events replayed into the database", registry=r
         )
-        self.events_rejected = Counter(
-            "failure_events_rejected", "Events refused by validation", ["reason"], registry=r
+        # The reason label is the refused field's name, which a client controls (extra fields): capped.
+        self.events_rejected = _BoundedCounter(
+            Counter("failure_events_rejected", "Events refused by validation", ["reason"], registry=r),
+            "reason", _CappedLabels(MAX_REJECT_REASONS),
         )
         self.spool_pending = Gauge(
             "failure_spool_pending_events", "Events waiting in the local spool", registry=r
@@ -83,6 +155,35 @@ class FailcatMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+        self.last_push = Gauge(
+            "failcat_batch_last_push_timestamp_seconds",
+            "When a batch command last pushed its metrics to the Pushgateway (Unix time)",
+            registry=r,
+        )
+        self._prime_fixed()
+
+    def _prime_fixed(self) -> None:
+        # Series that exist from the start, so the first miss / fallback upload is a visible increase.
+        for code in (UNKNOWN, OTHER):
+            self.match_misses.labels(error_code=code)
+            self.recovery_success.labels(recovery_mode=NO_MODE, error_code=code)
+            self.recovery_failure.labels(recovery_mode=NO_MODE, error_code=code)
+        for status in UPLOAD_STATUSES:
+            self.r2_upload_attempt.labels(status=status)
+
+    def _prime_catalog(self, codes: Iterable[Any]) -> None:
+        # Only a code -> entry mapping says which category and recovery mode each code has.
+        if not isinstance(codes, Mapping):
+            return
+        for code, entry in codes.items():
+            label = self.codes.normalise(code)
+            category = getattr(entry, "category", None)
+            mode = getattr(entry, "recovery_mode", None)
+            if category is not None:
+                self.match_hits.labels(error_code=label, category=category)
+            if mode is not None:
+                self.recovery_success.labels(recovery_mode=mode, error_code=label)
+                self.recovery_failure.labels(recovery_mode=mode, error_code=label)
 
     def count_match(self, *, error_code: str, category: str | None, matched: bool, n: int = 1) -> None:
         """Count one (or n) hit or miss for a code."""
@@ -95,7 +196,15 @@ class FailcatMetrics:
     def count_recovery(self, *, recovery_mode: str | None, error_code: str, succeeded: bool) -> None:
         """Count one recovery outcome."""
         counter = self.recovery_success if succeeded else self.recovery_failure
-        counter.labels(recovery_mode=recovery_mode or "NONE", error_code=self.codes.label(error_code)).inc()
+        counter.labels(recovery_mode=recovery_mode or NO_MODE, error_code=self.codes.label(error_code)).inc()
+
+    def count_upload(self, status: str) -> None:
+        """Count one export upload attempt by outcome (uploaded | fallback_local | retrying | failed)."""
+        self.r2_upload_attempt.labels(status=status if status in UPLOAD_STATUSES else "failed").inc()
+
+    def series_count(self) -> int:
+        """Number of samples this registry exposes now (what a scrape would store as series)."""
+        return sum(len(m.samples) for m in self.registry.collect())
 
 
 _default: FailcatMetrics | None = None
@@ -109,3 +218,24 @@ def get_metrics() -> FailcatMetrics:
         if _default is None:
             _default = FailcatMetrics()
         return _default
+
+
+def push_metrics(job: str, *, metrics: FailcatMetrics | None = None, url: str | None = None,
+                 timeout: float = 10.0) -> bool | None:
+    """Push a batch command's metrics to PUSHGATEWAY_URL; None when not configured, False on failure."""
+    if url is None:
+        from core.settings import get_settings
+
+        url = get_settings().pushgateway_url
+    if not url:
+        return None
+    metrics = metrics or get_metrics()
+    metrics.last_push.set(time.time())
+    try:
+        # One group per job and host: a re-run replaces its own previous push, never another host's.
+        push_to_gateway(url, job=job, registry=metrics.registry,
+                        grouping_key={"instance": socket.gethostname()}, timeout=timeout)
+    except OSError as exc:
+        log.warning("could not push metrics to %s: %s", url, exc)
+        return False
+    return True

@@ -53,6 +53,7 @@ def catalog_load(path: Path | None) -> None:
 def ingest(file: Path | None, replay: bool, progress: bool | None, as_json: bool) -> None:
     """Ingest failure events from a JSONL file ('-' for stdin); bad lines are reported, good ones kept."""
     from core.db import get_engine
+    from core.metrics import push_metrics
     from loaders.ingest_file import ingest_jsonl
 
     if not file and not replay:
@@ -72,6 +73,8 @@ def ingest(file: Path | None, replay: bool, progress: bool | None, as_json: bool
         click.echo(json.dumps(summary))
     else:
         click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+    if push_metrics("failcat_ingest") is False:
+        click.echo("failcat: warning: could not push metrics to PUSHGATEWAY_URL", err=True)
     if report.spooled:
         click.echo(f"failcat: warning: database unavailable; {report.spooled} events spooled "
                    "for replay (`failcat ingest --replay`)", err=True)
