@@ -1,0 +1,88 @@
+"""The on-call queue: failures not yet recovered, most severe first, with id and version for marking."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Integer, func, select
+from sqlalchemy.engine import Connection
+
+from core.schema import UNRECOVERED
+from core.schema import failure_matches as fm
+
+QUEUE_COLUMNS = [
+    "id", "version", "tenant_id", "created_at", "severity", "severity_rank", "error_code", "category",
+    "recovery_mode", "state", "recovered_by", "recovery_notes", "error_message", "run_id", "skill_id",
+    "recovery_suggestion",
+]
+DEFAULT_LIMIT = 500
+
+
+def _conditions(tenant: str | None, start: datetime | None, end: datetime | None) -> list:  # type: ignore[type-arg]
+    # The literal predicate is the partial index's own (ix_fm_unrecovered*), so both engines use it.
+    cond = [UNRECOVERED]
+    if tenant:
+        cond.append(fm.c.tenant_id == tenant)
+    if start is not None:
+        cond.append(fm.c.created_at >= start)
+    if end is not None:
+        cond.append(fm.c.created_at < end)
+    return cond
+
+
+def get_unrecovered_queue(
+    conn: Connection,
+    *,
+    tenant: str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> pd.DataFrame:
+    """One row per unrecovered failure (recovery_succeeded IS NOT TRUE), severity_rank then newest first.
+
+    Columns: QUEUE_COLUMNS; state is "unrecovered" (never attempted) or "failed" (attempt failed).
+    """
+    query = (
+        select(
+            fm.c.id, fm.c.version, fm.c.tenant_id, fm.c.created_at, fm.c.severity, fm.c.severity_rank,
+            fm.c.error_code, fm.c.category, fm.c.recovery_mode, fm.c.recovery_attempted, fm.c.recovered_by,
+            fm.c.recovery_notes, fm.c.error_message, fm.c.run_id, fm.c.skill_id, fm.c.recovery_suggestion,
+        )
+        .where(*_conditions(tenant, start, end))
+        .order_by(fm.c.severity_rank, fm.c.created_at.desc(), fm.c.id)
+        .limit(max(1, int(limit)))
+    )
+    rows = conn.execute(query).mappings().all()
+    df = pd.DataFrame([dict(r) for r in rows], columns=[*QUEUE_COLUMNS, "recovery_attempted"])
+    df["state"] = ["failed" if a else "unrecovered" for a in df["recovery_attempted"]]
+    df["id"] = df["id"].astype(str)
+    df["version"] = df["version"].astype("int64")
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    return df[QUEUE_COLUMNS].reset_index(drop=True)
+
+
+def get_unrecovered_summary(
+    conn: Connection,
+    *,
+    tenant: str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """Unrecovered failures per severity (grain: severity): severity, severity_rank, failures, failed_attempts."""
+    query = (
+        select(
+            fm.c.severity_rank,
+            func.max(fm.c.severity).label("severity"),
+            func.count().label("failures"),
+            func.sum(fm.c.recovery_attempted.cast(Integer)).label("failed_attempts"),
+        )
+        .where(*_conditions(tenant, start, end))
+        .group_by(fm.c.severity_rank)
+        .order_by(fm.c.severity_rank)
+    )
+    rows = conn.execute(query).mappings().all()
+    df = pd.DataFrame([dict(r) for r in rows], columns=["severity", "severity_rank", "failures", "failed_attempts"])
+    df["severity"] = df["severity"].fillna("unknown")
+    for col in ("severity_rank", "failures", "failed_attempts"):
+        df[col] = df[col].fillna(0).astype("int64")
+    return df
