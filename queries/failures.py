@@ -98,7 +98,7 @@ def list_failures_query(
 
 
 def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame([dict(r) for r in rows], columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
     if "id" in frame.columns:
         frame["id"] = frame["id"].astype(str) if len(frame) else frame["id"].astype(object)
     if "failure_id" in frame.columns:
@@ -109,6 +109,19 @@ def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def list_failure_rows(
+    conn: Connection, *, filt: FailureFilter, limit: int = 100, cursor: str | None = None, offset: int = 0
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Like list_failures but plain dicts (native Python values, id as UUID) and the next cursor."""
+    query = list_failures_query(filt=filt, limit=limit, cursor=cursor, offset=offset)
+    rows = [dict(r) for r in conn.execute(query).mappings().all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+    return rows, next_cursor
+
+
 def list_failures(
     conn: Connection, *, filt: FailureFilter, limit: int = 100, cursor: str | None = None, offset: int = 0
 ) -> FailurePage:
@@ -117,14 +130,8 @@ def list_failures(
     Pass the returned next_cursor back as `cursor` for the next page; `offset` is only for old clients
     (ignored when a cursor is given).
     """
-    query = list_failures_query(filt=filt, limit=limit, cursor=cursor, offset=offset)
-    rows = conn.execute(query).mappings().all()
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(last["created_at"], last["id"])
-    return FailurePage(rows=_frame(list(rows), FAILURE_COLUMNS), next_cursor=next_cursor)
+    rows, next_cursor = list_failure_rows(conn, filt=filt, limit=limit, cursor=cursor, offset=offset)
+    return FailurePage(rows=_frame(rows, FAILURE_COLUMNS), next_cursor=next_cursor)
 
 
 def count_failures_query(*, filt: FailureFilter) -> Select:  # type: ignore[type-arg]
@@ -167,7 +174,7 @@ def get_recovery_history(
     if tenant_scope is not None:
         query = query.where(re_.c.tenant_id == tenant_scope)
     rows = conn.execute(query.order_by(re_.c.at, re_.c.id)).mappings().all()
-    return _frame(list(rows), HISTORY_COLUMNS)
+    return _frame([dict(r) for r in rows], HISTORY_COLUMNS)
 
 
 def list_unrecovered_query(
@@ -185,9 +192,17 @@ def list_unrecovered_query(
     return query.order_by(fm.c.severity_rank.asc(), fm.c.created_at.desc(), fm.c.id.desc()).limit(limit)
 
 
+def list_unrecovered_rows(
+    conn: Connection, *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Like list_unrecovered but plain dicts (native Python values, id as UUID)."""
+    query = list_unrecovered_query(tenant_scope=tenant_scope, start=start, end=end, limit=limit)
+    return [dict(r) for r in conn.execute(query).mappings().all()]
+
+
 def list_unrecovered(
     conn: Connection, *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
 ) -> pd.DataFrame:
     """Failures not yet recovered (never attempted or failed), most severe first then newest; all columns."""
-    query = list_unrecovered_query(tenant_scope=tenant_scope, start=start, end=end, limit=limit)
-    return _frame(list(conn.execute(query).mappings().all()), FAILURE_COLUMNS)
+    rows = list_unrecovered_rows(conn, tenant_scope=tenant_scope, start=start, end=end, limit=limit)
+    return _frame(rows, FAILURE_COLUMNS)
