@@ -76,3 +76,20 @@ def running(args: list[str], log_path: Path, env: dict[str, str] | None = None) 
             proc.kill()
             proc.wait()
         fh.close()
+
+
+def render_fast_alert_rules(dest: Path) -> Path:
+    """Test-only copy of alert_rules.yml with every `for:` set to 0s, so an alert fires at the next evaluation.
+
+    The expressions, labels and thresholds are the real ones; only the hold time differs (a 10m/30m
+    `for:` cannot be waited out in a test). See deploy/prometheus/README.md.
+    """
+    import yaml
+
+    doc = yaml.safe_load((PROM_DIR / "alert_rules.yml").read_text())
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                rule["for"] = "0s"
+    dest.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return dest
