@@ -1,0 +1,101 @@
+"""Pure plotly chart builders with one shared look (no Streamlit; unit-testable)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+PRIMARY = "#2563EB"
+ALERT = "#DC2626"
+OK = "#059669"
+MUTED = "#64748B"
+PALETTE = ["#2563EB", "#F59E0B", "#10B981", "#EF4444", "#8B5CF6", "#06B6D4", "#EC4899", "#84CC16",
+           "#64748B", "#F97316"]
+
+
+def _style(fig: go.Figure, *, title: str | None, height: int, percent: bool = False) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 15}} if title else None,
+        height=height,
+        margin={"l": 8, "r": 8, "t": 40 if title else 8, "b": 8},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        font={"family": "sans-serif", "size": 12, "color": "#1F2937"},
+        hovermode="x unified",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1, "title": None},
+        colorway=PALETTE,
+    )
+    fig.update_xaxes(showgrid=False, linecolor="#CBD5E1", title=None)
+    fig.update_yaxes(gridcolor="#EEF2F7", zeroline=False, title=None, rangemode="tozero")
+    if percent:
+        fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    return fig
+
+
+def build_rate_chart(df: pd.DataFrame, *, x: str, y: str, threshold: float | None = None,
+                     threshold_label: str | None = None, title: str | None = None, name: str | None = None,
+                     height: int = 300) -> go.Figure:
+    """Line of a 0..1 rate over time with an optional dashed alert threshold line."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=df[x], y=df[y], mode="lines+markers" if len(df) < 40 else "lines",
+                             name=name or y, line={"color": PRIMARY, "width": 2},
+                             hovertemplate="%{y:.1%}<extra>" + (name or y) + "</extra>", connectgaps=False))
+    if threshold is not None:
+        fig.add_hline(y=threshold, line={"color": ALERT, "dash": "dash", "width": 1.5},
+                      annotation_text=threshold_label or f"alert {threshold:.0%}",
+                      annotation_position="bottom right", annotation_font_color=ALERT)
+    return _style(fig, title=title, height=height, percent=True)
+
+
+def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = None, horizontal: bool = False,
+                    color: str = PRIMARY, height: int = 300, hover: Sequence[str] = ()) -> go.Figure:
+    """Bars of y by x (horizontal bars list the largest first)."""
+    if horizontal:
+        data = df.iloc[::-1]
+        fig = go.Figure(go.Bar(x=data[y], y=data[x].astype(str), orientation="h", marker_color=color,
+                               customdata=data[list(hover)] if hover else None, name=y))
+        fig = _style(fig, title=title, height=height)
+        fig.update_layout(hovermode="y unified")
+        fig.update_yaxes(automargin=True, rangemode=None)
+        fig.update_xaxes(showgrid=True, gridcolor="#EEF2F7")
+        return fig
+    xs = df[x] if pd.api.types.is_datetime64_any_dtype(df[x]) else df[x].astype(str)
+    fig = go.Figure(go.Bar(x=xs, y=df[y], marker_color=color, name=y))
+    return _style(fig, title=title, height=height)
+
+
+def build_stacked_bar(df: pd.DataFrame, *, x: str, ys: Sequence[str], labels: Sequence[str] | None = None,
+                      colors: Sequence[str] | None = None, title: str | None = None,
+                      horizontal: bool = False, height: int = 300) -> go.Figure:
+    """Stacked bars of several count columns per x (e.g. recovery successes and failures per mode)."""
+    fig = go.Figure()
+    for i, col in enumerate(ys):
+        label = labels[i] if labels else col
+        color = colors[i] if colors else PALETTE[i % len(PALETTE)]
+        if horizontal:
+            data = df.iloc[::-1]
+            fig.add_trace(go.Bar(x=data[col], y=data[x].astype(str), orientation="h", name=label,
+                                 marker_color=color))
+        else:
+            fig.add_trace(go.Bar(x=df[x], y=df[col], name=label, marker_color=color))
+    fig.update_layout(barmode="stack")
+    fig = _style(fig, title=title, height=height)
+    if horizontal:
+        fig.update_layout(hovermode="y unified")
+        fig.update_yaxes(automargin=True, rangemode=None)
+    return fig
+
+
+def build_line_chart(df: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str | None = None,
+                     height: int = 300, area: bool = False) -> go.Figure:
+    """Lines (or stacked areas) of y over x, one per value of `color`."""
+    fig = go.Figure()
+    groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
+    for i, (name, part) in enumerate(groups):
+        fig.add_trace(go.Scatter(
+            x=part[x], y=part[y], name=str(name) if name is not None else y, mode="lines",
+            line={"color": PALETTE[i % len(PALETTE)], "width": 2},
+            stackgroup="one" if area else None,
+        ))
+    return _style(fig, title=title, height=height)

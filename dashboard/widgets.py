@@ -1,0 +1,159 @@
+"""Shared widgets: tenant picker within the principal's scope, time range, URL-synced filter values."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db import DatabaseUnavailable
+from core.security import Principal
+from dashboard.db import database_url
+from dashboard.loaders import load_tenants
+from dashboard.ui import db_error
+
+T = TypeVar("T")
+ALL_TENANTS = "All tenants"
+PRESETS: dict[str, timedelta] = {
+    "1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7),
+    "30d": timedelta(days=30), "90d": timedelta(days=90),
+}
+PRESET_LABELS = {"1h": "This hour", "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days",
+                 "90d": "Last 90 days", "custom": "Custom dates"}
+_WARN_KEY = "failcat_url_warnings"
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open UTC interval [start, end) with a label for humans."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+    @property
+    def previous(self) -> TimeRange:
+        """The period of the same length just before this one (for period-over-period deltas)."""
+        span = self.end - self.start
+        return TimeRange(self.start - span, self.start, f"previous {self.label.lower()}")
+
+
+def _warn(message: str) -> None:
+    st.session_state.setdefault(_WARN_KEY, [])
+    if message not in st.session_state[_WARN_KEY]:
+        st.session_state[_WARN_KEY].append(message)
+
+
+def url_warnings() -> None:
+    """Show (once) the URL values that were ignored because they were not valid."""
+    for message in st.session_state.pop(_WARN_KEY, []):
+        st.warning(message, icon=":material/link_off:")
+
+
+def url_value(name: str, default: T, parse: Callable[[str], T] | None = None) -> T:
+    """The query parameter `name` parsed with `parse` (default: the string); bad values -> default + warning."""
+    raw = st.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    if parse is None:
+        return raw  # type: ignore[return-value]
+    try:
+        return parse(raw)
+    except (ValueError, TypeError) as exc:
+        _warn(f"Ignored `{name}={raw}` from the link: {exc}")
+        return default
+
+
+def url_list(name: str, allowed: Sequence[str] | None = None) -> list[str]:
+    """A comma-separated query parameter as a list; values outside `allowed` are dropped with a warning."""
+    raw = st.query_params.get(name) or ""
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    if allowed is not None:
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            _warn(f"Ignored unknown {name} in the link: {', '.join(bad)}")
+        values = [v for v in values if v in allowed]
+    return values
+
+
+def set_url(**values: Any) -> None:
+    """Write filter values to the URL; empty values are removed so links stay short."""
+    for name, value in values.items():
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "1" if value else "0"
+        elif isinstance(value, (date, datetime)):
+            value = value.isoformat()
+        if value in (None, ""):
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != str(value):
+            st.query_params[name] = str(value)
+
+
+def seed_state(key: str, value: Any) -> None:
+    """Give a widget its first value (from the URL) without fighting the user's later changes."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def tenant_picker(principal: Principal, *, key: str = "tenant", container: Any = None) -> str | None:
+    """Tenant to show: a scoped principal's own tenant (fixed), or a choice among the visible tenants."""
+    where = container or st
+    if principal.tenant_id is not None:
+        where.text_input("Tenant", value=principal.tenant_id, disabled=True, key=f"{key}_fixed")
+        return principal.tenant_id
+    try:
+        tenants = load_tenants(database_url(), None)
+    except (DatabaseUnavailable, SQLAlchemyError) as exc:
+        db_error(exc)
+        return None
+    wanted = url_value("tenant", None)
+    if wanted is not None and wanted not in tenants:
+        _warn(f"Ignored unknown tenant `{wanted}` from the link.")
+        wanted = None
+    seed_state(key, wanted or ALL_TENANTS)
+    choice = where.selectbox("Tenant", [ALL_TENANTS, *tenants], key=key)
+    tenant = None if choice == ALL_TENANTS else choice
+    set_url(tenant=tenant)
+    return tenant
+
+
+def _parse_date(raw: str) -> date:
+    return date.fromisoformat(raw)
+
+
+def time_range(*, key: str = "range", container: Any = None, default: str = "7d",
+               now: datetime | None = None) -> TimeRange:
+    """Preset or custom time range, kept in the URL as range=7d or range=custom&from=...&to=..."""
+    where = container or st
+    now = now or datetime.now(UTC)
+    options = [*PRESETS, "custom"]
+    preset = url_value("range", default, lambda v: v if v in options else _bad_range(v))
+    seed_state(key, preset)
+    preset = where.selectbox("Time range", options, key=key, format_func=PRESET_LABELS.get)
+    if preset != "custom":
+        set_url(range=None if preset == default else preset, **{"from": None, "to": None})
+        # Whole hours (ending with the current one): rollups and raw rows then cover the same rows,
+        # and reruns within the hour share cached results.
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return TimeRange(end - PRESETS[preset], end, PRESET_LABELS[preset])
+    first = url_value("from", (now - timedelta(days=7)).date(), _parse_date)
+    last = url_value("to", now.date(), _parse_date)
+    seed_state(f"{key}_dates", (first, last))
+    picked = where.date_input("Dates (UTC)", key=f"{key}_dates", max_value=now.date() + timedelta(days=1))
+    if not isinstance(picked, (tuple, list)) or len(picked) != 2:
+        picked = (first, last)  # the user is between the two clicks of a range selection
+    first, last = sorted(picked)
+    set_url(range="custom", **{"from": first, "to": last})
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    return TimeRange(start, end, f"{first.isoformat()} to {last.isoformat()}")
+
+
+def _bad_range(value: str) -> str:
+    raise ValueError(f"use one of {', '.join([*PRESETS, 'custom'])}")

@@ -1,0 +1,159 @@
+"""Overview aggregates from failure_rollups (never raw rows): summary, rate series, top codes, modes, health."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Integer, case, func, select
+from sqlalchemy.engine import Connection
+
+from core.schema import failure_pattern_exports as fpe
+from core.schema import failure_rollups as fr
+
+HIT_RATE_ALERT = 0.70  # original guide: hit rate panel alert below 70%
+MISS_RATE_ALERT = 0.30  # FailureCatalogMissRateHigh: miss_rate > 30%
+RECOVERY_ALERT = 0.50  # RecoverySuccessRateLow: success_rate < 50%
+CANARY_MAX_MISS = 0.15  # canary: miss rate <= 15%
+CANARY_MIN_RECOVERY = 0.60  # canary: recovery success >= 60%
+
+SUMMARY_COLUMNS = ["failures", "matched", "unmatched", "recovery_attempts", "recovery_successes",
+                   "hit_rate", "miss_rate", "recovery_success_rate"]
+
+
+def _where(tenant: str | None, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    cond = [fr.c.bucket >= start, fr.c.bucket < end]
+    if tenant is not None:
+        cond.append(fr.c.tenant_id == tenant)
+    return cond
+
+
+def _counts() -> list:  # type: ignore[type-arg]
+    return [
+        func.coalesce(func.sum(fr.c.failures), 0).label("failures"),
+        func.coalesce(func.sum(case((fr.c.matched.is_(True), fr.c.failures), else_=0)), 0).label("matched"),
+        func.coalesce(func.sum(fr.c.recovery_attempts), 0).label("recovery_attempts"),
+        func.coalesce(func.sum(fr.c.recovery_successes), 0).label("recovery_successes"),
+    ]
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    return (num.astype(float) / den.astype(float).where(den > 0)).astype(float)
+
+
+def add_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Add unmatched, hit_rate, miss_rate and recovery_success_rate (NaN when the denominator is 0)."""
+    df = df.copy()
+    for col in ("failures", "matched", "recovery_attempts", "recovery_successes"):
+        df[col] = df[col].astype("int64")
+    df["unmatched"] = df["failures"] - df["matched"]
+    df["hit_rate"] = _ratio(df["matched"], df["failures"])
+    df["miss_rate"] = _ratio(df["unmatched"], df["failures"])
+    df["recovery_success_rate"] = _ratio(df["recovery_successes"], df["recovery_attempts"])
+    return df
+
+
+def get_summary(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+    """One row for [start, end): failures, matched, unmatched, recovery_attempts, recovery_successes, rates."""
+    row = conn.execute(select(*_counts()).where(*_where(tenant, start, end))).mappings().one()
+    return add_rates(pd.DataFrame([dict(row)]))[SUMMARY_COLUMNS]
+
+
+def get_rate_series(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+    """Per hour bucket (UTC): bucket, failures, matched, unmatched, recovery counts and rates."""
+    query = select(fr.c.bucket, *_counts()).where(*_where(tenant, start, end)).group_by(fr.c.bucket)
+    rows = conn.execute(query.order_by(fr.c.bucket)).mappings().all()
+    df = pd.DataFrame(rows, columns=["bucket", "failures", "matched", "recovery_attempts", "recovery_successes"])
+    df["bucket"] = pd.to_datetime(df["bucket"], utc=True)
+    return add_rates(df)
+
+
+def resample_series(df: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Re-bucket an hourly series to `freq` ("h", "6h", "D", "W-MON") and recompute the rates."""
+    if df.empty:
+        return df
+    counts = ["failures", "matched", "recovery_attempts", "recovery_successes"]
+    out = df.set_index("bucket")[counts].resample(freq).sum().reset_index()
+    return add_rates(out)
+
+
+def get_top_codes(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
+                  limit: int = 10) -> pd.DataFrame:
+    """Most frequent error codes: error_code, category, matched (bool), failures; largest first."""
+    total = func.sum(fr.c.failures)
+    query = (
+        select(fr.c.error_code, func.max(fr.c.category).label("category"),
+               func.max(func.cast(fr.c.matched, Integer)).label("matched"), total.label("failures"))
+        .where(*_where(tenant, start, end))
+        .group_by(fr.c.error_code)
+        .having(total > 0)
+        .order_by(total.desc(), fr.c.error_code)
+        .limit(limit)
+    )
+    df = pd.DataFrame(conn.execute(query).mappings().all(), columns=["error_code", "category", "matched", "failures"])
+    df["matched"] = df["matched"].astype(bool)
+    df["failures"] = df["failures"].astype("int64")
+    return df
+
+
+def get_recovery_by_mode(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+    """Per recovery mode ('' = none): recovery_mode, failures, recovery_attempts, recovery_successes, success_rate."""
+    query = (
+        select(fr.c.recovery_mode, *_counts())
+        .where(*_where(tenant, start, end))
+        .group_by(fr.c.recovery_mode)
+    )
+    rows = conn.execute(query).mappings().all()
+    df = pd.DataFrame(rows, columns=["recovery_mode", "failures", "matched", "recovery_attempts",
+                                     "recovery_successes"])
+    df = add_rates(df)
+    df["recovery_mode"] = df["recovery_mode"].replace("", "NONE")
+    df["success_rate"] = df["recovery_success_rate"]
+    df["recovery_failures"] = df["recovery_attempts"] - df["recovery_successes"]
+    cols = ["recovery_mode", "failures", "recovery_attempts", "recovery_successes", "recovery_failures",
+            "success_rate"]
+    return df.sort_values(["recovery_attempts", "failures"], ascending=False)[cols].reset_index(drop=True)
+
+
+def count_export_fallbacks(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> int:
+    """Exports that fell back to local storage (status fallback_local) created in [start, end)."""
+    query = select(func.count()).select_from(fpe).where(
+        fpe.c.status == "fallback_local", fpe.c.created_at >= start, fpe.c.created_at < end)
+    if tenant is not None:
+        query = query.where(fpe.c.tenant_id == tenant)
+    return int(conn.execute(query).scalar_one())
+
+
+def _state(bad: bool | None) -> str:
+    return "unknown" if bad is None else ("firing" if bad else "ok")
+
+
+def _nan(value: float | None) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
+def evaluate_alerts(summary: pd.DataFrame, *, dropped: float | None, fallbacks: int | None) -> pd.DataFrame:
+    """The guide's alert rules on one summary row: alert, rule, value, state (ok | firing | unknown)."""
+    s = summary.iloc[0]
+    miss, rec = _nan(s["miss_rate"]), _nan(s["recovery_success_rate"])
+    rows = [
+        ("FailureCatalogMissRateHigh", "miss rate > 30%", miss,
+         _state(None if miss is None else miss > MISS_RATE_ALERT)),
+        ("RecoverySuccessRateLow", "recovery success < 50%", rec,
+         _state(None if rec is None else rec < RECOVERY_ALERT)),
+        ("FailurePersistDropped", "dropped events > 0", dropped, _state(None if dropped is None else dropped > 0)),
+        ("R2UploadFailed", "export fell back to local", fallbacks,
+         _state(None if fallbacks is None else fallbacks > 0)),
+    ]
+    return pd.DataFrame(rows, columns=["alert", "rule", "value", "state"])
+
+
+def evaluate_canary(summary: pd.DataFrame, *, dropped: float | None) -> pd.DataFrame:
+    """Canary success criteria: criterion, target, value, passed (True/False/None when unknown)."""
+    s = summary.iloc[0]
+    miss, rec = _nan(s["miss_rate"]), _nan(s["recovery_success_rate"])
+    rows = [
+        ("Miss rate", "≤ 15%", miss, None if miss is None else miss <= CANARY_MAX_MISS),
+        ("Recovery success", "≥ 60%", rec, None if rec is None else rec >= CANARY_MIN_RECOVERY),
+        ("Dropped persistence events", "= 0", dropped, None if dropped is None else dropped == 0),
+    ]
+    return pd.DataFrame(rows, columns=["criterion", "target", "value", "passed"])
