@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
@@ -33,7 +33,10 @@ def _ceil_hour(ts: datetime) -> datetime:
     return floor if floor == ts else floor + timedelta(hours=1)
 
 
-def split_range(start: datetime, end: datetime) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
+Span = tuple[datetime, datetime]
+
+
+def split_range(start: datetime, end: datetime) -> tuple[Span | None, list[Span]]:
     """Split [start, end) into whole hours (read from rollups) and the partial edges (read from raw rows)."""
     first_full, last_full = _ceil_hour(start), _floor_hour(end)
     if first_full >= last_full:
@@ -86,7 +89,7 @@ def get_stats(conn: Connection, *, tenant_id: str | None, start: datetime, end: 
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise FilterError(f"{name} must be timezone-aware")
-    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if start > end:
         raise FilterError("start must be before end")
     groups: dict[GroupKey, list[int]] = {}

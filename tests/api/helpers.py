@@ -1,7 +1,7 @@
 """Seed data and principals for the API and query tests."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +21,7 @@ def add_critical_entry(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(catalog_entries.insert().values(
             code=CRITICAL_CODE, category="RESOURCE_EXHAUSTION", severity="critical", message="out of memory",
-            patterns=["out of memory"], keywords=[], is_retryable=False, recovery_mode="MANUAL_INTERVENTION",
+            patterns=["zorblax meltdown"], keywords=[], is_retryable=False, recovery_mode="MANUAL_INTERVENTION",
             recovery_suggestions=["add memory"], created_by="test", created_at=utcnow(), enabled=True,
         ))
 
@@ -58,7 +58,7 @@ def mixed_events(now: datetime | None = None) -> list[dict[str, Any]]:
             out.append(event(tenant, minutes_ago=minutes, code="NET_CONNECTION_REFUSED",
                              message="connect ECONNREFUSED 10.0.0.1:5432", skill_id="db"))
         elif i % 4 == 2:
-            out.append(event(tenant, minutes_ago=minutes, code=None, message="process ran out of memory"))
+            out.append(event(tenant, minutes_ago=minutes, code=None, message="zorblax meltdown in worker 7"))
         else:
             out.append(event(tenant, minutes_ago=minutes))
     return out
@@ -78,4 +78,4 @@ def make_token(engine: Engine, role: str, tenant: str | None, name: str | None =
 
 def hours_ago(h: float) -> datetime:
     """A UTC time `h` hours ago."""
-    return datetime.now(timezone.utc) - timedelta(hours=h)
+    return datetime.now(UTC) - timedelta(hours=h)

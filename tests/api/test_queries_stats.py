@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,7 +29,7 @@ def _expected(rows, tenant, start, end):
 
 
 def test_split_range():
-    t = datetime(2026, 1, 1, 10, 20, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 1, 10, 20, tzinfo=UTC)
     whole, edges = split_range(t, t + timedelta(hours=3))
     assert whole == (t.replace(minute=0) + timedelta(hours=1), t.replace(minute=0) + timedelta(hours=3))
     assert edges == [(t, whole[0]), (whole[1], t + timedelta(hours=3))]
@@ -48,7 +48,8 @@ def test_stats_exact_against_raw_rows(engine, tenant):
         for i in (4, 5, 14):  # 14: recovered then failed again
             mark_recovery(conn, failure_id=ids[i], succeeded=False, recovered_by="b")
     rows = all_rows(engine)
-    for start, end in ((hours_ago(24), hours_ago(0)), (hours_ago(30.3), hours_ago(2.7)), (hours_ago(0.4), hours_ago(0.1))):
+    ranges = ((hours_ago(24), hours_ago(0)), (hours_ago(30.3), hours_ago(2.7)), (hours_ago(0.4), hours_ago(0.1)))
+    for start, end in ranges:
         with engine.connect() as conn:
             got = get_stats(conn, tenant_id=tenant, start=start, end=end)
         exp = _expected(rows, tenant, start, end)

@@ -1,0 +1,69 @@
+"""The FastAPI application: /api/v1 routes, /metrics, /healthz, /readyz; OpenAPI at /docs."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from api.middleware import RequestGuard
+from api.routes import failures, features, health
+from core.db import DatabaseUnavailable, describe_db_error, get_engine
+from core.metrics import FailcatMetrics, get_metrics
+from core.settings import get_settings
+from queries.failures import FailureIdError
+from queries.filters import FilterError
+
+log = logging.getLogger("failcat.api")
+
+DESCRIPTION = """Failure Catalog REST API. Authenticate with `Authorization: Bearer <token>`
+(`failcat tokens create`). Errors are JSON objects with a `detail`."""
+
+
+def _json(status: int, detail: object) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail})
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FilterError)
+    async def _filter_error(_: Request, exc: FilterError) -> JSONResponse:
+        return _json(422, str(exc))
+
+    @app.exception_handler(FailureIdError)
+    async def _bad_id(_: Request, exc: FailureIdError) -> JSONResponse:
+        return _json(400, str(exc))
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _db_unavailable(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        return _json(503, str(exc))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _db_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # Connection trouble is the database being down (503); a value the database refuses is bad input.
+        if isinstance(exc, (OperationalError, PoolTimeout)) or getattr(exc, "connection_invalidated", False):
+            log.warning("database unavailable: %s", describe_db_error(exc))
+            return _json(503, describe_db_error(exc))
+        if isinstance(exc, DataError):
+            return _json(422, "a value was refused by the database: " + describe_db_error(exc))
+        if isinstance(exc, IntegrityError):
+            return _json(409, "conflicts with stored data: " + describe_db_error(exc))
+        log.exception("database error")
+        return _json(500, "internal database error" if isinstance(exc, DBAPIError) else "internal error")
+
+
+def create_app(engine: Engine | None = None, *, metrics: FailcatMetrics | None = None) -> FastAPI:
+    """Build the app on one engine (default: DATABASE_URL's) and one metrics registry (default: the process's)."""
+    app = FastAPI(title="Failure Catalog API", version="1.0.0", description=DESCRIPTION)
+    app.state.engine = engine if engine is not None else get_engine()
+    app.state.metrics = metrics if metrics is not None else get_metrics()
+    app.state.pipeline = None
+    app.state.token_cache = {}
+    app.add_middleware(RequestGuard, max_body_bytes=lambda: get_settings().api_max_body_bytes)
+    _install_error_handlers(app)
+    app.include_router(failures.router)
+    app.include_router(features.router)
+    app.include_router(health.router)
+    return app

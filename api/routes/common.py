@@ -1,0 +1,62 @@
+"""Helpers shared by the routes: time windows, failure rows as JSON, documented error answers."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import HTTPException, status
+
+from api.schemas import ErrorOut
+from core.types import utcnow
+from queries.recovery import state_of
+
+MAX_SINCE_HOURS = 24 * 366 * 5
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for error codes (every error is {"detail": ...})."""
+    text = {
+        400: "Malformed id or header", 401: "Missing or invalid token", 403: "Role or tenant not allowed",
+        404: "Not found (or another tenant's)", 409: "Changed by someone else", 413: "Body or batch too large",
+        422: "Invalid input", 503: "Database unavailable or ingest disabled",
+    }
+    return {c: {"model": ErrorOut, "description": text.get(c, "Error")} for c in codes}
+
+
+def as_utc(value: datetime, name: str) -> datetime:
+    """A timezone-aware UTC datetime; naive values are read as UTC."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{name} is out of range") from exc
+
+
+def window(
+    since_hours: float, since: datetime | None, until: datetime | None, *, end_default_now: bool
+) -> tuple[datetime, datetime | None]:
+    """[start, end) from since/until or `since_hours` before until (or now)."""
+    end = as_utc(until, "until") if until is not None else (utcnow() if end_default_now else None)
+    try:
+        start = as_utc(since, "since") if since is not None else (end or utcnow()) - timedelta(hours=since_hours)
+    except OverflowError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="since_hours reaches before year 1") from exc
+    if end is not None and start > end:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="since must be before until")
+    return start, end
+
+
+def parse_id(failure_id: str) -> uuid.UUID:
+    """The failure id as a UUID; 400 when malformed."""
+    try:
+        return uuid.UUID(failure_id.strip())
+    except (ValueError, AttributeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="failure id must be a UUID") from exc
+
+
+def failure_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A failure_matches row as the API shows it (id as text, plus recovery_status)."""
+    out = dict(row)
+    out["id"] = str(out["id"])
+    out["recovery_status"] = state_of(bool(row["recovery_attempted"]), row["recovery_succeeded"])
+    return out

@@ -1,0 +1,210 @@
+"""Request and response models of the REST API (they are the OpenAPI schema)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from loaders.events import FailureEvent
+
+
+def _no_nul(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL characters; refuse them as bad input instead of failing later.
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a JSON object with a human-readable detail."""
+
+    detail: Any
+
+
+class FailureOut(BaseModel):
+    """One stored failure."""
+
+    id: str
+    run_id: str
+    tenant_id: str
+    error_code: str
+    error_message: str
+    signature: str
+    catalog_entry_id: int | None
+    match_type: str
+    confidence: float
+    category: str | None
+    severity: str | None
+    severity_rank: int
+    recovery_mode: str | None
+    recovery_suggestion: str | None
+    skill_id: str | None
+    step_index: int | None
+    is_retryable: bool
+    recovery_attempted: bool
+    recovery_succeeded: bool | None
+    recovery_status: Literal["unrecovered", "failed", "recovered"]
+    recovered_at: datetime | None
+    recovered_by: str | None
+    recovery_notes: str | None
+    context: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class RecoveryEventOut(BaseModel):
+    """One row of a failure's recovery history."""
+
+    id: int
+    from_state: str
+    to_state: str
+    actor: str
+    notes: str | None
+    source: str
+    at: datetime
+
+
+class FailureDetailOut(FailureOut):
+    """One failure with its recovery history (oldest first)."""
+
+    history: list[RecoveryEventOut]
+
+
+class FailureListOut(BaseModel):
+    """A page of failures, newest first; pass next_cursor as `cursor` for the next page."""
+
+    failures: list[FailureOut]
+    total: int
+    limit: int
+    next_cursor: str | None
+
+
+class UnrecoveredOut(BaseModel):
+    """Failures not yet recovered, most severe first, then newest."""
+
+    failures: list[FailureOut]
+    count: int
+    limit: int
+    since: datetime
+    until: datetime
+
+
+class CodeCount(BaseModel):
+    error_code: str
+    count: int
+
+
+class CategoryCount(BaseModel):
+    category: str
+    count: int
+
+
+class ModeRecovery(BaseModel):
+    recovery_mode: str
+    attempts: int
+    successes: int
+
+
+class TimeRange(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class StatsOut(BaseModel):
+    """Aggregates for a time range; rates are 0..1 and 0.0 when there is nothing to divide."""
+
+    tenant_id: str | None
+    total_failures: int
+    matched_failures: int
+    unmatched_failures: int
+    hit_rate: float
+    recovery_attempts: int
+    recovery_successes: int
+    recovery_success_rate: float
+    top_error_codes: list[CodeCount]
+    top_categories: list[CategoryCount]
+    by_severity: dict[str, int]
+    by_recovery_mode: dict[str, int]
+    recovery_by_mode: list[ModeRecovery]
+    time_range: TimeRange
+
+
+class RecoveryIn(BaseModel):
+    """Mark a failure's recovery as succeeded or failed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    recovery_succeeded: bool
+    recovered_by: str | None = Field(
+        default=None, min_length=1, max_length=128,
+        description="Who recovered it; defaults to the token's name",
+    )
+    notes: str | None = Field(default=None, max_length=4000)
+
+    _nul = field_validator("recovered_by", "notes")(_no_nul)
+
+
+class RecoveryOut(FailureOut):
+    """The failure after the change; `changed` is false when the same mark was sent again."""
+
+    changed: bool
+
+
+class IngestItemOut(BaseModel):
+    """What happened to one event of a POST (index counts from 0)."""
+
+    index: int
+    status: Literal["stored", "spooled", "rejected"]
+    id: str | None = None
+    errors: list[str] = []
+
+
+class IngestOut(BaseModel):
+    """Result of a POST of events; stored includes re-sent ids (duplicates stores nothing twice)."""
+
+    received: int
+    inserted: int
+    duplicates: int
+    matched: int
+    unmatched: int
+    rejected: int
+    spooled: int
+    results: list[IngestItemOut]
+
+
+class EventBatchIn(BaseModel):
+    """A batch of events."""
+
+    events: list[FailureEvent]
+
+
+class FlagOut(BaseModel):
+    """One feature flag."""
+
+    name: str
+    enabled: bool
+    updated_by: str | None
+    updated_at: datetime
+
+
+class FlagListOut(BaseModel):
+    features: list[FlagOut]
+
+
+class FlagIn(BaseModel):
+    """Turn a flag on or off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    status: str
+    database: str
