@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -21,7 +21,7 @@ MAX_DAYS = 366
 
 
 def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return None if ts is None else ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def export_window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -32,7 +33,7 @@ _TRANSIENT_CODES = {"SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "Inter
 
 
 class R2Error(RuntimeError):
-    """An R2 operation failed; str() is one line for humans, `kind` says which failure, `transient` if retrying may help.
+    """An R2 operation failed; str() is one line, `kind` names the failure, `transient` if retrying may help.
 
     kind: unconfigured | credentials | bucket | unreachable | server | verify | not_found | client
     """
@@ -55,7 +56,7 @@ class R2Config:
     region: str = "auto"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "R2Config | None":
+    def from_settings(cls, settings: Settings) -> R2Config | None:
         """The configured R2 target, or None when R2_ENDPOINT_URL / R2_BUCKET are unset."""
         if not settings.r2_configured:
             return None

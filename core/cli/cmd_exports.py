@@ -62,23 +62,20 @@ def export(tenant: str | None, days: int, min_occurrences: int, limit: int, as_j
 
 
 @click.command("retry-exports")
-@click.option("--every", default=None, help="Keep running: one pass every interval (e.g. 15m); stop with Ctrl-C/SIGTERM.")
+@click.option("--every", default=None,
+              help="Keep running: one pass every interval (e.g. 15m); stop with Ctrl-C/SIGTERM.")
 @click.option("--max-tries", default=5, show_default=True, type=click.IntRange(1, 100),
               help="Tries per export before it is marked failed.")
 @click.option("--id", "ids", multiple=True, type=int, help="Only these export ids (repeatable).")
 @click.option("--include-failed", is_flag=True, help="Also retry exports already marked failed.")
 def retry_exports(every: str | None, max_tries: int, ids: tuple[int, ...], include_failed: bool) -> None:
     """Upload exports that were kept locally (fallback_local), once or in a loop."""
-    from loaders.r2 import R2Error
     from loaders.retry_worker import parse_interval, retry_fallbacks, run_forever
 
     engine = engine_ready()
     kwargs: dict[str, Any] = {"max_tries": max_tries, "ids": list(ids) or None, "include_failed": include_failed}
     if every is None:
-        try:
-            report = retry_fallbacks(engine, **kwargs)
-        except R2Error as exc:
-            raise click.ClickException(str(exc)) from None
+        report = retry_fallbacks(engine, **kwargs)  # R2Error -> one-line `failcat: error:`
         click.echo(report.line())
         for line in report.errors:
             click.echo(f"failcat: warning: {line}", err=True)
@@ -117,12 +114,9 @@ def r2() -> None:
 
 def _store() -> Any:
     from core.settings import get_settings
-    from loaders.r2 import R2Error, store_from_settings
+    from loaders.r2 import store_from_settings
 
-    try:
-        return store_from_settings(get_settings())
-    except R2Error as exc:
-        raise click.ClickException(str(exc)) from None
+    return store_from_settings(get_settings())  # R2Error -> one-line `failcat: error:`
 
 
 @r2.command("lifecycle")
@@ -130,14 +124,10 @@ def _store() -> Any:
 def r2_lifecycle(days: int | None) -> None:
     """Expire exported objects under R2_PREFIX after RETENTION_DAYS (other bucket rules are kept)."""
     from core.settings import get_settings
-    from loaders.r2 import R2Error
 
     store = _store()
     days = days or get_settings().retention_days
-    try:
-        rule = store.set_expiry(days)
-    except R2Error as exc:
-        raise click.ClickException(str(exc)) from None
+    rule = store.set_expiry(days)
     click.echo(f"lifecycle rule {rule['ID']}: objects under {store.bucket}/{rule['Filter']['Prefix']} "
                f"expire after {days} days")
 
@@ -149,26 +139,22 @@ def r2_lifecycle(days: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def r2_verify(do_list: bool, key: str | None, limit: int, as_json: bool) -> None:
     """Check what is in R2: --list objects, or --head KEY (size, sha256, audit row)."""
-    from loaders.r2 import R2Error
 
     if do_list == bool(key):
         raise click.UsageError("give exactly one of --list or --head KEY")
     store = _store()
-    try:
-        if do_list:
-            objects = store.list(limit=limit)
-            if as_json:
-                click.echo(json.dumps(objects, default=_json_default))
-            else:
-                for obj in objects:
-                    click.echo(f"{obj['last_modified']:%Y-%m-%dT%H:%M:%SZ}  {obj['size']:>10}  {obj['key']}")
-                click.echo(f"{len(objects)} objects under {store.bucket}/{store.cfg.prefix}/", err=True)
-            return
-        info = store.head(str(key))
-    except R2Error as exc:
-        raise click.ClickException(str(exc)) from None
+    if do_list:
+        objects = store.list(limit=limit)
+        if as_json:
+            click.echo(json.dumps(objects, default=_json_default))
+        else:
+            for obj in objects:
+                click.echo(f"{obj['last_modified']:%Y-%m-%dT%H:%M:%SZ}  {obj['size']:>10}  {obj['key']}")
+            click.echo(f"{len(objects)} objects under {store.bucket}/{store.cfg.prefix}/", err=True)
+        return
+    info = store.head(str(key))
     if info is None:
-        raise click.ClickException(f"{key} is not in bucket {store.bucket!r}")
+        raise LookupError(f"{key} is not in bucket {store.bucket!r}")
     audit = _audit_for(str(key))
     info["audit"] = audit
     ok = audit is None or (audit["sha256"] == info["sha256"] and audit["size_bytes"] == info["size"])
