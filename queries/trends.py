@@ -1,8 +1,11 @@
 """Product trends from failure_rollups: hit rate and recovery success per day/week, category volume,
-top movers against the previous period and codes first seen in the period."""
+top movers against the previous period and codes first seen in the period.
+
+Rollups are hourly, so every window is widened to whole hours (start floored, end rounded up).
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -11,6 +14,7 @@ from sqlalchemy.engine import Connection
 from core.schema import failure_rollups as fr
 
 GRAINS = ("day", "week")
+HOUR = timedelta(hours=1)
 UNMATCHED_CATEGORY = "(unmatched)"
 RATE_COLUMNS = [
     "period", "failures", "matched", "hit_rate", "recovery_attempts", "recovery_successes", "recovery_success_rate",
@@ -22,10 +26,17 @@ def _window(tenant: str | None, start: datetime, end: datetime) -> list:  # type
         raise ValueError("start and end must be timezone-aware")
     if start >= end:
         raise ValueError("start must be before end")
+    start, end = hour_window(start, end)
     cond = [fr.c.bucket >= start, fr.c.bucket < end]
     if tenant:
         cond.append(fr.c.tenant_id == tenant)
     return cond
+
+
+def hour_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The window widened to whole hours (the rollup grain): start floored, end rounded up."""
+    floor_end = end.replace(minute=0, second=0, microsecond=0)
+    return start.replace(minute=0, second=0, microsecond=0), floor_end if floor_end == end else floor_end + HOUR
 
 
 def period_start(ts: pd.Series, grain: str) -> pd.Series:

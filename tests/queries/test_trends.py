@@ -111,3 +111,14 @@ def test_empty_windows_and_bad_input(engine):
             get_rate_trend(conn, tenant=None, start=s.end, end=s.start)
         with pytest.raises(ValueError):
             get_rate_trend(conn, tenant=None, start=s.start, end=s.end, grain="month")
+
+
+def test_windows_widen_to_whole_hours(engine):
+    s = seed(engine)
+    mid_start = s.start.replace(minute=40)
+    mid_end = s.end - timedelta(minutes=20)
+    with engine.connect() as conn:
+        a = get_period_totals(conn, tenant=None, start=mid_start, end=mid_end)
+        b = get_period_totals(conn, tenant=None, start=mid_start.replace(minute=0),
+                              end=mid_end.replace(minute=0) + timedelta(hours=1))
+    assert a == b

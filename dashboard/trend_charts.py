@@ -1,0 +1,54 @@
+"""Pure plotly builders for the Trends page (no Streamlit; unit-tested on plain frames)."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts import ALERT, OK, PALETTE, PRIMARY, _style
+
+HIT_RATE_ALERT = 0.70  # the original guide's alert: miss rate above 30%
+RECOVERY_ALERT = 0.50  # the original guide's alert: recovery success below 50%
+
+
+def build_rates_trend(df: pd.DataFrame, *, title: str | None = None, height: int = 320) -> go.Figure:
+    """Hit rate and recovery success per period (columns period, hit_rate, recovery_success_rate),
+    with the two alert lines."""
+    fig = go.Figure()
+    mode = "lines+markers" if len(df) < 40 else "lines"
+    fig.add_trace(go.Scatter(x=df["period"], y=df["hit_rate"], name="Hit rate", mode=mode,
+                             line={"color": PRIMARY, "width": 2}, hovertemplate="%{y:.1%}"))
+    fig.add_trace(go.Scatter(x=df["period"], y=df["recovery_success_rate"], name="Recovery success", mode=mode,
+                             line={"color": OK, "width": 2}, hovertemplate="%{y:.1%}"))
+    for y, label in ((HIT_RATE_ALERT, "hit rate alert 70%"), (RECOVERY_ALERT, "recovery alert 50%")):
+        fig.add_hline(y=y, line={"color": ALERT, "dash": "dash", "width": 1}, annotation_text=label,
+                      annotation_position="bottom right", annotation_font_color=ALERT)
+    return _style(fig, title=title, height=height, percent=True)
+
+
+def build_category_volume(df: pd.DataFrame, *, title: str | None = None, height: int = 320) -> go.Figure:
+    """Stacked failures per period and category (columns period, category, failures); largest category first."""
+    fig = go.Figure()
+    order = df.groupby("category")["failures"].sum().sort_values(ascending=False).index if not df.empty else []
+    for i, category in enumerate(order):
+        part = df[df["category"] == category]
+        fig.add_trace(go.Bar(x=part["period"], y=part["failures"], name=str(category),
+                             marker_color=PALETTE[i % len(PALETTE)]))
+    fig.update_layout(barmode="stack")
+    return _style(fig, title=title, height=height)
+
+
+def build_top_movers(df: pd.DataFrame, *, title: str | None = None, height: int = 320) -> go.Figure:
+    """Horizontal bars of the change per error code (columns error_code, change, current, previous):
+    rises in red, falls in green, the largest move on top."""
+    data = df.iloc[::-1]
+    colors = [ALERT if c > 0 else OK for c in data["change"]]
+    fig = go.Figure(go.Bar(
+        x=data["change"], y=data["error_code"].astype(str), orientation="h", marker_color=colors, name="change",
+        customdata=data[["previous", "current"]].to_numpy() if len(data) else None,
+        hovertemplate="%{y}: %{customdata[0]} → %{customdata[1]} (%{x:+d})<extra></extra>",
+    ))
+    fig = _style(fig, title=title, height=height)
+    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(automargin=True, rangemode=None)
+    fig.update_xaxes(showgrid=True, gridcolor="#EEF2F7", zeroline=True, zerolinecolor="#94A3B8")
+    return fig
