@@ -51,10 +51,10 @@ def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -
     stmt = stmt.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS),
         set_={c: getattr(failure_rollups.c, c) + getattr(stmt.excluded, c) for c in COUNT_COLUMNS},
-    )
+    ).returning(failure_rollups.c.failures)  # RETURNING lets SQLAlchemy batch rows into one multi-row upsert
     # Sorted keys give every writer the same lock order, so concurrent batches cannot deadlock.
     rows.sort(key=lambda r: tuple(str(r[k]) for k in KEY_COLUMNS))
-    conn.execute(stmt, rows)
+    conn.execute(stmt, rows).all()
 
 
 def deltas_for_inserts(rows: Iterable[Mapping]) -> dict[RollupKey, Counter]:  # type: ignore[type-arg]

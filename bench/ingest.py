@@ -1,0 +1,134 @@
+"""Ingest throughput: events/s through the pipeline into PostgreSQL against a plain COPY of the same rows.
+
+`.venv/bin/python -m bench.ingest --events 200000` creates a scratch database, migrates it, runs both
+loads on the same rows (the table emptied in between) and drops the database. Prints JSON lines
+{"name", "value", "unit"}; the pipeline line carries the COPY rate as "baseline" and pipeline/COPY as "ratio".
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from core.db import make_engine
+from core.metrics import FailcatMetrics
+from core.migrate import migrate
+from core.schema import failure_matches, failure_rollups
+from core.types import utcnow
+from loaders.events import FailureEvent
+from loaders.ingest import IngestPipeline, build_row
+from loaders.matcher import load_matcher
+from loaders.synthetic import SyntheticGenerator
+
+ADMIN_URL = os.environ.get("FAILCAT_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+TARGET_RATIO = 1 / 3
+COLUMNS = [c.name for c in failure_matches.c]
+
+
+def _emit(name: str, value: float, unit: str, **extra: Any) -> None:
+    print(json.dumps({"name": name, "value": round(value, 3), "unit": unit, **extra}), flush=True)
+
+
+def _copy_buffer(rows: list[dict[str, Any]]) -> io.StringIO:
+    """CSV text of failure_matches rows in column order (what any bulk loader has to produce)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in rows:
+        out = []
+        for name in COLUMNS:
+            value = row[name]
+            if value is None:
+                out.append("")  # COPY CSV reads an unquoted empty field as NULL
+            elif name == "context":
+                out.append(json.dumps(value))
+            elif isinstance(value, bool):
+                out.append("t" if value else "f")
+            else:
+                out.append(value.isoformat() if hasattr(value, "isoformat") else str(value))
+        writer.writerow(out)
+    buf.seek(0)
+    return buf
+
+
+def _empty(engine) -> None:  # type: ignore[no-untyped-def]
+    with engine.begin() as conn:
+        conn.execute(failure_rollups.delete())
+        conn.execute(text("TRUNCATE failure_matches"))
+
+
+def run(events: int, seed: int) -> dict[str, float]:
+    """Run both loads in a scratch database; return the figures."""
+    name = f"failcat_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is generated here, not user input
+    engine = make_engine(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        migrate(engine)
+        matcher = load_matcher(engine)
+        gen = SyntheticGenerator(matcher.entries, seed=seed, tenants=10, days=30, end=utcnow(), matcher=matcher)
+        raw = [p.event for p in gen.generate(events)]
+
+        # COPY: the rows the pipeline would store (matched in advance, not timed), straight into the table.
+        now = utcnow()
+        rows = [build_row(FailureEvent.model_validate(e), matcher, now) for e in raw]
+        started = time.perf_counter()
+        raw_conn = engine.raw_connection()
+        try:
+            cur = raw_conn.cursor()
+            cur.copy_expert(f"COPY failure_matches ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+                            _copy_buffer(rows))
+            raw_conn.commit()
+        finally:
+            raw_conn.close()
+        copy_seconds = time.perf_counter() - started
+        with engine.connect() as conn:
+            copied = conn.execute(text("SELECT count(*) FROM failure_matches")).scalar_one()
+        if copied != events:
+            raise RuntimeError(f"COPY stored {copied} rows, expected {events}")
+        _empty(engine)
+
+        # Pipeline: validate -> match -> batched insert -> rollups -> metrics, as `failcat ingest` does.
+        pipeline = IngestPipeline(engine, matcher=matcher, metrics=FailcatMetrics())
+        started = time.perf_counter()
+        report = pipeline.ingest(raw, replay=False)
+        pipe_seconds = time.perf_counter() - started
+        if report.inserted != events:
+            raise RuntimeError(f"pipeline stored {report.inserted} rows, expected {events}")
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return {"pipeline": events / pipe_seconds, "copy": events / copy_seconds,
+            "pipeline_seconds": pipe_seconds, "copy_seconds": copy_seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the benchmark, print JSON lines; exit 1 below the target ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    figures = run(args.events, args.seed)
+    ratio = figures["pipeline"] / figures["copy"]
+    _emit("ingest_pipeline_events_per_s", figures["pipeline"], "events/s",
+          baseline=round(figures["copy"], 3), ratio=round(ratio, 4), events=args.events,
+          seconds=round(figures["pipeline_seconds"], 3))
+    _emit("copy_events_per_s", figures["copy"], "events/s", events=args.events,
+          seconds=round(figures["copy_seconds"], 3))
+    _emit("ingest_vs_copy_ratio", ratio, "ratio", baseline=round(TARGET_RATIO, 4),
+          ratio=round(ratio / TARGET_RATIO, 4))
+    return 0 if ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
