@@ -1,9 +1,106 @@
-"""Explore page (placeholder until its owner replaces it)."""
+"""Explore: filter failures (all filters in the URL), see them grouped or listed, download them as CSV."""
 from __future__ import annotations
 
+import streamlit as st
+
+from dashboard.db import database_url
+from dashboard.filters_ui import failure_filters
+from dashboard.loaders_explore import export_csv, load_count, load_groups, load_page
 from dashboard.session import require
-from dashboard.ui import empty_state, page_header
+from dashboard.ui import empty_state, fmt_int, guarded, page_header
+from dashboard.widgets import seed_state, set_url, url_value, url_warnings
+
+GROUPS = {"error_code": "Error code", "category": "Category", "signature": "Signature"}
+VIEWS = {"grouped": "Grouped", "list": "Failures"}
+
+
+def _bad(value: str) -> str:
+    raise ValueError("not a known value")
+
 
 principal = require("read")
-page_header("Explore")
-empty_state("This page is being built.")
+page_header("Explore", "Filter failures, group them to see what recurs, and open one for every detail.")
+filt, rng = failure_filters(principal)
+url_warnings()
+url = database_url()
+
+with guarded():
+    total = load_count(url, filt)
+
+top_left, top_mid, top_right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
+top_left.metric("Failures selected", fmt_int(total), help=f"{rng.label}, all filters applied")
+seed_state("x_view", url_value("view", "grouped", lambda v: v if v in VIEWS else _bad(v)))
+view = top_mid.segmented_control("View", list(VIEWS), key="x_view", format_func=VIEWS.get) or "grouped"
+top_right.download_button(
+    "Download CSV", data=lambda: export_csv(url, filt), file_name="failures.csv", mime="text/csv",
+    icon=":material/download:", disabled=total == 0, width="stretch",
+    help="Every failure the filters select (newest first, up to 200,000 rows).",
+)
+set_url(view=None if view == "grouped" else view)
+
+
+if total == 0:
+    empty_state("No failures match these filters.", "Widen the time range or remove a filter.")
+    st.stop()
+
+if view == "grouped":
+    seed_state("x_group", url_value("group", "error_code", lambda v: v if v in GROUPS else _bad(v)))
+    by = st.segmented_control("Group by", list(GROUPS), key="x_group", format_func=GROUPS.get) or "error_code"
+    set_url(group=None if by == "error_code" else by)
+    with guarded():
+        groups = load_groups(url, filt, by)
+    table = groups.assign(hit_rate=groups["matched"] / groups["failures"])
+    st.dataframe(
+        table, hide_index=True, width="stretch", key="x_groups",
+        column_order=["key", "failures", "sparkline", "hit_rate", "recovered", "first_seen", "last_seen",
+                      *(["category"] if by != "category" else []), "example"],
+        column_config={
+            "key": st.column_config.TextColumn(GROUPS[by], width="medium", pinned=True),
+            "failures": st.column_config.NumberColumn("Failures", format="%d"),
+            "sparkline": st.column_config.BarChartColumn(f"Over {rng.label.lower()}", y_min=0, width="medium"),
+            "hit_rate": st.column_config.ProgressColumn("Matched", format="percent", min_value=0, max_value=1),
+            "recovered": st.column_config.NumberColumn("Recovered", format="%d"),
+            "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
+            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="YYYY-MM-DD HH:mm"),
+            "category": st.column_config.TextColumn("Category"),
+            "example": st.column_config.TextColumn("Example message", width="large"),
+        },
+    )
+    st.caption(f"{len(groups)} groups, largest first. Filter by a group's value above to list its failures.")
+    st.stop()
+
+# Raw list with keyset pagination: a stack of cursors, reset whenever the filter changes.
+size = st.session_state.get("x_size", 50)
+state = st.session_state.setdefault("x_pages", {"filter": None, "cursors": [None]})
+if state["filter"] != filt or state.get("size") != size:
+    state.update(filter=filt, cursors=[None], size=size)
+with guarded():
+    page = load_page(url, filt, state["cursors"][-1], size)
+rows = page.rows.assign(
+    status=page.rows["recovery_succeeded"].map({True: "recovered", False: "failed"}).fillna("open")
+    .where(page.rows["recovery_attempted"], "unrecovered"),
+    link="failure?id=" + page.rows["id"],
+)
+st.dataframe(
+    rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),
+    column_order=["link", "created_at", "tenant_id", "error_code", "category", "severity", "status",
+                  "error_message", "skill_id", "run_id"],
+    column_config={
+        "link": st.column_config.LinkColumn("Failure", display_text="Open", width="small", pinned=True),
+        "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "tenant_id": "Tenant", "error_code": "Code", "category": "Category", "severity": "Severity",
+        "status": "Recovery", "error_message": st.column_config.TextColumn("Message", width="large"),
+        "skill_id": "Skill", "run_id": "Run",
+    },
+)
+p1, p2, p3, p4 = st.columns([1, 1, 3, 1.2], vertical_alignment="center")
+if p1.button("Newer", icon=":material/chevron_left:", disabled=len(state["cursors"]) == 1, width="stretch"):
+    state["cursors"].pop()
+    st.rerun()
+if p2.button("Older", icon=":material/chevron_right:", disabled=page.next_cursor is None, width="stretch"):
+    state["cursors"].append(page.next_cursor)
+    st.rerun()
+shown_from = (len(state["cursors"]) - 1) * size
+p3.caption(f"Failures {shown_from + 1:,}–{shown_from + len(rows):,} of {total:,}, newest first.")
+p4.selectbox("Rows per page", [50, 100, 250], key="x_size", label_visibility="collapsed",
+             format_func=lambda n: f"{n} per page")

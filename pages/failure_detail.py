@@ -1,9 +1,108 @@
-"""Failure detail page (placeholder until its owner replaces it)."""
+"""Failure detail (?id=<uuid>): every field, the catalog entry and suggestions, context, history, relatives."""
 from __future__ import annotations
 
+import pandas as pd
+import streamlit as st
+
+from dashboard.db import database_url
+from dashboard.loaders_detail import load_failure_detail
 from dashboard.session import require
-from dashboard.ui import empty_state, page_header
+from dashboard.ui import bad_link, empty_state, guarded
+
+SEVERITY_COLOR = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "info": "gray"}
+RELATED = {
+    "link": st.column_config.LinkColumn("Failure", display_text="Open", width="small"),
+    "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "error_code": "Code", "severity": "Severity", "skill_id": "Skill", "step_index": "Step",
+    "error_message": st.column_config.TextColumn("Message", width="large"),
+}
 
 principal = require("read")
-page_header("Failure detail")
-empty_state("This page is being built.")
+failure_id = (st.query_params.get("id") or "").strip()
+if not failure_id:
+    st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
+    bad_link("No failure id in this link. Open a failure from Explore or On-call.")
+
+with guarded():
+    try:
+        detail = load_failure_detail(database_url(), failure_id, principal.tenant_id)
+    except ValueError:
+        detail = None
+        st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
+        bad_link(f"`{failure_id[:80]}` is not a failure id (ids look like 3f2b…-…-…).")
+if detail is None:
+    st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
+    bad_link(f"No failure `{failure_id[:80]}` here: it does not exist, was removed by retention, "
+             "or belongs to a tenant you cannot see.")
+    st.stop()
+
+f = detail.failure
+state = "unrecovered" if not f["recovery_attempted"] else ("recovered" if f["recovery_succeeded"] else "failed")
+st.page_link("pages/explore.py", label="Explore", icon=":material/arrow_back:")
+st.title(f["error_code"], anchor=False)
+badges = st.container(horizontal=True)
+badges.badge(f["severity"] or "no severity", color=SEVERITY_COLOR.get(f["severity"] or "", "gray"))
+badges.badge(f["category"] or "uncategorised", color="violet")
+badges.badge("matched" if f["catalog_entry_id"] else "unmatched", color="green" if f["catalog_entry_id"] else "red",
+             icon=":material/link:" if f["catalog_entry_id"] else ":material/link_off:")
+badges.badge(state, color={"recovered": "green", "failed": "red"}.get(state, "orange"))
+st.code(f["error_message"], language=None, wrap_lines=True)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Fields", anchor=False)
+    shown = {k: v for k, v in f.items() if k not in ("context", "error_message")}
+    fields = pd.DataFrame({"field": list(shown), "value": ["" if v is None else str(v) for v in shown.values()]})
+    st.dataframe(fields, hide_index=True, width="stretch", height=35 * len(fields) + 38,
+                 column_config={"field": st.column_config.TextColumn("Field", width="small"), "value": "Value"})
+with right:
+    st.subheader("Catalog entry", anchor=False)
+    e = detail.entry
+    if e is None:
+        empty_state("No catalog entry matched this failure.",
+                    f"{detail.signature_count} failure(s) share its signature; recurring ones are candidate "
+                    "patterns on the Catalog page.")
+    else:
+        with st.container(border=True):
+            st.markdown(f"**{e['code']}** · {e['category']} · {e['severity']}")
+            st.write(e["message"])
+            retry = "yes" if e["is_retryable"] else "no"
+            st.markdown(f"Recovery mode: **{e['recovery_mode']}** · retryable: **{retry}**"
+                        + (f" · HTTP {e['http_status']}" if e.get("http_status") else ""))
+            st.markdown("**Recovery suggestions**")
+            suggestions = e.get("recovery_suggestions") or []
+            st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(suggestions, 1)) or "_none_")
+    if f.get("recovery_suggestion"):
+        st.caption(f"Suggestion stored with the failure: {f['recovery_suggestion']}")
+    st.subheader("Context", anchor=False)
+    if f.get("context"):
+        st.json(f["context"], expanded=2)
+    else:
+        st.caption("No context was sent with this failure.")
+
+st.subheader("Recovery history", anchor=False)
+if detail.history.empty:
+    st.caption("No recovery has been recorded for this failure yet.")
+else:
+    st.dataframe(detail.history, hide_index=True, width="stretch",
+                 column_order=["at", "from_state", "to_state", "actor", "notes", "source"],
+                 column_config={"at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                                "from_state": "From", "to_state": "To", "actor": "By", "notes": "Notes",
+                                "source": "Via"})
+
+
+def _related(title: str, df: pd.DataFrame, none: str) -> None:
+    st.subheader(title, anchor=False)
+    if df.empty:
+        st.caption(none)
+        return
+    st.dataframe(df.assign(link="failure?id=" + df["id"]), hide_index=True, width="stretch",
+                 column_order=list(RELATED), column_config=RELATED)
+
+
+a, b = st.columns(2)
+with a:
+    _related(f"Same run · {f['run_id']}", detail.same_run, "No other failure in this run.")
+with b:
+    _related(f"Same signature · {detail.signature_count} in total", detail.same_signature,
+             "No other failure with this message signature.")

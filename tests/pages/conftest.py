@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,7 +55,7 @@ def _events(now: datetime) -> list[dict]:
 @pytest.fixture
 def seeded(engine: Engine, metrics) -> Seeded:
     """24 failures over two days for tenants acme and globex (+1 older), some recovered or failed."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     report = IngestPipeline(engine, metrics=metrics).ingest(_events(now))
     assert report.inserted == 25, report
     from sqlalchemy import select
@@ -74,8 +74,9 @@ def seeded(engine: Engine, metrics) -> Seeded:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches() -> None:
+def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cached query results from an earlier test (or engine) must not leak into this one."""
+    monkeypatch.setenv("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")  # real messages in at.exception
     st.cache_data.clear()
 
 
@@ -87,8 +88,11 @@ def signed_in(engine: Engine, name: str = "ana", role: str = "admin", tenant_id:
 
 
 def app_for(page: str, principal: Principal | None, query_params: dict[str, str] | None = None) -> AppTest:
-    """An AppTest of `page` (e.g. "pages/overview.py" or "app.py") signed in as `principal`, not yet run."""
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    """An AppTest of the real app (app.py, its navigation and role checks) opened on `page`
+    (e.g. "pages/overview.py"), signed in as `principal`; not yet run."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if page != "app.py":
+        at.switch_page(page)
     if principal is not None:
         at.session_state[PRINCIPAL_KEY] = principal
     for key, value in (query_params or {}).items():
