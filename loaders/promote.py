@@ -194,3 +194,12 @@ def rematch_unmatched(
         if len(rows) < batch_size:
             break
     apply_rollup_deltas(conn, deltas)
+
+
+def suggest_code(template: str, category: str | None = None, *, words: int = 3) -> str:
+    """A starting code for the form: the category and the first few words of the template, UPPER_SNAKE_CASE."""
+    text = _PLACEHOLDER.sub(" ", template or "")
+    picked = [w.upper() for w in re.findall(r"[A-Za-z][A-Za-z0-9]{2,}", text)[:words]]
+    prefix = re.sub(r"[^A-Z0-9]+", "_", (category or "").upper()).strip("_")
+    code = "_".join([p for p in (prefix, *picked) if p])[:64].strip("_")
+    return code if CODE_RE.match(code) else "NEW_PATTERN"

@@ -1,9 +1,128 @@
-"""Catalog page (placeholder until its owner replaces it)."""
+"""Catalog: entries with their hit counts, candidate patterns from unmatched signatures, and (admins) the
+form that promotes a candidate into the catalog and re-matches the past unmatched failures it covers."""
 from __future__ import annotations
 
+import streamlit as st
+
+from core.schema import SEVERITY_RANK
+from dashboard.catalog import load_candidates, load_catalog_hits, load_other_code_hits, promote
+from dashboard.db import database_url
 from dashboard.session import require
-from dashboard.ui import empty_state, page_header
+from dashboard.ui import empty_state, fmt_int, guarded, page_header
+from dashboard.widgets import tenant_picker, time_range, url_warnings
+from loaders.catalog_file import RECOVERY_MODES
+from loaders.promote import suggest_code, template_to_regex
+
+OUTCOME = "catalog_outcome"
 
 principal = require("read")
-page_header("Catalog")
-empty_state("This page is being built.")
+page_header("Catalog", "Known failure patterns and how often they matched; recurring unmatched messages "
+            "grouped into candidates that can be promoted into the catalog.")
+url = database_url()
+c1, c2, _ = st.columns([1, 1, 1])
+tenant = tenant_picker(principal, key="catalog_tenant", container=c1)
+window = time_range(key="catalog_range", container=c2, default="30d")
+url_warnings()
+
+outcome = st.session_state.pop(OUTCOME, None)
+if outcome is not None:
+    (st.success if outcome.ok else st.error)(outcome.message)
+
+entries_tab, candidates_tab = st.tabs(["Entries", "Candidate patterns"])
+
+with entries_tab:
+    with guarded():
+        entries = load_catalog_hits(url, tenant, window.start, window.end)
+        other = load_other_code_hits(url, tenant, window.start, window.end)
+    if entries.empty:
+        empty_state("The catalog is empty.", "Run `failcat migrate` to load the shipped catalog.")
+    else:
+        tiles = st.columns(3)
+        tiles[0].metric("Entries", fmt_int(len(entries)))
+        tiles[1].metric("Entries with hits", fmt_int(int((entries["hits"] > 0).sum())))
+        tiles[2].metric("Matched failures", fmt_int(int(entries["hits"].sum()) + other))
+        if other:
+            st.caption(f"{other:,} matched failures carry a runtime's own error code (matched by message), "
+                       "so they are not counted under a catalog code below.")
+        search = st.text_input("Search code, category or message", key="catalog_search")
+        shown = entries
+        if search:
+            hay = entries["code"] + " " + entries["category"] + " " + entries["message"]
+            shown = entries[hay.str.contains(search, case=False, regex=False)]
+        st.dataframe(
+            shown[["code", "category", "severity", "recovery_mode", "hits", "last_hit", "is_retryable", "patterns",
+                   "keywords", "created_by", "enabled", "message"]],
+            hide_index=True, width="stretch",
+            column_config={
+                "code": "Code", "category": "Category", "severity": "Severity", "recovery_mode": "Recovery",
+                "hits": st.column_config.NumberColumn("Hits", help=f"Matched failures in {window.label.lower()}"),
+                "last_hit": st.column_config.DatetimeColumn("Last hit (UTC hour)", format="YYYY-MM-DD HH:mm"),
+                "is_retryable": "Retryable", "patterns": st.column_config.ListColumn("Patterns"),
+                "keywords": st.column_config.ListColumn("Keywords"), "created_by": "Added by",
+                "enabled": "Enabled", "message": "Message",
+            },
+        )
+
+with candidates_tab:
+    min_occ = st.number_input("Minimum occurrences", min_value=1, max_value=1000, value=3, key="catalog_min_occ")
+    with guarded():
+        candidates = load_candidates(url, tenant, window.start, window.end, int(min_occ))
+    if candidates.empty:
+        empty_state(f"No unmatched message recurred {int(min_occ)} or more times in {window.label.lower()}.")
+        st.stop()
+    columns = ["template", "occurrences", "first_seen", "last_seen", "error_codes", "affected_skills", "examples",
+               "suggested_category", "suggested_recovery_mode"]
+    if tenant is None:
+        columns.insert(6, "tenants")
+    st.dataframe(candidates[columns], hide_index=True, width="stretch", column_config={
+        "template": "Message template", "occurrences": "Count",
+        "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
+        "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="YYYY-MM-DD HH:mm"),
+        "error_codes": st.column_config.ListColumn("Codes"), "affected_skills": st.column_config.ListColumn("Skills"),
+        "tenants": st.column_config.ListColumn("Tenants"), "examples": st.column_config.ListColumn("Examples"),
+        "suggested_category": "Suggested category", "suggested_recovery_mode": "Suggested recovery",
+    })
+    if not principal.can("catalog"):
+        st.caption("An admin can promote a candidate into the catalog.")
+        st.stop()
+
+    # Candidates are chosen by signature (a stable id), never by row position.
+    by_sig = {r["signature"]: r for r in candidates.to_dict("records")}
+    sig = st.selectbox("Promote candidate", list(by_sig), key="catalog_candidate",
+                       format_func=lambda s: f"{by_sig[s]['occurrences']}× {by_sig[s]['template'][:90]}")
+    cand = by_sig[sig]
+    with st.form(f"promote_{sig}", border=True):
+        st.markdown("**New catalog entry**")
+        a, b = st.columns(2)
+        code = a.text_input("Code (UPPER_SNAKE_CASE)", value=suggest_code(cand["template"], cand["suggested_category"]),
+                            max_chars=128, key=f"promote_code_{sig}")
+        category = b.text_input("Category", value=cand["suggested_category"], key=f"promote_category_{sig}")
+        a, b, c = st.columns(3)
+        severities = list(SEVERITY_RANK)
+        severity = a.selectbox("Severity", severities, index=severities.index("medium"), key=f"promote_sev_{sig}")
+        modes = list(RECOVERY_MODES)
+        mode = b.selectbox("Recovery mode", modes, key=f"promote_mode_{sig}",
+                           index=modes.index(cand["suggested_recovery_mode"])
+                           if cand["suggested_recovery_mode"] in modes else 0)
+        retryable = c.checkbox("Retryable", value=mode.startswith("RETRY"), key=f"promote_retry_{sig}")
+        regex = st.text_area("Pattern (regular expression, case-insensitive; one per line)",
+                             value=template_to_regex(cand["template"]), key=f"promote_regex_{sig}")
+        keywords = st.text_input("Keywords (comma-separated, optional)", key=f"promote_kw_{sig}")
+        message = st.text_input("Description", value=cand["template"][:200], key=f"promote_msg_{sig}")
+        suggestions = st.text_area("Recovery suggestions (one per line)", key=f"promote_sugg_{sig}")
+        submitted = st.form_submit_button("Promote and re-match", type="primary", icon=":material/add_task:")
+    if submitted:
+        actor = require("catalog")  # re-checked on the server right before the write
+        form = {
+            "code": code, "category": category, "severity": severity, "recovery_mode": mode,
+            "is_retryable": retryable, "message": message,
+            "patterns": [p.strip() for p in regex.splitlines() if p.strip()],
+            "keywords": [k.strip() for k in keywords.split(",") if k.strip()],
+            "recovery_suggestions": [s.strip() for s in suggestions.splitlines() if s.strip()],
+        }
+        with guarded():
+            done = promote(actor, form, url=url)
+        if done.ok:
+            st.session_state[OUTCOME] = done
+            st.rerun()
+        st.error(done.message)

@@ -137,3 +137,12 @@ def test_template_regex_matches_its_own_examples(message):
     regex = template_to_regex(normalise_message(message))
     assert re.search(regex, message, re.IGNORECASE), regex
     assert not re.search(regex, "something else entirely")
+
+
+def test_suggest_code_is_valid():
+    from loaders.promote import suggest_code
+
+    assert suggest_code("widget <n> frobnicator exploded at <path>", "TOOL") == "TOOL_WIDGET_FROBNICATOR_EXPLODED"
+    assert suggest_code("<n> <n>", None) == "NEW_PATTERN"
+    assert build_entry({**FORM, "code": suggest_code("x " * 100 + "long words " * 50, "DATA"),
+                        "patterns": ["x"]}, created_by="a").code.startswith("DATA_LONG")

@@ -1,0 +1,69 @@
+"""Catalog glue: cached loaders for entries with hits and candidate patterns, and the promotion write."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.exc import IntegrityError
+
+from core.security import Principal
+from dashboard.cache import cached_loader, clear_caches
+from dashboard.db import begin, connect
+from loaders.promote import PromotionError, PromotionResult, build_entry, promote_entry
+from queries.candidates import get_candidate_patterns
+from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
+
+
+@cached_loader()
+def load_catalog_hits(url: str, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+    """Catalog entries with hit counts in the window."""
+    with connect(url) as conn:
+        return get_catalog_hits(conn, tenant=tenant, start=start, end=end)
+
+
+@cached_loader()
+def load_other_code_hits(url: str, tenant: str | None, start: datetime, end: datetime) -> int:
+    """Matched failures stored under a runtime's own (non-catalog) code."""
+    with connect(url) as conn:
+        return get_matched_under_other_codes(conn, tenant=tenant, start=start, end=end)
+
+
+@cached_loader()
+def load_candidates(url: str, tenant: str | None, start: datetime, end: datetime, min_occurrences: int
+                    ) -> pd.DataFrame:
+    """Candidate patterns (unmatched signatures) in the window."""
+    with connect(url) as conn:
+        return get_candidate_patterns(conn, tenant_id=tenant, start=start, end=end,
+                                      min_occurrences=min_occurrences, limit=200)
+
+
+@dataclass(frozen=True)
+class PromoteOutcome:
+    """Result of the promotion form: ok with the result, or the reason nothing was added."""
+
+    ok: bool
+    message: str
+    result: PromotionResult | None = None
+
+
+def promote(principal: Principal, form: dict[str, Any], *, url: str | None = None) -> PromoteOutcome:
+    """Validate the form, add the entry and re-match past unmatched failures in one transaction."""
+    if not principal.can("catalog"):
+        return PromoteOutcome(False, f"Your role ({principal.role}) does not allow you to change the catalog.")
+    try:
+        entry = build_entry(form, created_by=principal.name)
+        with begin(url) as conn:
+            result = promote_entry(conn, entry=entry, created_by=principal.name)
+    except PromotionError as exc:
+        return PromoteOutcome(False, f"Not added: {exc}.")
+    except IntegrityError:
+        return PromoteOutcome(False, f"Not added: code {form.get('code')} was added by someone else just now.")
+    clear_caches()  # hit counts, candidates, rollup-based pages and the queue all changed
+    n = result.rematched_for(principal.tenant_id)
+    where = "" if principal.tenant_id is None else f" in {principal.tenant_id}"
+    return PromoteOutcome(True, (
+        f"Added {result.code} to the catalog. It re-matched {n:,} past unmatched failure{'s' if n != 1 else ''}"
+        f"{where}. The API matches new failures with it within a minute."
+    ), result)
