@@ -1,9 +1,125 @@
-"""Admin page (placeholder until its owner replaces it)."""
+"""Admin: the failure_catalog_m9 feature flag, local users and API tokens."""
 from __future__ import annotations
 
+import streamlit as st
+
+from core.security import ROLES
+from dashboard.admin import (
+    add_token,
+    add_user,
+    change_user,
+    load_flags,
+    load_tokens,
+    load_users,
+    revoke,
+    switch_catalog_flag,
+)
+from dashboard.db import database_url
 from dashboard.session import require
-from dashboard.ui import empty_state, page_header
+from dashboard.ui import empty_state, guarded, page_header
+from queries.flags import CATALOG_FLAG
+
+OUTCOME = "admin_outcome"
 
 principal = require("admin")
-page_header("Admin")
-empty_state("This page is being built.")
+scope = principal.tenant_id
+page_header("Admin", "Feature flag, users and API tokens" + (f" of tenant {scope}." if scope else "."))
+url = database_url()
+
+outcome = st.session_state.pop(OUTCOME, None)
+if outcome is not None:
+    (st.success if outcome.ok else st.error)(outcome.message)
+    if outcome.secret:
+        st.code(outcome.secret, language=None)
+
+
+def _done(result) -> None:  # type: ignore[no-untyped-def]
+    st.session_state[OUTCOME] = result
+    st.rerun()
+
+
+def _tenant_field(key: str) -> str | None:
+    if scope is not None:
+        st.text_input("Tenant", value=scope, disabled=True, key=f"{key}_fixed")
+        return scope
+    return st.text_input("Tenant (blank = all tenants)", key=key, max_chars=64)
+
+
+flag_tab, users_tab, tokens_tab = st.tabs(["Feature flag", "Users", "API tokens"])
+
+with flag_tab:
+    with guarded():
+        flags = load_flags(url)
+    row = flags[flags["name"] == CATALOG_FLAG]
+    enabled = bool(row["enabled"].iloc[0]) if not row.empty else True
+    if enabled:
+        st.success(f"`{CATALOG_FLAG}` is **on**: failures are ingested and matched.", icon=":material/toggle_on:")
+    else:
+        st.warning(f"`{CATALOG_FLAG}` is **off**: ingest refuses new events.", icon=":material/toggle_off:")
+    if not row.empty and row["updated_by"].iloc[0]:
+        st.caption(f"Last changed by {row['updated_by'].iloc[0]} at {row['updated_at'].iloc[0]:%Y-%m-%d %H:%M} UTC.")
+    if scope is not None:
+        st.caption("The flag affects every tenant; only an all-tenant admin can switch it.")
+    else:
+        label = "Switch off (stop ingest)" if enabled else "Switch on (resume ingest)"
+        if st.button(label, key="admin_flag_switch", type="primary" if not enabled else "secondary"):
+            _done(switch_catalog_flag(require("admin"), enabled=not enabled, url=url))
+
+with users_tab:
+    with guarded():
+        users = load_users(url, scope)
+    if users.empty:
+        empty_state("No users yet.")
+    else:
+        st.dataframe(users, hide_index=True, width="stretch", column_config={
+            "id": None, "name": "Name", "role": "Role", "tenant_id": "Tenant (empty = all)",
+            "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+            "disabled": "Disabled",
+        })
+        a, b = st.columns([2, 1])
+        who = a.selectbox("User", list(users["name"]), key="admin_user_pick")
+        is_disabled = bool(users.loc[users["name"] == who, "disabled"].iloc[0])
+        b.write("")
+        if b.button("Enable" if is_disabled else "Disable", key="admin_user_toggle"):
+            _done(change_user(require("admin"), name=who, disabled=not is_disabled, url=url))
+    with st.form("admin_add_user", clear_on_submit=True):
+        st.markdown("**Add user**")
+        a, b = st.columns(2)
+        name = a.text_input("Name", max_chars=128, key="admin_user_name")
+        password = b.text_input("Password (at least 8 characters)", type="password", key="admin_user_password")
+        a, b = st.columns(2)
+        role = a.selectbox("Role", ROLES, key="admin_user_role")
+        with b:
+            tenant = _tenant_field("admin_user_tenant")
+        if st.form_submit_button("Add user", type="primary"):
+            _done(add_user(require("admin"), name=name, password=password, role=role, tenant=tenant, url=url))
+
+with tokens_tab:
+    with guarded():
+        tokens = load_tokens(url, scope)
+    if tokens.empty:
+        empty_state("No API tokens yet.")
+    else:
+        st.dataframe(tokens, hide_index=True, width="stretch", column_config={
+            "id": "Id", "name": "Name", "role": "Role", "tenant_id": "Tenant (empty = all)",
+            "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+            "last_used_at": st.column_config.DatetimeColumn("Last used (UTC)", format="YYYY-MM-DD HH:mm"),
+            "revoked_at": st.column_config.DatetimeColumn("Revoked (UTC)", format="YYYY-MM-DD HH:mm"),
+        })
+        active = tokens[tokens["revoked_at"].isna()]
+        if not active.empty:
+            names = dict(zip(active["id"], active["name"], strict=True))
+            a, b = st.columns([2, 1])
+            pick = a.selectbox("Token", list(names), key="admin_token_pick", format_func=lambda i: f"{i} · {names[i]}")
+            b.write("")
+            if b.button("Revoke", key="admin_token_revoke"):
+                _done(revoke(require("admin"), token_id=int(pick), url=url))
+    with st.form("admin_add_token", clear_on_submit=True):
+        st.markdown("**Create token**")
+        a, b, c = st.columns(3)
+        tname = a.text_input("Name", max_chars=128, key="admin_token_name")
+        trole = b.selectbox("Role", ROLES, key="admin_token_role")
+        with c:
+            ttenant = _tenant_field("admin_token_tenant")
+        if st.form_submit_button("Create token", type="primary"):
+            _done(add_token(require("admin"), name=tname, role=trole, tenant=ttenant, url=url))

@@ -1,0 +1,142 @@
+"""Admin glue: cached loaders for flags, users and tokens, and the admin writes (each re-checks the role
+and the tenant scope: a tenant-scoped admin manages only its own tenant and cannot flip global flags)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.security import Principal
+from dashboard.cache import cached_loader, clear_caches
+from dashboard.db import begin, connect
+from queries.accounts import (
+    AccountError,
+    create_token,
+    create_user,
+    list_tokens,
+    list_users,
+    revoke_token,
+    set_user_disabled,
+)
+from queries.flags import CATALOG_FLAG, get_flags, set_flag
+
+
+@cached_loader()
+def load_flags(url: str) -> pd.DataFrame:
+    """All feature flags."""
+    with connect(url) as conn:
+        return get_flags(conn)
+
+
+@cached_loader()
+def load_users(url: str, tenant: str | None) -> pd.DataFrame:
+    """Users within the scope (never their password hashes)."""
+    with connect(url) as conn:
+        return list_users(conn, tenant_scope=tenant)
+
+
+@cached_loader()
+def load_tokens(url: str, tenant: str | None) -> pd.DataFrame:
+    """API tokens within the scope (never the secrets)."""
+    with connect(url) as conn:
+        tokens = list_tokens(conn)
+    return tokens if tenant is None else tokens[tokens["tenant_id"] == tenant].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class AdminOutcome:
+    """Result of an admin action; `secret` carries a new token to show once."""
+
+    ok: bool
+    message: str
+    secret: str | None = None
+
+
+def _refuse(principal: Principal) -> AdminOutcome | None:
+    if not principal.can("admin"):
+        return AdminOutcome(False, f"Your role ({principal.role}) does not allow administration.")
+    return None
+
+
+def _tenant_for(principal: Principal, requested: str | None) -> str | None:
+    requested = (requested or "").strip() or None
+    if principal.tenant_id is not None and requested not in (None, principal.tenant_id):
+        raise PermissionError("you can only manage accounts of your own tenant")
+    return principal.tenant_id or requested
+
+
+def switch_catalog_flag(principal: Principal, *, enabled: bool, url: str | None = None) -> AdminOutcome:
+    """Turn failure_catalog_m9 on or off (all-tenant admins only: it stops ingest for every tenant)."""
+    if (refused := _refuse(principal)) is not None:
+        return refused
+    if principal.tenant_id is not None:
+        return AdminOutcome(False, "The feature flag affects every tenant; only an all-tenant admin can switch it.")
+    with begin(url) as conn:
+        set_flag(conn, name=CATALOG_FLAG, enabled=enabled, updated_by=principal.name)
+    clear_caches()
+    if enabled:
+        return AdminOutcome(True, f"{CATALOG_FLAG} is on: ingest accepts events again.")
+    return AdminOutcome(True, f"{CATALOG_FLAG} is off: ingest refuses new events and every page shows a banner.")
+
+
+def add_user(principal: Principal, *, name: str, password: str, role: str, tenant: str | None,
+             url: str | None = None) -> AdminOutcome:
+    """Create a local account (a scoped admin creates accounts of its own tenant only)."""
+    if (refused := _refuse(principal)) is not None:
+        return refused
+    try:
+        scope = _tenant_for(principal, tenant)
+        with begin(url) as conn:
+            create_user(conn, name=name, password=password, role=role, tenant_id=scope)
+    except (AccountError, ValueError, PermissionError) as exc:
+        return AdminOutcome(False, f"User not added: {exc}.")
+    clear_caches(load_users)
+    return AdminOutcome(True, f"User {name.strip()} added as {role} for {scope or 'all tenants'}.")
+
+
+def change_user(principal: Principal, *, name: str, disabled: bool, url: str | None = None) -> AdminOutcome:
+    """Disable or re-enable a user in the admin's scope (never the admin's own account)."""
+    if (refused := _refuse(principal)) is not None:
+        return refused
+    if name == principal.name and disabled:
+        return AdminOutcome(False, "You cannot disable your own account.")
+    with begin(url) as conn:
+        visible = set(list_users(conn, tenant_scope=principal.tenant_id)["name"])
+        if name not in visible:
+            return AdminOutcome(False, f"No user {name!r} in your scope.")
+        set_user_disabled(conn, name=name, disabled=disabled)
+    clear_caches()  # the session cache of that account too, so a disabled user is signed out at once
+    return AdminOutcome(True, f"User {name} {'disabled' if disabled else 'enabled'}.")
+
+
+def add_token(principal: Principal, *, name: str, role: str, tenant: str | None,
+              url: str | None = None) -> AdminOutcome:
+    """Create an API token; the secret is returned once and only its hash is stored."""
+    if (refused := _refuse(principal)) is not None:
+        return refused
+    try:
+        scope = _tenant_for(principal, tenant)
+        with begin(url) as conn:
+            _id, token = create_token(conn, name=name, role=role, tenant_id=scope)
+    except (AccountError, ValueError, PermissionError) as exc:
+        return AdminOutcome(False, f"Token not created: {exc}.")
+    clear_caches(load_tokens)
+    return AdminOutcome(True, f"Token {name.strip()} created ({role}, {scope or 'all tenants'}). "
+                              "Copy it now: it is not shown again.", secret=token)
+
+
+def revoke(principal: Principal, *, token_id: int, url: str | None = None) -> AdminOutcome:
+    """Revoke one token in the admin's scope."""
+    if (refused := _refuse(principal)) is not None:
+        return refused
+    try:
+        with begin(url) as conn:
+            tokens = list_tokens(conn)
+            mine = tokens if principal.tenant_id is None else tokens[tokens["tenant_id"] == principal.tenant_id]
+            if int(token_id) not in set(mine["id"]):
+                return AdminOutcome(False, f"No token {token_id} in your scope.")
+            revoke_token(conn, token_id=int(token_id))
+    except AccountError as exc:
+        return AdminOutcome(False, f"Not revoked: {exc}.")
+    clear_caches(load_tokens)
+    return AdminOutcome(True, f"Token {token_id} revoked.")

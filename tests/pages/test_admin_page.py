@@ -1,0 +1,110 @@
+"""Admin page: flag switch (ingest refuses), users (add, disable), tokens (shown once, revoke), scope, roles."""
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from core.schema import api_tokens, users
+from core.security import token_hash
+from loaders.ingest import IngestDisabled, IngestPipeline
+from queries.accounts import authenticate_token, create_token
+from queries.flags import is_enabled
+from tests.pages.conftest import app_for, shown_text, signed_in
+
+PAGE = "pages/admin.py"
+
+
+def test_flag_switch_off_makes_ingest_refuse_and_back_on(engine):
+    at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
+    assert not at.exception, at.exception
+    at.button(key="admin_flag_switch").click().run()
+    assert not at.exception
+    with engine.connect() as conn:
+        assert is_enabled(conn) is False
+    assert any("is off" in s.value for s in at.success)
+    with pytest.raises(IngestDisabled):
+        IngestPipeline(engine).ingest([{"tenant_id": "t1", "run_id": "r", "error_message": "x"}])
+    at.button(key="admin_flag_switch").click().run()
+    with engine.connect() as conn:
+        assert is_enabled(conn) is True
+
+
+def test_add_user_and_disable_it(engine):
+    at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
+    at.text_input(key="admin_user_name").set_value("bob")
+    at.text_input(key="admin_user_password").set_value("long-enough-pw")
+    at.selectbox(key="admin_user_role").set_value("oncall")
+    at.text_input(key="admin_user_tenant").set_value("t1")
+    at.button(key="FormSubmitter:admin_add_user-Add user").click().run()
+    assert not at.exception, at.exception
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.name == "bob")).mappings().one()
+    assert (row["role"], row["tenant_id"], row["disabled"]) == ("oncall", "t1", False)
+    assert row["password_hash"] != "long-enough-pw"
+    at.selectbox(key="admin_user_pick").set_value("bob").run()
+    at.button(key="admin_user_toggle").click().run()
+    with engine.connect() as conn:
+        assert conn.execute(select(users.c.disabled).where(users.c.name == "bob")).scalar() is True
+    # Short passwords and self-disable are refused with a message.
+    at.text_input(key="admin_user_name").set_value("carl")
+    at.text_input(key="admin_user_password").set_value("short")
+    at.button(key="FormSubmitter:admin_add_user-Add user").click().run()
+    assert any("at least 8 characters" in e.value for e in at.error)
+    at.selectbox(key="admin_user_pick").set_value("ada").run()
+    at.button(key="admin_user_toggle").click().run()
+    assert any("cannot disable your own account" in e.value for e in at.error)
+
+
+def test_token_is_shown_once_and_can_be_revoked(engine):
+    at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
+    at.text_input(key="admin_token_name").set_value("ci")
+    at.selectbox(key="admin_token_role").set_value("viewer")
+    at.button(key="FormSubmitter:admin_add_token-Create token").click().run()
+    assert not at.exception, at.exception
+    token = at.code[0].value
+    with engine.connect() as conn:
+        stored = conn.execute(select(api_tokens).where(api_tokens.c.name == "ci")).mappings().one()
+    assert stored["token_hash"] == token_hash(token) and token not in str(dict(stored))
+    at.run()
+    assert not at.code  # shown once only
+    at.selectbox(key="admin_token_pick").set_value(stored["id"]).run()
+    at.button(key="admin_token_revoke").click().run()
+    with engine.begin() as conn:
+        assert authenticate_token(conn, token) is None
+
+
+def test_scoped_admin_manages_only_its_tenant(engine):
+    with engine.begin() as conn:
+        create_token(conn, name="other-tenant-token", role="viewer", tenant_id="t2")
+    signed_in(engine, "zed", "viewer", "t2")
+    at = app_for(PAGE, signed_in(engine, "tia", "admin", "t1")).run()
+    assert not at.exception
+    text = shown_text(at)
+    assert "zed" not in text and "other-tenant-token" not in text and "t2" not in text
+    assert not [b for b in at.button if b.key == "admin_flag_switch"]
+    at.text_input(key="admin_user_name").set_value("tim")
+    at.text_input(key="admin_user_password").set_value("long-enough-pw")
+    at.button(key="FormSubmitter:admin_add_user-Add user").click().run()
+    with engine.connect() as conn:
+        assert conn.execute(select(users.c.tenant_id).where(users.c.name == "tim")).scalar() == "t1"
+
+
+@pytest.mark.parametrize("role", ["viewer", "oncall"])
+def test_non_admin_sees_no_controls(engine, role):
+    at = app_for(PAGE, signed_in(engine, "vic", role)).run()
+    assert not at.exception
+    assert not at.button and not at.text_input and not at.dataframe
+    assert any("does not allow" in e.value for e in at.error)
+
+
+def test_database_down(engine, monkeypatch):
+    def down(*_a, **_k):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("dashboard.admin.get_flags", down)
+    st.cache_data.clear()
+    at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
+    assert not at.exception
+    assert any("database is not reachable" in e.value for e in at.error)
