@@ -14,26 +14,37 @@ st.set_page_config(page_title="Failure Catalog", page_icon=":material/bug_report
 principal = session.current_principal()
 session.sync_cookie()
 
+URL_PATHS = ("overview", "explore", "trends", "catalog", "failure", "oncall", "exports", "admin")
+
 if principal is None:
-    st.navigation([st.Page(session.sign_in_form, title="Sign in", icon=":material/login:")], position="hidden").run()
+    # The sign-in form answers at every page's address, so a deep link (/failure?id=...) or a reload
+    # after the session expired lands on the page asked for once signed in.
+    st.navigation(
+        [st.Page(session.sign_in_form, title="Sign in", icon=":material/login:", default=True)]
+        + [st.Page(session.sign_in_form, title="Sign in", url_path=p) for p in URL_PATHS if p != "overview"],
+        position="hidden",
+    ).run()
     st.stop()
 
 # Pages by role; Failure detail is reached through links (?id=...) and stays out of the menu.
 analysis = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/explore.py", title="Explore", icon=":material/manage_search:"),
-    st.Page("pages/trends.py", title="Trends", icon=":material/trending_up:"),
-    st.Page("pages/catalog.py", title="Catalog", icon=":material/menu_book:"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/manage_search:", url_path="explore"),
+    st.Page("pages/trends.py", title="Trends", icon=":material/trending_up:", url_path="trends"),
+    st.Page("pages/catalog.py", title="Catalog", icon=":material/menu_book:", url_path="catalog"),
     st.Page("pages/failure_detail.py", title="Failure detail", icon=":material/description:",
             url_path="failure", visibility="hidden"),
 ]
 operations = []
 if principal.can("recover"):
-    operations.append(st.Page("pages/oncall.py", title="On-call", icon=":material/support_agent:"))
+    operations.append(st.Page("pages/oncall.py", title="On-call", icon=":material/support_agent:",
+                              url_path="oncall"))
 if principal.can("export"):
-    operations.append(st.Page("pages/exports.py", title="Exports", icon=":material/cloud_upload:"))
+    operations.append(st.Page("pages/exports.py", title="Exports", icon=":material/cloud_upload:",
+                              url_path="exports"))
 if principal.can("admin"):
-    operations.append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
+    operations.append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:",
+                              url_path="admin"))
 
 sections = {"Analysis": analysis}
 if operations:

@@ -1,0 +1,71 @@
+"""app.py: sign-in gate, password form, role-based pages, disabled accounts, signed session tokens."""
+from __future__ import annotations
+
+import pytest
+
+from dashboard.session_token import make_token, read_token
+from queries.accounts import set_user_disabled
+from tests.pages.conftest import PRINCIPAL_KEY, app_for, signed_in
+
+
+def test_gate_shows_sign_in_and_nothing_else(engine, seeded):
+    at = app_for("app.py", None).run()
+    assert not at.exception
+    assert at.text_input(key="sign_in_name") is not None
+    assert not at.metric and not at.dataframe
+
+
+def test_password_sign_in_then_overview(engine, seeded):
+    signed_in(engine, "ana", "oncall")
+    at = app_for("app.py", None).run()
+    at.text_input(key="sign_in_name").input("ana")
+    at.text_input(key="sign_in_password").input("wrong password!")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Wrong user name or password" in e.value for e in at.error)
+    assert PRINCIPAL_KEY not in at.session_state
+    at.text_input(key="sign_in_password").input("correct horse battery")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state[PRINCIPAL_KEY].role == "oncall"
+    assert [t.value for t in at.title] == ["Overview"]
+
+
+@pytest.mark.parametrize("role, allowed", [("viewer", False), ("oncall", True)])
+def test_on_call_page_only_for_roles_that_recover(engine, seeded, role, allowed):
+    at = app_for("pages/oncall.py", signed_in(engine, f"u_{role}", role)).run()
+    assert not at.exception
+    titles = [t.value for t in at.title]
+    assert ("On-call" in " ".join(titles)) is allowed
+    if not allowed:
+        assert not at.button or all("Sign out" in b.label for b in at.button)
+
+
+def test_admin_page_refused_to_oncall(engine, seeded):
+    at = app_for("pages/admin.py", signed_in(engine, "oc", "oncall")).run()
+    assert not at.exception
+    assert "Admin" not in " ".join(t.value for t in at.title)
+
+
+def test_disabled_account_is_signed_out(engine, seeded):
+    principal = signed_in(engine, "gone", "admin")
+    with engine.begin() as conn:
+        set_user_disabled(conn, name="gone", disabled=True)
+    at = app_for("pages/overview.py", principal).run()
+    assert not at.exception
+    assert PRINCIPAL_KEY not in at.session_state
+    assert not at.metric and not at.dataframe
+
+
+def test_session_tokens_are_signed_and_expire():
+    key = b"k" * 32
+    token = make_token("ana", hours=1, key=key, now=1_000_000)
+    assert read_token(token, key=key, now=1_000_100) == "ana"
+    assert read_token(token, key=key, now=1_000_000 + 3601) is None  # expired
+    assert read_token(token, key=b"x" * 32, now=1_000_100) is None  # other secret
+    b64name, expiry, sig = token.split(".")
+    forged = make_token("root", hours=1, key=b"attacker", now=1_000_000).split(".")[0]
+    assert read_token(f"{forged}.{expiry}.{sig}", key=key, now=1_000_100) is None
+    assert read_token(f"{b64name}.{int(expiry) + 10_000}.{sig}", key=key, now=1_000_100) is None
+    for junk in (None, "", "a.b", "a.b.c.d", "!!.x.y"):
+        assert read_token(junk, key=key) is None
