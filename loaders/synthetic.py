@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 from loaders.catalog_file import CatalogEntry
 from loaders.matcher import Matcher
 from loaders.synthetic_messages import (
+    ALL_TEMPLATES,
     HOSTS,
     MODELS,
     UNKNOWN_TEMPLATES,
@@ -118,7 +119,7 @@ class SyntheticGenerator:
         # Skewed volumes: a few codes and tenants produce most failures, as in real fleets.
         self.entry_weights = [rng.paretovariate(1.2) * (2.0 if e.is_retryable else 1.0) for e in self.entries]
         self.tenant_weights = [rng.paretovariate(1.5) for _ in self.tenants]
-        self.templates: dict[str, Template] = {e.code: template_for(e) for e in self.entries}
+        self.templates = fitting_templates(self.entries, self.matcher)
         self.unknown = usable_unknown_templates(self.matcher)
         if unmatched_share > 0 and not self.unknown:
             raise ValueError("every unknown template matches the catalog; cannot generate unmatched failures")
@@ -190,7 +191,7 @@ class SyntheticGenerator:
         }
         if entry is not None:
             event["error_code"] = entry.code  # a runtime that knows its code sends it
-            event["error_message"] = self.templates[entry.code](rng)
+            event["error_message"] = rng.choice(self.templates[entry.code])(rng)
         else:
             event["error_message"] = self._unknown_message()
         return PlannedFailure(event, entry.code if entry else None, self._recovery(entry))
@@ -224,6 +225,18 @@ class SyntheticGenerator:
             for item in islice(self._run(incident), n - produced):
                 produced += 1
                 yield item
+
+
+def fitting_templates(entries: list[CatalogEntry], matcher: Matcher, probes: int = 12) -> dict[str, list[Template]]:
+    """Per entry, the library texts the catalog itself matches to that entry (read at runtime, so a
+    growing catalog gets realistic texts); entries no library text fits get their rule-based template."""
+    rng = random.Random(0)
+    found: dict[str, list[Template]] = {}
+    for template in ALL_TEMPLATES:
+        codes = {matcher.match(None, template(rng)).error_code for _ in range(probes)}
+        if len(codes) == 1:  # only texts the catalog reads consistently as one entry
+            found.setdefault(codes.pop(), []).append(template)
+    return {e.code: found.get(e.code) or [template_for(e)] for e in entries}
 
 
 def usable_unknown_templates(matcher: Matcher, probes: int = 5) -> list[str]:

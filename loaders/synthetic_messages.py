@@ -61,7 +61,37 @@ def _dns(rng: random.Random) -> str:
 
 
 def _reset(rng: random.Random) -> str:
-    return "('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))"
+    if rng.random() < 0.5:
+        return "('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))"
+    return (f"HTTPSConnectionPool(host='{rng.choice(HOSTS)}', port=443): Max retries exceeded with url: "
+            f"{rng.choice(PATHS)} (Caused by ProtocolError('Connection aborted.', "
+            "ConnectionResetError(104, 'Connection reset by peer')))")
+
+
+def _db_login(rng: random.Random) -> str:
+    return (f'connection to server at "{rng.choice(IPS)}", port 5432 failed: FATAL:  password authentication '
+            f'failed for user "{rng.choice(("agent", "reporter", "etl"))}"')
+
+
+def _db_privilege(rng: random.Random) -> str:
+    return f"permission denied for table {rng.choice(('runs', 'invoices', 'audit_log'))}_{rng.randint(1, 40)}"
+
+
+def _db_schema(rng: random.Random) -> str:
+    return (f'column "{rng.choice(("tenant_ref", "score", "payload_v2"))}" of relation '
+            f'"{rng.choice(DBS)}" does not exist\nLINE 1: INSERT INTO {rng.choice(DBS)} (id, tenant_ref) '
+            f"VALUES ({rng.randint(1, 10**6)}, ...")
+
+
+def _overloaded(rng: random.Random) -> str:
+    return ("Error code: 529 - {'type': 'error', 'error': {'type': 'overloaded_error', 'message': 'Overloaded'}, "
+            f"'request_id': 'req_{_hex(rng, 24)}'}}")
+
+
+def _model_not_found(rng: random.Random) -> str:
+    return ("Error code: 404 - {'error': {'message': 'The model `" + rng.choice(MODELS) + f"-{rng.randint(2024, 2026)}"
+            "` does not exist or you do not have access to it.', 'type': 'invalid_request_error', "
+            "'param': None, 'code': 'model_not_found'}}")
 
 
 def _tls(rng: random.Random) -> str:
@@ -181,6 +211,13 @@ def _tool(rng: random.Random) -> str:
 # (tokens in code or category, template); the first rule whose token occurs in "CODE CATEGORY" wins,
 # so specific tokens come before broad ones.
 RULES: tuple[tuple[tuple[str, ...], Template], ...] = (
+    (("DB_LOGIN", "DB_AUTH"), _db_login),
+    (("DB_PRIVILEGE",), _db_privilege),
+    (("DB_SCHEMA",), _db_schema),
+    (("DB_LOCK", "DEADLOCK"), _db),
+    (("OVERLOADED",), _overloaded),
+    (("MODEL_NOT_FOUND",), _model_not_found),
+    (("OBJECT_STORE",), _endpoint),
     (("REFUSED",), _refused),
     (("DNS", "RESOLV", "NAME_RESOLUTION"), _dns),
     (("RESET", "ABORTED"), _reset),
@@ -246,3 +283,137 @@ def fill_unknown(template: str, rng: random.Random) -> str:
     """Fill one unknown template's variable parts."""
     return template.format(n=rng.randint(1, 99999), m=rng.randint(1, 999),
                            f=f"{rng.uniform(0.1, 99):.2f}", uuid=_uuid(rng))
+
+
+def _sec(rng: random.Random) -> tuple[str, ...]:
+    return (
+        f"SecretLeakDetected: api key detected in tool output of step {rng.randint(0, 40)} (fingerprint {_hex(rng, 8)})",
+        f"PII detected in model output for field {rng.choice(FIELDS)}: email address and phone number",
+        f"sandbox violation: disallowed system call ptrace from pid {rng.randint(100, 60000)}",
+        f"blocked outbound request to private address 169.254.169.254 (SSRF) from tool '{rng.choice(SKILLS_T)}'",
+    )
+
+
+def _ckpt(rng: random.Random) -> str:
+    cid = _uuid(rng)
+    return (
+        f"checkpoint file is corrupted: /var/lib/agent/checkpoints/{cid}.ckpt (checksum mismatch)",
+        f"checkpoint format version mismatch: expected 3, found {rng.randint(4, 9)} in {cid}",
+        f"checkpoint '{cid}' was not found in s3://run-checkpoints/{_hex(rng, 8)}/",
+        f"failed to save checkpoint {cid}: [Errno 5] Input/output error",
+        f"failed to restore from checkpoint {cid} at step {rng.randint(1, 90)}",
+    )
+
+
+def _llm_misc(rng: random.Random) -> tuple[str, ...]:
+    return (
+        f"completion truncated: finish_reason='length' after {rng.choice((1024, 2048, 4096))} tokens",
+        f"OutputParserException: Could not parse LLM output: `{_hex(rng, 6)} I think the answer is`",
+        f"Error code: 529 - {{'type': 'error', 'error': {{'type': 'overloaded_error', 'message': 'Overloaded'}}}}",
+    )
+
+
+def _tool_misc(rng: random.Random) -> str:
+    tool = rng.choice(SKILLS_T)
+    return (
+        f"tool '{tool}_v{rng.randint(2, 9)}' is not registered",
+        f"invalid tool call arguments for {tool}: Expecting property name at char {rng.randint(1, 300)}",
+        f"tool '{tool}' timed out after {rng.randint(10, 300)} seconds",
+        f"Agent stopped due to iteration limit or time limit after {rng.randint(15, 50)} steps",
+        f"Command '['python', '/tmp/job_{_hex(rng, 6)}.py']' returned non-zero exit status {rng.randint(1, 137)}.",
+        f"ToolException: error while running the tool {tool}: upstream returned an empty body",
+    )
+
+
+def _res_misc(rng: random.Random) -> tuple[str, ...]:
+    return (
+        f"QueuePool limit of size {rng.choice((5, 10, 20))} overflow 10 reached, connection timed out, timeout 30.00",
+        f"[Errno 24] Too many open files: '/tmp/agent-{_hex(rng, 8)}/part-{rng.randint(0, 999)}.json'",
+        "maximum recursion depth exceeded while calling a Python object",
+        f"can't start new thread (workers={rng.randint(100, 4000)})",
+        f"MemoryError: Unable to allocate {rng.randint(1, 64)}.{rng.randint(0, 9)} GiB for an array",
+    )
+
+
+def _infra_misc(rng: random.Random) -> tuple[str, ...]:
+    return (
+        f"Error 111 connecting to redis-{rng.randint(0, 5)}.cache.internal:6379. Connection refused.",
+        f"503 Server Error: Service Unavailable for url: {_url(rng)}",
+        f"502 Server Error: Bad Gateway for url: {_url(rng)}",
+        f"504 Server Error: Gateway Timeout for url: {_url(rng)}",
+        f"500 Server Error: Internal Server Error for url: {_url(rng)}",
+        f"Server error '507 Insufficient Storage' for url '{_url(rng)}'",
+        "canceling statement due to statement timeout",
+        f'relation "{rng.choice(DBS)}_v{rng.randint(2, 9)}" does not exist',
+        f"could not obtain lock on row in relation \"{rng.choice(DBS)}\"",
+    )
+
+
+def _val_misc(rng: random.Random) -> tuple[str, ...]:
+    return (
+        f"'{rng.choice(('query', 'limit', 'email'))}' is a required property\n\nFailed validating 'required' in schema",
+        f"{rng.randint(2, 9)} validation errors for SearchArgs",
+        f"missing required parameter 'customer_id' in request {_uuid(rng)}",
+        f"413 Client Error: Request Entity Too Large for url: {_url(rng)}",
+        f"422 Client Error: Unprocessable Entity for url: {_url(rng)}",
+        f"400 Client Error: Bad Request for url: {_url(rng)}",
+    )
+
+
+def _data_misc(rng: random.Random) -> tuple[str, ...]:
+    return (
+        f"'utf-8' codec can't decode byte 0x{_hex(rng, 2)} in position {rng.randint(0, 9999)}: invalid start byte",
+        f'duplicate key value violates unique constraint "{rng.choice(DBS)}_pkey"\nDETAIL:  Key (id)=({rng.randint(1, 10**6)}) '
+        "already exists.",
+        f"404 Client Error: Not Found for url: {_url(rng)}",
+        f"An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does not exist.",
+        f"KeyError: '{rng.choice(('choices', 'usage', 'data', 'results'))}'",
+        f"time data '{rng.randint(1, 31)}/13/2026' does not match format '%d/%m/%Y'",
+    )
+
+
+def _net_misc(rng: random.Random) -> str:
+    host = rng.choice(HOSTS)
+    return (
+        f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded with url: {rng.choice(PATHS)} "
+        "(Caused by ProxyError('Unable to connect to proxy', OSError('Tunnel connection failed: 407 Proxy "
+        "Authentication Required')))",
+        f"[Errno 113] No route to host: ('{rng.choice(IPS)}', {rng.choice((443, 8080))})",
+        f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded with url: {rng.choice(PATHS)} "
+        f"(Caused by ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f{_hex(rng, 10)}>, "
+        f"'Connection to {host} timed out. (connect timeout=10)'))",
+        "Connection error.",
+        f"HTTPSConnectionPool(host='{host}', port=443): Read timed out. (read timeout={rng.choice((10, 30, 60))})",
+    )
+
+
+def _auth_misc(rng: random.Random) -> tuple[str, ...]:
+    return (
+        "Unable to locate credentials",
+        f"An error occurred (ExpiredToken) when calling the {rng.choice(S3_OPS)} operation: The security token "
+        "included in the request is expired",
+        f"jwt expired at {rng.randint(2024, 2026)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:00:00Z",
+        f"Error code: 401 - {{'type': 'error', 'error': {{'type': 'authentication_error', 'message': 'invalid x-api-key'}}}}",
+        f"An error occurred (ThrottlingException) when calling the InvokeModel operation (reached max retries: "
+        f"{rng.randint(2, 9)}): Too many requests, please wait before trying again.",
+        f"monthly token budget exceeded for tenant workspace {_hex(rng, 6)} ({rng.randint(101, 140)}% used)",
+    )
+
+
+SKILLS_T = ("web_search", "sql_query", "send_email", "fetch_page", "code_exec")
+
+# Every template; the generator picks, per catalog entry, those whose texts the catalog matches to that entry.
+_FAMILIES = (_sec, _ckpt, _llm_misc, _tool_misc, _res_misc, _infra_misc, _val_misc, _data_misc, _net_misc, _auth_misc)
+
+
+def _variant(family: Callable[[random.Random], tuple[str, ...]], k: int) -> Template:
+    def template(rng: random.Random) -> str:
+        return family(rng)[k]
+
+    template.__name__ = f"{family.__name__}_{k}"
+    return template
+
+
+ALL_TEMPLATES: tuple[Template, ...] = tuple({id(t): t for _, t in RULES}.values()) + tuple(
+    _variant(f, k) for f in _FAMILIES for k in range(len(f(random.Random(0))))
+)
