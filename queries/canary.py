@@ -21,6 +21,7 @@ from queries.overview import (
     count_export_fallbacks,
     get_summary,
 )
+from queries.rollups import hour_bucket
 
 Status = Literal["pass", "fail", "unknown"]
 BadgeState = Literal["ok", "firing", "pending", "unknown"]
@@ -87,7 +88,11 @@ def _num(value: object) -> float | None:
 def evaluate_canary(
     conn: Connection, *, tenant: str | None, start: datetime, end: datetime, prometheus_url: str | None = None,
 ) -> CanaryResult:
-    """Canary criteria (miss rate <= 15%, recovery success >= 60%, no dropped events, no critical alerts)."""
+    """Canary criteria (miss rate <= 15%, recovery success >= 60%, no dropped events, no critical alerts).
+
+    The rollups are hourly, so `start` is rounded down to its hour; the result carries the range used.
+    """
+    start = hour_bucket(start)
     summary = get_summary(conn, tenant=tenant, start=start, end=end).iloc[0]
     failures = int(summary["failures"])
     miss, rec = _num(summary["miss_rate"]), _num(summary["recovery_success_rate"])

@@ -6,6 +6,7 @@ tenant label: these figures are for the whole deployment (the database has the p
 """
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -82,8 +83,13 @@ def get_range(prom: PrometheusConnect | str, query: str, *, start: datetime, end
     """One row per (series, timestamp): ts (UTC), the series' labels as columns, value_name (float)."""
     client = _client(prom)
     seconds = check_range(start, end, step)
-    result = _call(client, "query_range", client.custom_query_range, query, start_time=_utc(start),
-                   end_time=_utc(end), step=f"{seconds:g}s")
+    # The client sends whole seconds (rounded); ceil/floor here keeps every point inside [start, end].
+    first = datetime.fromtimestamp(math.ceil(_utc(start).timestamp()), UTC)
+    last = datetime.fromtimestamp(math.floor(_utc(end).timestamp()), UTC)
+    if last < first:
+        last = first
+    result = _call(client, "query_range", client.custom_query_range, query, start_time=first,
+                   end_time=last, step=f"{seconds:g}s")
     frames = []
     for series in result or []:
         labels = {k: v for k, v in series.get("metric", {}).items() if k != "__name__"}
