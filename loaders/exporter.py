@@ -17,12 +17,13 @@ from loaders import aggregate
 from loaders.r2 import R2Config, R2Error, R2Store, object_key, sha256_hex
 from queries import exports as q
 
-# failure_agg_r2_upload_attempt_total{status}: one increment per upload outcome (docs/export-schema.md).
-STATUS_SUCCESS = "success"
-STATUS_FALLBACK = "fallback_local"
-STATUS_LOCAL_ONLY = "local_only"
-STATUS_RETRY_SUCCESS = "retry_success"
-STATUS_RETRY_FAILED = "retry_failed"
+# failure_agg_r2_upload_attempt_total{status} (core.metrics.UPLOAD_STATUSES, docs/export-schema.md):
+# uploaded = an upload (first or retry) verified; fallback_local = an attempt failed and the document is
+# (still) kept locally; retrying = a retry worker attempted a fallback; failed = a fallback was given up.
+ATTEMPT_UPLOADED = "uploaded"
+ATTEMPT_FALLBACK = "fallback_local"
+ATTEMPT_RETRYING = "retrying"
+ATTEMPT_FAILED = "failed"
 ARCHIVE_DIR = "archive"
 
 
@@ -137,7 +138,7 @@ def run_export(
                 tenant_id=tenant_id, uploaded_at=utcnow(),
                 notes=f"verified size and sha256 in bucket {cfg.bucket}" if cfg else None,
             )
-        metrics.r2_upload_attempt.labels(status=STATUS_SUCCESS).inc()
+        metrics.count_upload(ATTEMPT_UPLOADED)
         refresh_pending_gauge(engine, metrics)
         return result
 
@@ -152,8 +153,8 @@ def run_export(
             conn, status=q.FALLBACK_LOCAL, uploader=uploader, size_bytes=len(body), sha256=digest,
             local_path=str(path), tenant_id=tenant_id, notes=f"{error.kind}: {error}",
         )
-    metrics.r2_upload_attempt.labels(
-        status=STATUS_LOCAL_ONLY if error.kind == "unconfigured" else STATUS_FALLBACK).inc()
+    if error.kind != "unconfigured":  # without R2 no upload was attempted, so nothing is counted
+        metrics.count_upload(ATTEMPT_FALLBACK)
     refresh_pending_gauge(engine, metrics)
     return result
 

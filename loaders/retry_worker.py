@@ -16,8 +16,10 @@ from core.settings import Settings, get_settings
 from core.types import utcnow
 from loaders.exporter import (
     ARCHIVE_DIR,
-    STATUS_RETRY_FAILED,
-    STATUS_RETRY_SUCCESS,
+    ATTEMPT_FAILED,
+    ATTEMPT_FALLBACK,
+    ATTEMPT_RETRYING,
+    ATTEMPT_UPLOADED,
     key_for_file,
     refresh_pending_gauge,
 )
@@ -94,12 +96,13 @@ def retry_one(engine: Engine, export_id: int, *, store: R2Store, prefix: str, me
         report.skipped += 1
         return
     report.claimed += 1
+    metrics.count_upload(ATTEMPT_RETRYING)
 
     def give_back(message: str, *, permanent: bool = False) -> None:
         status = q.FAILED if permanent or tries >= max_tries else q.FALLBACK_LOCAL
         with engine.begin() as conn:
             q.release_retry(conn, export_id, retry_count=tries, status=status, notes=f"retry {tries}: {message}")
-        metrics.r2_upload_attempt.labels(status=STATUS_RETRY_FAILED).inc()
+        metrics.count_upload(ATTEMPT_FAILED if status == q.FAILED else ATTEMPT_FALLBACK)
         report.errors.append(f"export {export_id}: {message}")
         if status == q.FAILED:
             report.failed += 1
@@ -136,7 +139,7 @@ def retry_one(engine: Engine, export_id: int, *, store: R2Store, prefix: str, me
                               local_path=str(final_path), notes=note)
     if won:
         report.uploaded += 1
-        metrics.r2_upload_attempt.labels(status=STATUS_RETRY_SUCCESS).inc()
+        metrics.count_upload(ATTEMPT_UPLOADED)
     else:
         report.errors.append(f"export {export_id}: claim lost before it was marked uploaded")
 

@@ -49,7 +49,7 @@ def test_happy_path_uploads_verified_object(engine, r2_env, metrics):
     assert (row["status"], row["s3_key"], row["sha256"]) == ("uploaded", result.key, local_sha)
     assert row["size_bytes"] == len(body)
     assert row["uploaded_at"] is not None and row["local_path"] is None
-    assert metrics.registry.get_sample_value("failure_agg_r2_upload_attempt_total", {"status": "success"}) == 1
+    assert metrics.registry.get_sample_value("failure_agg_r2_upload_attempt_total", {"status": "uploaded"}) == 1
     assert metrics.registry.get_sample_value("failure_export_fallbacks_pending") == 0
     # Nothing was written to the fallback folder.
     assert not any(Path(get_settings().export_fallback_dir).glob("*.json"))

@@ -86,7 +86,11 @@ def test_retry_gives_up_after_bounded_tries(engine, r2_env, metrics, monkeypatch
     assert (row["status"], row["retry_count"]) == ("failed", 2)
     assert "does not exist" in row["notes"]
     assert Path(result.local_path).is_file()  # never deleted without a verified upload
-    assert metrics.registry.get_sample_value("failure_agg_r2_upload_attempt_total", {"status": "retry_failed"}) == 2
+    def attempts(status):
+        return metrics.registry.get_sample_value("failure_agg_r2_upload_attempt_total", {"status": status})
+
+    # first attempt and retry 1 fell back, retry 2 gave up; both retries were attempts.
+    assert (attempts("fallback_local"), attempts("retrying"), attempts("failed"), attempts("uploaded")) == (2, 2, 1, 0)
     assert retry_fallbacks(engine, metrics=metrics, store=fast_store()).claimed == 0
     assert metrics.registry.get_sample_value("failure_export_fallbacks_pending") == 0
 
