@@ -249,7 +249,7 @@ _INGEST_BODY = {
 
 @router.post(
     "/failures", response_model=IngestOut, openapi_extra=_INGEST_BODY,
-    responses={**errors(401, 403, 413, 422, 503), 202: {"model": IngestOut, "description": "Spooled"}},
+    responses={**errors(400, 401, 403, 413, 422, 503), 202: {"model": IngestOut, "description": "Spooled"}},
 )
 def post_failures_route(
     request: Request,

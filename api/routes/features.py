@@ -30,7 +30,7 @@ def list_features_route(
     ]}
 
 
-@router.patch("/features/{name}", response_model=FlagOut, responses=errors(401, 403, 404, 413, 422, 503))
+@router.patch("/features/{name}", response_model=FlagOut, responses=errors(400, 401, 403, 404, 413, 422, 503))
 def set_feature_route(
     name: Annotated[str, Path(max_length=64)],
     body: FlagIn,
