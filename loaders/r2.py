@@ -145,7 +145,7 @@ class R2Store:
             aws_secret_access_key=cfg.secret_access_key,
             region_name=cfg.region,
             config=Config(
-                retries={"max_attempts": 1, "mode": "standard"},
+                retries={"total_max_attempts": 1, "mode": "standard"},
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
                 signature_version="s3v4",

@@ -27,6 +27,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _push(job: str) -> None:
+    """Batch commands push their counters to PUSHGATEWAY_URL (when set), as `failcat ingest` does."""
+    from core.metrics import push_metrics
+
+    if push_metrics(job) is False:
+        click.echo("failcat: warning: could not push metrics to PUSHGATEWAY_URL", err=True)
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -54,6 +62,7 @@ def export(tenant: str | None, days: int, min_occurrences: int, limit: int, as_j
             "local_path": result.local_path, "size_bytes": result.size_bytes, "sha256": result.sha256,
             "candidate_patterns": len(result.document.get("candidate_patterns", [])), "error": result.error}
     click.echo(json.dumps(info) if as_json else result.message())
+    _push("failcat_export")
     if not result.uploaded:
         label = "note" if result.error_kind == "unconfigured" else "warning"
         click.echo(f"failcat: {label}: {result.message()}", err=True)
@@ -77,6 +86,7 @@ def retry_exports(every: str | None, max_tries: int, ids: tuple[int, ...], inclu
     if every is None:
         report = retry_fallbacks(engine, **kwargs)  # R2Error -> one-line `failcat: error:`
         click.echo(report.line())
+        _push("failcat_retry_exports")
         for line in report.errors:
             click.echo(f"failcat: warning: {line}", err=True)
         if report.failed:
@@ -99,6 +109,7 @@ def retry_exports(every: str | None, max_tries: int, ids: tuple[int, ...], inclu
             click.echo(f"failcat: warning: {stamp} retry pass failed: {str(exc).splitlines()[0]}", err=True)
             return
         click.echo(f"{stamp} {report.line()}")
+        _push("failcat_retry_exports")
         for line in report.errors:
             click.echo(f"failcat: warning: {line}", err=True)
 
