@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
 from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, catalog_entries
@@ -139,14 +139,27 @@ def _new_values(entry: CatalogEntry, match_type: str, confidence: float, error_c
     }
 
 
+def unmatched_batch_query(*, after: tuple[Any, ...] | None, batch_size: int = BATCH_SIZE) -> Select:  # type: ignore[type-arg]
+    """One keyset batch of unmatched failures after (tenant_id, created_at, id), in ix_fm_unmatched order."""
+    cols = [fm.c.id, fm.c.tenant_id, fm.c.created_at, fm.c.error_code, fm.c.error_message, fm.c.category,
+            fm.c.severity, fm.c.recovery_mode, fm.c.catalog_entry_id, fm.c.recovery_attempted,
+            fm.c.recovery_succeeded, fm.c.version]
+    query = select(*cols).where(fm.c.catalog_entry_id.is_(None))
+    if after is not None:
+        t, c, i = after
+        query = query.where(or_(
+            fm.c.tenant_id > t,
+            and_(fm.c.tenant_id == t, fm.c.created_at > c),
+            and_(fm.c.tenant_id == t, fm.c.created_at == c, fm.c.id > i),
+        ))
+    return query.order_by(fm.c.tenant_id, fm.c.created_at, fm.c.id).limit(batch_size)
+
+
 def rematch_unmatched(
     conn: Connection, *, entry: CatalogEntry, result: PromotionResult, batch_size: int = BATCH_SIZE
 ) -> None:
     """Scan unmatched failures (partial index ix_fm_unmatched) in keyset batches and apply `entry`."""
     matcher = Matcher([entry])
-    cols = [fm.c.id, fm.c.tenant_id, fm.c.created_at, fm.c.error_code, fm.c.error_message, fm.c.category,
-            fm.c.severity, fm.c.recovery_mode, fm.c.catalog_entry_id, fm.c.recovery_attempted,
-            fm.c.recovery_succeeded, fm.c.version]
     update = (
         fm.update()
         .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"))
@@ -155,15 +168,7 @@ def rematch_unmatched(
     last: tuple[Any, ...] | None = None
     deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
     while True:
-        query = select(*cols).where(fm.c.catalog_entry_id.is_(None))
-        if last is not None:
-            t, c, i = last
-            query = query.where(or_(
-                fm.c.tenant_id > t,
-                and_(fm.c.tenant_id == t, fm.c.created_at > c),
-                and_(fm.c.tenant_id == t, fm.c.created_at == c, fm.c.id > i),
-            ))
-        query = query.order_by(fm.c.tenant_id, fm.c.created_at, fm.c.id).limit(batch_size)
+        query = unmatched_batch_query(after=last, batch_size=batch_size)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         rows = conn.execute(query).mappings().all()

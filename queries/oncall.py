@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Integer, func, select
+from sqlalchemy import Integer, Select, func, select
 from sqlalchemy.engine import Connection
 
 from core.schema import UNRECOVERED
@@ -30,6 +30,22 @@ def _conditions(tenant: str | None, start: datetime | None, end: datetime | None
     return cond
 
 
+def unrecovered_queue_query(
+    *, tenant: str | None, start: datetime | None = None, end: datetime | None = None, limit: int = DEFAULT_LIMIT
+) -> Select:  # type: ignore[type-arg]
+    """The SELECT behind get_unrecovered_queue; WHERE and ORDER BY follow the partial index ix_fm_unrecovered."""
+    return (
+        select(
+            fm.c.id, fm.c.version, fm.c.tenant_id, fm.c.created_at, fm.c.severity, fm.c.severity_rank,
+            fm.c.error_code, fm.c.category, fm.c.recovery_mode, fm.c.recovery_attempted, fm.c.recovered_by,
+            fm.c.recovery_notes, fm.c.error_message, fm.c.run_id, fm.c.skill_id, fm.c.recovery_suggestion,
+        )
+        .where(*_conditions(tenant, start, end))
+        .order_by(fm.c.severity_rank, fm.c.created_at.desc(), fm.c.id)
+        .limit(max(1, int(limit)))
+    )
+
+
 def get_unrecovered_queue(
     conn: Connection,
     *,
@@ -42,16 +58,7 @@ def get_unrecovered_queue(
 
     Columns: QUEUE_COLUMNS; state is "unrecovered" (never attempted) or "failed" (attempt failed).
     """
-    query = (
-        select(
-            fm.c.id, fm.c.version, fm.c.tenant_id, fm.c.created_at, fm.c.severity, fm.c.severity_rank,
-            fm.c.error_code, fm.c.category, fm.c.recovery_mode, fm.c.recovery_attempted, fm.c.recovered_by,
-            fm.c.recovery_notes, fm.c.error_message, fm.c.run_id, fm.c.skill_id, fm.c.recovery_suggestion,
-        )
-        .where(*_conditions(tenant, start, end))
-        .order_by(fm.c.severity_rank, fm.c.created_at.desc(), fm.c.id)
-        .limit(max(1, int(limit)))
-    )
+    query = unrecovered_queue_query(tenant=tenant, start=start, end=end, limit=limit)
     rows = conn.execute(query).mappings().all()
     df = pd.DataFrame([dict(r) for r in rows], columns=[*QUEUE_COLUMNS, "recovery_attempted"])
     df["state"] = ["failed" if a else "unrecovered" for a in df["recovery_attempted"]]
