@@ -111,6 +111,25 @@ def _examples(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[
     return out
 
 
+def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end: datetime | None,
+                           min_occurrences: int = 3, limit: int = 100) -> Any:
+    """The GROUP BY signature over unmatched failures (occurrences, first/last seen), most frequent first."""
+    occurrences = func.count().label("occurrences")
+    return (
+        select(
+            fm.c.signature,
+            occurrences,
+            func.min(fm.c.created_at).label("first_seen"),
+            func.max(fm.c.created_at).label("last_seen"),
+        )
+        .where(and_(*_conditions(tenant_id, start, end)))
+        .group_by(fm.c.signature)
+        .having(func.count() >= max(1, int(min_occurrences)))
+        .order_by(occurrences.desc(), fm.c.signature)
+        .limit(max(1, min(int(limit), MAX_LIMIT)))
+    )
+
+
 def get_candidate_patterns(
     conn: Connection,
     *,
@@ -125,22 +144,9 @@ def get_candidate_patterns(
     Columns: signature, template, error_codes, occurrences, affected_skills, tenants, examples,
     first_seen, last_seen (UTC), suggested_category, suggested_recovery_mode.
     """
-    limit = max(1, min(int(limit), MAX_LIMIT))
     cond = _conditions(tenant_id, start, end)
-    occurrences = func.count().label("occurrences")
-    groups = conn.execute(
-        select(
-            fm.c.signature,
-            occurrences,
-            func.min(fm.c.created_at).label("first_seen"),
-            func.max(fm.c.created_at).label("last_seen"),
-        )
-        .where(and_(*cond))
-        .group_by(fm.c.signature)
-        .having(func.count() >= max(1, int(min_occurrences)))
-        .order_by(occurrences.desc(), fm.c.signature)
-        .limit(limit)
-    ).all()
+    groups = conn.execute(candidate_groups_query(tenant_id=tenant_id, start=start, end=end,
+                                                 min_occurrences=min_occurrences, limit=limit)).all()
     if not groups:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS}).astype(
             {"occurrences": "int64", "first_seen": "datetime64[ns, UTC]", "last_seen": "datetime64[ns, UTC]"}
