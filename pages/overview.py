@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.settings import get_settings
 from dashboard import charts
 from dashboard.db import database_url
-from dashboard.loaders_overview import load_health, load_overview
+from dashboard.loaders_overview import health_source, load_canary, load_overview
+from dashboard.prom_overview import load_prometheus_panels
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, fmt_pct, guarded, page_header
 from dashboard.widgets import tenant_picker, time_range, url_warnings
@@ -21,7 +23,9 @@ url_warnings()
 
 with guarded():
     data = load_overview(database_url(), tenant, rng.start, rng.end)
-    health = load_health(data, rng.start, rng.end)
+    health = load_canary(database_url(), tenant, rng.start, rng.end, get_settings().prometheus_url)
+# Prometheus (when configured, all tenants, reachable) supplies the rate charts and live alerts.
+prom_panels, rates_source = load_prometheus_panels(tenant, rng.start, rng.end)
 
 now, prev = data.summary.iloc[0], data.previous.iloc[0]
 if now["failures"] == 0:
@@ -57,38 +61,55 @@ st.caption(f"{rng.label} ({rng.start:%Y-%m-%d %H:%M} – {rng.end:%Y-%m-%d %H:%M
            f"compared with the {rng.previous.label}.")
 
 BADGE = {"ok": ("green", ":material/check_circle:", "OK"), "firing": ("red", ":material/error:", "FIRING"),
-         "unknown": ("gray", ":material/help:", "no data")}
+         "pending": ("orange", ":material/schedule:", "PENDING"), "unknown": ("gray", ":material/help:", "unknown"),
+         "pass": ("green", ":material/check_circle:", "met"), "fail": ("red", ":material/error:", "not met")}
+
+
+def _value(value: float | None, rate: bool) -> str:
+    return "no data" if value is None else (fmt_pct(value) if rate else fmt_int(value))
+
+
 with st.container(border=True):
     a, c = st.columns([3, 2])
     with a:
-        st.markdown("**Alert rules** (evaluated over the range)")
-        for row in health.alerts.itertuples():
-            color, icon, word = BADGE[row.state]
-            value = "" if row.value is None or row.value != row.value else (
-                fmt_pct(row.value) if "rate" in row.rule or "success" in row.rule else fmt_int(row.value))
-            st.badge(f"{row.alert} · {row.rule} · {word}{' · ' + value if value else ''}", color=color, icon=icon)
+        st.markdown("**Alert rules** (the deployment guide's, evaluated over the range)")
+        for b in health.badges:
+            color, icon, word = BADGE[b.state]
+            st.badge(f"{b.alert}: {b.condition} — {word} ({_value(b.value, '%' in b.condition)})",
+                     color=color, icon=icon)
     with c:
-        st.markdown("**Canary success criteria**")
-        for row in health.canary.itertuples():
-            state = "unknown" if row.passed is None else ("ok" if row.passed else "firing")
-            color, icon, _ = BADGE[state]
-            shown = "no data" if row.value is None else (
-                fmt_pct(row.value) if row.criterion != "Dropped persistence events" else fmt_int(row.value))
-            verdict = {"ok": "met", "firing": "not met", "unknown": "unknown"}[state]
-            st.badge(f"{row.criterion} {row.target}: {shown} — {verdict}", color=color, icon=icon)
-    st.caption(f"Source: **{health.source}**. {health.note}")
+        st.markdown(f"**Canary success criteria** — {'met' if health.met else 'not met'}")
+        for cr in health.criteria:
+            color, icon, word = BADGE[cr.status]
+            st.badge(f"{cr.name} {cr.target}: {_value(cr.value, '%' in cr.target)} — {word}", color=color, icon=icon)
+    st.caption(health_source(health))
+    if prom_panels is not None:
+        st.markdown("**Alerts in Prometheus now** (firing and pending)")
+        if prom_panels.alerts.empty:
+            st.caption("No alert is firing or pending in Prometheus.")
+        for alert in prom_panels.alerts.itertuples():
+            st.badge(f"{alert.alertname} · {alert.severity} · {alert.state.upper()} · {alert.summary}",
+                     color="red" if alert.state == "firing" else "orange", icon=":material/notifications_active:")
 
 span_h = (rng.end - rng.start).total_seconds() / 3600
 freq, grain = ("h", "hour") if span_h <= 48 else (("6h", "6 hours") if span_h <= 24 * 14 else ("D", "day"))
 series = resample_series(data.series, freq)
 
 g1, g2 = st.columns(2)
-g1.plotly_chart(charts.build_rate_chart(series, x="bucket", y="hit_rate", threshold=HIT_RATE_ALERT,
+if prom_panels is not None:
+    hit_df, rec_df, x, hit_title, rec_title = (prom_panels.hit_rate, prom_panels.recovery_success, "ts",
+                                               "Hit rate (10m rate, Prometheus)",
+                                               "Recovery success rate (30m rate, Prometheus)")
+else:
+    hit_df, rec_df, x, hit_title, rec_title = (series, series, "bucket", f"Hit rate per {grain}",
+                                               f"Recovery success rate per {grain}")
+g1.plotly_chart(charts.build_rate_chart(hit_df, x=x, y="hit_rate", threshold=HIT_RATE_ALERT,
                                         threshold_label="alert < 70%", name="hit rate",
-                                        title=f"Hit rate per {grain}"), width="stretch")
-g2.plotly_chart(charts.build_rate_chart(series, x="bucket", y="recovery_success_rate", threshold=RECOVERY_ALERT,
+                                        title=hit_title), width="stretch")
+g2.plotly_chart(charts.build_rate_chart(rec_df, x=x, y="recovery_success_rate", threshold=RECOVERY_ALERT,
                                         threshold_label="alert < 50%", name="recovery success",
-                                        title=f"Recovery success rate per {grain}"), width="stretch")
+                                        title=rec_title), width="stretch")
+st.caption(f"Hit rate and recovery success charts: source **{rates_source}**.")
 g3, g4 = st.columns(2)
 g3.plotly_chart(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
                                        title=f"Unmatched failures per {grain}"), width="stretch")

@@ -206,3 +206,40 @@ def test_canary_with_prometheus(ingested):
                              env={"DATABASE_URL": ingested.db_url})
     assert res.exit_code == 1, res.output
     assert "Prometheus: used" in res.stdout and "FailureCatalogMissRateHigh" in res.stdout
+
+
+def _overview(ingested, monkeypatch, prometheus_url: str | None, name: str):
+    import streamlit as st
+
+    from core.settings import get_settings
+    from tests.pages.conftest import app_for, shown_text, signed_in
+
+    monkeypatch.setenv("DATABASE_URL", ingested.db_url)
+    if prometheus_url:
+        monkeypatch.setenv("PROMETHEUS_URL", prometheus_url)
+    else:
+        monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    at = app_for("pages/overview.py", signed_in(ingested.engine, name=name, role="admin")).run()
+    assert not at.exception, at.exception
+    return shown_text(at)
+
+
+def test_overview_shows_prometheus_alerts_and_source(ingested, monkeypatch):
+    ingested.wait_for("the miss-rate alert firing", lambda: "FailureCatalogMissRateHigh" in set(
+        (a := prom.get_alerts(ingested.prom_url)).loc[a["state"] == "firing", "alertname"]), timeout=30)
+    text = _overview(ingested, monkeypatch, ingested.prom_url, "prom-admin-1")
+    assert "FailureCatalogMissRateHigh · warning · FIRING" in text
+    assert f"source **Prometheus ({ingested.prom_url})**" in text
+
+
+def test_overview_falls_back_to_database_when_prometheus_is_unreachable(ingested, monkeypatch):
+    from .helpers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    text = _overview(ingested, monkeypatch, dead, "prom-admin-2")
+    assert "source **database, because Prometheus is unreachable" in text and dead in text
+    assert "Alerts in Prometheus now" not in text
+    text = _overview(ingested, monkeypatch, None, "prom-admin-3")
+    assert "source **database (PROMETHEUS_URL is not set)**" in text
