@@ -1,0 +1,214 @@
+"""Benchmark suite: `python -m bench --rows N` (`make bench`, `make bench ROWS=10000000`).
+
+Creates two scratch PostgreSQL databases (a small one of --small-rows and a full one of --rows synthetic
+failures over 90 days and 20 tenants), migrates and fills them with bench.fill, and prints JSON lines
+{"name", "value", "unit"} (comparisons also carry "baseline" and "ratio" = value / baseline):
+  page.<page>.<scope>.vs_naive  data load of the page at full size against the naive pandas way
+  page.<page>.<scope>.vs_small  the same load at full size against its time at --small-rows
+  api.<endpoint>.p50 / .p95     latency against a running `failcat api`
+  ingest_* / matcher_*          bench.ingest (and bench.matcher when present)
+Timings are medians of --reps runs. The scratch databases are dropped at the end, also on failure.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from bench import api as api_bench
+from bench import pages
+from bench.fill import fill
+from core.db import make_engine
+from core.migrate import migrate
+
+ADMIN_URL = os.environ.get("FAILCAT_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+TARGET_SPEEDUP = 20.0
+TARGET_FLAT = 1.5
+
+
+def emit(name: str, value: float, unit: str, **extra: Any) -> None:
+    """One JSON line on stdout."""
+    rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in extra.items()}
+    print(json.dumps({"name": name, "value": round(float(value), 4), "unit": unit, **rounded}), flush=True)
+
+
+def log(message: str) -> None:
+    """Progress on stderr (stdout carries only JSON lines)."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def scratch_databases(count: int) -> Iterator[list[tuple[str, Engine]]]:
+    """`count` fresh, migrated databases as (url, engine); dropped afterwards."""
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    made: list[tuple[str, Engine]] = []
+    names: list[str] = []
+    try:
+        for _ in range(count):
+            name = f"failcat_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))  # generated name, not user input
+            names.append(name)
+            url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+            engine = make_engine(url)
+            migrate(engine)
+            made.append((url, engine))
+        yield made
+    finally:
+        for _, engine in made:
+            engine.dispose()
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def timed(func: Callable[[], Any], reps: int) -> float:
+    """Median milliseconds of `reps` runs after one warm-up run."""
+    func()
+    runs = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        func()
+        runs.append((time.perf_counter() - started) * 1000)
+    return statistics.median(runs)
+
+
+def busiest_tenant(engine: Engine) -> str:
+    """The tenant with the most failures (from the rollups)."""
+    with engine.connect() as conn:
+        return str(conn.execute(text(
+            "SELECT tenant_id FROM failure_rollups GROUP BY tenant_id ORDER BY sum(failures) DESC LIMIT 1"
+        )).scalar_one())
+
+
+def page_load(engine: Engine, page: Callable[..., Any], tenant: str | None, extra: tuple[Any, ...]) -> Callable[[], Any]:
+    """A zero-argument call of one page's load on a pooled connection (as the dashboard does)."""
+    def run() -> Any:
+        with engine.connect() as conn:
+            return page(conn, tenant, pages.utc_now(), *extra)
+    return run
+
+
+def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows: int, small_rows: int) -> None:
+    """Every page, all tenants and the busiest tenant: full vs naive, full vs small."""
+    scopes = {"all": None, "busy": busiest_tenant(full)}
+    small_busy = busiest_tenant(small)
+    for name, (fast, naive) in pages.PAGES.items():
+        for scope, tenant in scopes.items():
+            small_tenant = None if tenant is None else small_busy
+            extra_full: tuple[Any, ...] = ()
+            extra_small: tuple[Any, ...] = ()
+            if name == "failure_detail":
+                with full.connect() as conn:
+                    extra_full = (pages.sample_failure(conn, tenant or scopes["busy"]),)
+                with small.connect() as conn:
+                    extra_small = (pages.sample_failure(conn, small_tenant or small_busy),)
+            full_ms = timed(page_load(full, fast, tenant, extra_full), reps)
+            small_ms = timed(page_load(small, fast, small_tenant, extra_small), reps)
+            naive_ms = timed(page_load(full, naive, tenant, extra_full), naive_reps)
+            emit(f"page.{name}.{scope}.vs_naive", full_ms, "ms", baseline=naive_ms, ratio=full_ms / naive_ms,
+                 speedup=naive_ms / full_ms, target=f"speedup >= {TARGET_SPEEDUP:g}", rows=rows,
+                 tenant=tenant or "all")
+            emit(f"page.{name}.{scope}.vs_small", full_ms, "ms", baseline=small_ms, ratio=full_ms / small_ms,
+                 target=f"ratio <= {TARGET_FLAT:g}", rows=rows, baseline_rows=small_rows, tenant=tenant or "all")
+
+
+def bench_api(engine: Engine, url: str, requests: int) -> None:
+    """API p50/p95 per endpoint."""
+    samples = api_bench.measure(engine, url, requests=requests, busy_tenant=busiest_tenant(engine))
+    targets = {"stats": 50, "list_filtered": 50, "unrecovered": 50, "recovery_patch": 30}
+    for name, values in samples.items():
+        p50, p95 = api_bench.summarise(values)
+        emit(f"api.{name}.p50", p50, "ms", requests=len(values))
+        emit(f"api.{name}.p95", p95, "ms", requests=len(values), target=f"< {targets[name]} ms")
+
+
+def bench_ingest(events: int) -> None:
+    """bench.ingest: pipeline vs COPY on the same rows (its own scratch database)."""
+    from bench import ingest
+
+    figures = ingest.run(events, 42)
+    ratio = figures["pipeline"] / figures["copy"]
+    emit("ingest_pipeline_events_per_s", figures["pipeline"], "events/s", baseline=figures["copy"], ratio=ratio,
+         events=events, target=f"ratio >= {ingest.TARGET_RATIO:.3f}")
+    emit("copy_events_per_s", figures["copy"], "events/s", events=events)
+
+
+def bench_matcher(quick: bool) -> None:
+    """bench.matcher when another developer's module exists: its JSON lines are passed through."""
+    if importlib.util.find_spec("bench.matcher") is None:
+        log("bench.matcher not present: no matcher figure")
+        return
+    module = importlib.import_module("bench.matcher")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        module.main(["--quick"] if quick and _accepts_quick(module) else [])
+    for line in out.getvalue().splitlines():
+        if line.strip().startswith("{"):
+            print(line, flush=True)
+
+
+def _accepts_quick(module: Any) -> bool:
+    try:
+        import inspect
+
+        return "--quick" in inspect.getsource(module)
+    except (OSError, TypeError):
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run every part, print JSON lines."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="failures in the full database")
+    parser.add_argument("--small-rows", type=int, default=10_000, help="failures in the small database")
+    parser.add_argument("--quick", action="store_true", help="50k rows, few repetitions (smoke test)")
+    parser.add_argument("--reps", type=int, default=None, help="timed runs per page load (median)")
+    parser.add_argument("--api-requests", type=int, default=None, help="requests per endpoint")
+    parser.add_argument("--ingest-events", type=int, default=None)
+    parser.add_argument("--only", default="pages,api,ingest,matcher", help="comma-separated parts to run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rows = min(args.rows, 50_000)
+    reps = args.reps or (2 if args.quick else 7)
+    naive_reps = max(1, reps // 2) if args.quick else 3
+    requests = args.api_requests or (20 if args.quick else 300)
+    events = args.ingest_events or (2_000 if args.quick else 50_000)
+    parts = set(args.only.split(","))
+
+    if parts & {"pages", "api"}:
+        with scratch_databases(2) as ((_, small), (full_url, full)):
+            for engine, n in ((small, args.small_rows), (full, args.rows)):
+                log(f"filling {n:,} rows")
+                seconds = fill(engine, rows=n)
+                emit("fill_rows_per_s", n / seconds, "rows/s", rows=n, seconds=seconds)
+            if "pages" in parts:
+                bench_pages(small, full, reps=reps, naive_reps=naive_reps, rows=args.rows,
+                            small_rows=args.small_rows)
+            if "api" in parts:
+                log("API latency")
+                bench_api(full, full_url, requests)
+    if "ingest" in parts:
+        log("ingest")
+        bench_ingest(events)
+    if "matcher" in parts:
+        bench_matcher(args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

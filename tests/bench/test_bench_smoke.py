@@ -1,0 +1,59 @@
+"""Smoke test of the bench suite: `python -m bench --quick` runs end to end and prints well-formed figures.
+
+Timings are not asserted (the machine is shared); only the shape of every JSON line and that figures are
+positive, and that the scratch databases are gone afterwards.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import PG_ADMIN_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+PAGES = ("overview", "explore", "oncall", "trends", "catalog", "failure_detail")
+
+
+def _bench_databases() -> set[str]:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return {r[0] for r in conn.execute(text(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'failcat\\_bench\\_%'"))}
+    except Exception as exc:  # PostgreSQL missing fails, never skips
+        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    finally:
+        admin.dispose()
+
+
+def test_quick_bench_prints_wellformed_positive_figures(tmp_path):
+    before = _bench_databases()
+    res = subprocess.run([sys.executable, "-m", "bench", "--quick", "--api-requests", "10"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    names = set()
+    for line in lines:
+        assert isinstance(line["name"], str) and line["name"]
+        assert isinstance(line["unit"], str) and line["unit"]
+        assert isinstance(line["value"], (int, float)) and line["value"] > 0, line
+        if "baseline" in line:
+            assert line["baseline"] > 0 and line["ratio"] > 0, line
+        names.add(line["name"])
+    for page in PAGES:
+        for scope in ("all", "busy"):
+            assert f"page.{page}.{scope}.vs_naive" in names
+            assert f"page.{page}.{scope}.vs_small" in names
+    for endpoint in ("stats", "list_filtered", "unrecovered", "recovery_patch"):
+        assert {f"api.{endpoint}.p50", f"api.{endpoint}.p95"} <= names
+    assert "ingest_pipeline_events_per_s" in names and "copy_events_per_s" in names
+    # Its scratch databases are dropped (other runs' may exist at the same time: compare with before).
+    assert _bench_databases() - before == set()
