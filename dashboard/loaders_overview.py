@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pandas as pd
 
-from core.settings import get_settings
 from dashboard.cache import cached_loader
 from dashboard.db import connect
 from queries import overview as q
+from queries.canary import CanaryResult, evaluate_canary
 
 
 @dataclass(frozen=True)
@@ -39,44 +39,20 @@ def load_overview(url: str, tenant: str | None, start: datetime, end: datetime) 
         )
 
 
-@dataclass(frozen=True)
-class Health:
-    """Alert badges and canary criteria, and where their inputs came from."""
-
-    alerts: pd.DataFrame
-    canary: pd.DataFrame
-    source: str  # "database" or "Prometheus"
-    note: str
+@cached_loader(ttl=30)
+def load_canary(url: str, tenant: str | None, start: datetime, end: datetime,
+                prometheus_url: str | None) -> CanaryResult:
+    """The guide's alert badges and canary criteria for the range (queries.canary: database + Prometheus)."""
+    with connect(url) as conn:
+        return evaluate_canary(conn, tenant=tenant, start=start, end=end, prometheus_url=prometheus_url)
 
 
-def _prometheus_dropped(start: datetime, end: datetime) -> float | None:
-    """failure_persist_dropped_total increase over the range from Prometheus, when queries.prom offers it."""
-    try:
-        from queries import prom  # written by the metrics developer; optional
-    except ImportError:
-        return None
-    fetch = getattr(prom, "get_dropped_increase", None) or getattr(prom, "dropped_increase", None)
-    if fetch is None:
-        return None
-    try:
-        return float(fetch(get_settings().prometheus_url, start=start, end=end))
-    except Exception:  # noqa: BLE001 - Prometheus being down must not break the page; we fall back
-        return None
-
-
-def load_health(data: OverviewData, start: datetime, end: datetime) -> Health:
-    """Evaluate the guide's alerts and the canary criteria for the range (rates from the database rollups)."""
-    dropped = _prometheus_dropped(start, end) if get_settings().prometheus_url else None
-    if dropped is None:
-        source = "database"
-        note = ("Rates computed from the database rollups. Dropped persistence events are only known to "
-                "Prometheus (failure_persist_dropped_total): set PROMETHEUS_URL to evaluate them.")
-    else:
-        source = "Prometheus"
-        note = "Rates from the database rollups; dropped persistence events from Prometheus."
-    return Health(
-        alerts=q.evaluate_alerts(data.summary, dropped=dropped, fallbacks=data.fallbacks),
-        canary=q.evaluate_canary(data.summary, dropped=dropped),
-        source=source,
-        note=note,
-    )
+def health_source(result: CanaryResult) -> str:
+    """One sentence saying where the badge and criteria values came from."""
+    if result.prometheus == "used":
+        return ("Source: **database** (rates, export fallbacks) and **Prometheus** "
+                "(dropped persistence events, critical alerts).")
+    why = ("PROMETHEUS_URL is not set" if result.prometheus == "not configured"
+           else f"Prometheus is {result.prometheus}")
+    return (f"Source: **database** (rates, export fallbacks). Dropped persistence events and critical alerts "
+            f"are only known to Prometheus and show as unknown: {why}.")

@@ -121,39 +121,3 @@ def count_export_fallbacks(conn: Connection, *, tenant: str | None, start: datet
     if tenant is not None:
         query = query.where(fpe.c.tenant_id == tenant)
     return int(conn.execute(query).scalar_one())
-
-
-def _state(bad: bool | None) -> str:
-    return "unknown" if bad is None else ("firing" if bad else "ok")
-
-
-def _nan(value: float | None) -> float | None:
-    return None if value is None or value != value else float(value)
-
-
-def evaluate_alerts(summary: pd.DataFrame, *, dropped: float | None, fallbacks: int | None) -> pd.DataFrame:
-    """The guide's alert rules on one summary row: alert, rule, value, state (ok | firing | unknown)."""
-    s = summary.iloc[0]
-    miss, rec = _nan(s["miss_rate"]), _nan(s["recovery_success_rate"])
-    rows = [
-        ("FailureCatalogMissRateHigh", "miss rate > 30%", miss,
-         _state(None if miss is None else miss > MISS_RATE_ALERT)),
-        ("RecoverySuccessRateLow", "recovery success < 50%", rec,
-         _state(None if rec is None else rec < RECOVERY_ALERT)),
-        ("FailurePersistDropped", "dropped events > 0", dropped, _state(None if dropped is None else dropped > 0)),
-        ("R2UploadFailed", "export fell back to local", fallbacks,
-         _state(None if fallbacks is None else fallbacks > 0)),
-    ]
-    return pd.DataFrame(rows, columns=["alert", "rule", "value", "state"])
-
-
-def evaluate_canary(summary: pd.DataFrame, *, dropped: float | None) -> pd.DataFrame:
-    """Canary success criteria: criterion, target, value, passed (True/False/None when unknown)."""
-    s = summary.iloc[0]
-    miss, rec = _nan(s["miss_rate"]), _nan(s["recovery_success_rate"])
-    rows = [
-        ("Miss rate", "≤ 15%", miss, None if miss is None else miss <= CANARY_MAX_MISS),
-        ("Recovery success", "≥ 60%", rec, None if rec is None else rec >= CANARY_MIN_RECOVERY),
-        ("Dropped persistence events", "= 0", dropped, None if dropped is None else dropped == 0),
-    ]
-    return pd.DataFrame(rows, columns=["criterion", "target", "value", "passed"])
