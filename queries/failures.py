@@ -6,7 +6,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -49,7 +49,7 @@ def parse_failure_id(failure_id: uuid.UUID | str) -> uuid.UUID:
 
 def encode_cursor(created_at: datetime, failure_id: uuid.UUID | str) -> str:
     """Opaque keyset cursor for the row (created_at, id): urlsafe base64 of a small JSON array."""
-    raw = json.dumps([created_at.astimezone(timezone.utc).isoformat(), str(failure_id)], separators=(",", ":"))
+    raw = json.dumps([created_at.astimezone(UTC).isoformat(), str(failure_id)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -67,7 +67,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise bad from exc
     if created_at.tzinfo is None:
         raise bad
-    return created_at.astimezone(timezone.utc), failure_id
+    return created_at.astimezone(UTC), failure_id
 
 
 def _check_limit(limit: int) -> int:
@@ -165,16 +165,23 @@ def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: 
     return out
 
 
-def get_recovery_history(
+def recovery_history_rows(
     conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None
-) -> pd.DataFrame:
-    """Recovery history of one failure, oldest first: id, failure_id, from_state, to_state, actor, notes, source, at."""
+) -> list[dict[str, Any]]:
+    """Recovery history of one failure as plain dicts, oldest first."""
     re_ = recovery_events
     query = select(*[re_.c[c] for c in HISTORY_COLUMNS]).where(re_.c.failure_id == parse_failure_id(failure_id))
     if tenant_scope is not None:
         query = query.where(re_.c.tenant_id == tenant_scope)
-    rows = conn.execute(query.order_by(re_.c.at, re_.c.id)).mappings().all()
-    return _frame([dict(r) for r in rows], HISTORY_COLUMNS)
+    return [dict(r) for r in conn.execute(query.order_by(re_.c.at, re_.c.id)).mappings().all()]
+
+
+def get_recovery_history(
+    conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None
+) -> pd.DataFrame:
+    """Recovery history of one failure, oldest first: id, failure_id, from_state, to_state, actor, notes, source, at."""
+    rows = recovery_history_rows(conn, failure_id=failure_id, tenant_scope=tenant_scope)
+    return _frame(rows, HISTORY_COLUMNS)
 
 
 def list_unrecovered_query(
