@@ -56,7 +56,7 @@ with flag_tab:
         st.success(f"`{CATALOG_FLAG}` is **on**: failures are ingested and matched.", icon=":material/toggle_on:")
     else:
         st.warning(f"`{CATALOG_FLAG}` is **off**: ingest refuses new events.", icon=":material/toggle_off:")
-    if not row.empty and row["updated_by"].iloc[0]:
+    if scope is None and not row.empty and row["updated_by"].iloc[0]:
         st.caption(f"Last changed by {row['updated_by'].iloc[0]} at {row['updated_at'].iloc[0]:%Y-%m-%d %H:%M} UTC.")
     if scope is not None:
         st.caption("The flag affects every tenant; only an all-tenant admin can switch it.")

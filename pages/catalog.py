@@ -49,9 +49,12 @@ with entries_tab:
         if search:
             hay = entries["code"] + " " + entries["category"] + " " + entries["message"]
             shown = entries[hay.str.contains(search, case=False, regex=False)]
+        columns = ["code", "category", "severity", "recovery_mode", "hits", "last_hit", "is_retryable", "patterns",
+                   "keywords", "created_by", "enabled", "message"]
+        if tenant is not None and principal.tenant_id is not None:
+            columns.remove("created_by")  # who promoted an entry may be another tenant's admin
         st.dataframe(
-            shown[["code", "category", "severity", "recovery_mode", "hits", "last_hit", "is_retryable", "patterns",
-                   "keywords", "created_by", "enabled", "message"]],
+            shown[columns],
             hide_index=True, width="stretch",
             column_config={
                 "code": "Code", "category": "Category", "severity": "Severity", "recovery_mode": "Recovery",

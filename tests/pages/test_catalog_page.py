@@ -98,6 +98,7 @@ def test_scoped_admin_sees_and_counts_only_its_tenant(engine):
     assert not at.exception
     cands = at.dataframe[1].value
     assert list(cands["occurrences"]) == [_frob(engine, "t1")] and "tenants" not in cands
+    assert "created_by" not in at.dataframe[0].value
     text = shown_text(at)
     assert SECRET_CODE not in text and "t2" not in text
     _submit(at, code="WIDGET_FROBNICATOR")
