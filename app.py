@@ -8,8 +8,11 @@ from core.db import DatabaseUnavailable
 from dashboard import session
 from dashboard.db import database_url
 from dashboard.loaders import load_catalog_flag
+from dashboard.metrics_server import ensure_metrics_server
 
 st.set_page_config(page_title="Failure Catalog", page_icon=":material/bug_report:", layout="wide")
+# This process's counters (recoveries marked in forms) for Prometheus on METRICS_PORT; starts once per process.
+ensure_metrics_server()
 
 principal = session.current_principal()
 session.sync_cookie()
