@@ -64,7 +64,7 @@ def file_name_for(generated_at: datetime, sha256: str) -> str:
 def key_for_file(prefix: str, file_name: str) -> str:
     """The object key of a fallback file, from the timestamp in its name."""
     stamp = file_name.split("_")[1]
-    return f"{prefix.strip('/')}/{stamp[0:4]}/{stamp[4:6]}/{stamp[6:8]}/{file_name}"
+    return "/".join(p for p in (prefix.strip("/"), stamp[0:4], stamp[4:6], stamp[6:8], file_name) if p)
 
 
 def write_atomic(directory: Path, name: str, body: bytes) -> Path:

@@ -88,7 +88,7 @@ def sha256_hex(body: bytes) -> str:
 
 def object_key(prefix: str, generated_at: datetime, file_name: str) -> str:
     """`{prefix}/YYYY/MM/DD/{file_name}` with the UTC date of `generated_at`."""
-    return f"{prefix.strip('/')}/{generated_at:%Y/%m/%d}/{file_name}"
+    return "/".join(p for p in (prefix.strip("/"), f"{generated_at:%Y/%m/%d}", file_name) if p)
 
 
 def describe_error(exc: BaseException, cfg: R2Config, action: str) -> R2Error:

@@ -1,9 +1,12 @@
 """Re-upload exports kept locally: atomic claims, bounded tries, archive only after a verified upload."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +29,9 @@ from loaders.exporter import (
 from loaders.r2 import R2Config, R2Error, R2Store, sha256_hex
 from queries import exports as q
 
+ADOPT_MIN_AGE = 300.0
+FILE_PATTERN = re.compile(r"^candidates_\d{8}T\d{6}Z_[0-9a-f]{12}\.json$")
+
 MAX_TRIES = 5
 # A `retrying` row older than this is taken to belong to a crashed worker. It is far longer than one
 # upload can take (3 attempts x (5 s connect + 30 s read) + backoff), so a live worker is never overtaken.
@@ -37,6 +43,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$", re.I)
 class RetryReport:
     """Outcome of one pass: counts per outcome, error lines, and fallbacks still pending afterwards."""
 
+    adopted: int = 0
     claimed: int = 0
     uploaded: int = 0
     deferred: int = 0
@@ -46,8 +53,8 @@ class RetryReport:
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"claimed={self.claimed} uploaded={self.uploaded} deferred={self.deferred} failed={self.failed} "
-                f"skipped={self.skipped} pending={self.pending}")
+        return (f"adopted={self.adopted} claimed={self.claimed} uploaded={self.uploaded} "
+                f"deferred={self.deferred} failed={self.failed} skipped={self.skipped} pending={self.pending}")
 
 
 def parse_interval(text: str) -> float:
@@ -82,6 +89,44 @@ def _archive(path: Path) -> Path:
     target = target_dir / path.name
     os.replace(path, target)
     return target
+
+
+def adopt_orphans(engine: Engine, fallback_dir: Path, *, min_age: float = ADOPT_MIN_AGE,
+                  max_age: float = 90 * 86400.0) -> int:
+    """Give an audit row to export files in the fallback folder that have none (a crash between writing the
+    file and recording it); returns how many. A file lock keeps two workers on this host from adopting twice.
+
+    Only files older than `min_age` seconds (an exporter may be about to record a fresh one) and younger
+    than `max_age` (RETENTION_DAYS: older rows were removed by retention on purpose) are adopted.
+    """
+    if not fallback_dir.is_dir():
+        return 0
+    now = time.time()
+    names = [p for p in fallback_dir.iterdir() if p.is_file() and FILE_PATTERN.match(p.name)
+             and min_age <= now - p.stat().st_mtime <= max_age]
+    if not names:
+        return 0
+    adopted = 0
+    with open(fallback_dir / ".adopt.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with engine.begin() as conn:
+                known = q.known_local_paths(conn, [str(p) for p in names])
+                for path in names:
+                    if str(path) in known or not path.is_file():
+                        continue
+                    body = path.read_bytes()
+                    try:
+                        tenant = json.loads(body).get("scope", {}).get("tenant_id")
+                    except (ValueError, AttributeError):
+                        tenant = None
+                    q.insert_export(conn, status=q.FALLBACK_LOCAL, uploader="retry-worker", size_bytes=len(body),
+                                    sha256=sha256_hex(body), local_path=str(path), tenant_id=tenant,
+                                    notes="adopted: the file had no audit row")
+                    adopted += 1
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return adopted
 
 
 def retry_one(engine: Engine, export_id: int, *, store: R2Store, prefix: str, metrics: FailcatMetrics,
@@ -154,7 +199,7 @@ def retry_fallbacks(
     stale_after: timedelta = STALE_AFTER,
     ids: list[int] | None = None,
     include_failed: bool = False,
-    batch: int = 100,
+    batch: int = 500,
     stop: threading.Event | None = None,
 ) -> RetryReport:
     """One pass over pending fallbacks (or only `ids`); raises R2Error(kind=unconfigured) without R2."""
@@ -168,6 +213,9 @@ def retry_fallbacks(
             raise R2Error(f"R2 is not configured (set R2_ENDPOINT_URL and R2_BUCKET); "
                           f"{report.pending} exports wait locally", kind="unconfigured")
         store = R2Store(cfg)
+    if ids is None:
+        report.adopted = adopt_orphans(engine, Path(settings.export_fallback_dir),
+                                       max_age=settings.retention_days * 86400.0)
     now = utcnow()
     with engine.connect() as conn:
         todo = q.claimable_ids(conn, stale_before=now - stale_after, include_failed=include_failed, ids=ids,

@@ -69,6 +69,13 @@ def get_export_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def known_local_paths(conn: Connection, paths: list[str]) -> set[str]:
+    """Which of these local paths already have an audit row."""
+    if not paths:
+        return set()
+    return {r[0] for r in conn.execute(select(fpe.c.local_path).where(fpe.c.local_path.in_(paths)))}
+
+
 def count_pending(conn: Connection) -> int:
     """Exports stored locally and not yet uploaded (fallback_local or retrying)."""
     return int(conn.execute(select(func.count()).select_from(fpe).where(fpe.c.status.in_(PENDING))).scalar() or 0)

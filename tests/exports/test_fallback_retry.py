@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -117,3 +119,31 @@ def test_stale_retrying_claim_is_reclaimed_and_object_not_uploaded_twice(engine,
     row = _row(engine, result.export_id)
     assert (row["status"], row["retry_count"]) == ("uploaded", 2)
     assert len([v for v in r2_env.versions() if v["Key"] == result.key]) == 1
+
+
+def test_orphan_fallback_file_is_adopted_and_uploaded(engine, r2_env, metrics):
+    """A file written before a crash (no audit row) is still uploaded: nothing is lost."""
+    from loaders import aggregate
+    from loaders.exporter import file_name_for, write_atomic
+    from loaders.r2 import sha256_hex
+
+    seed_failures(engine)
+    with engine.connect() as conn:
+        doc = aggregate.build_document(conn, tenant_id="t2", days=7, min_occurrences=1)
+    body = aggregate.render(doc)
+    from datetime import datetime
+
+    generated = datetime.fromisoformat(doc["generated_at"].replace("Z", "+00:00"))
+    path = write_atomic(Path(get_settings().export_fallback_dir), file_name_for(generated, sha256_hex(body)), body)
+    (path.parent / "notes.txt").write_text("not an export")
+    # A fresh file may be an export about to be recorded: left alone until it is 5 minutes old.
+    assert retry_fallbacks(engine, metrics=metrics, store=fast_store()).adopted == 0
+    old = time.time() - 600
+    os.utime(path, (old, old))
+    report = retry_fallbacks(engine, metrics=metrics, store=fast_store())
+    assert (report.adopted, report.uploaded) == (1, 1)
+    with engine.connect() as conn:
+        [row] = [dict(r) for r in conn.execute(select(fpe)).mappings()]
+    assert row["status"] == "uploaded" and row["tenant_id"] == "t2" and row["sha256"] == sha256_hex(body)
+    assert r2_env.client().get_object(Bucket=BUCKET, Key=row["s3_key"])["Body"].read() == body
+    assert retry_fallbacks(engine, metrics=metrics, store=fast_store()).adopted == 0
