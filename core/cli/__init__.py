@@ -18,8 +18,11 @@ class FailcatGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
+        except (click.exceptions.Exit, click.exceptions.Abort, click.UsageError):
+            raise  # usage errors keep click's usage hint
+        except click.ClickException as exc:
+            # Same one-line form as every other failure (click would print "Error: ...").
+            fail(exc.format_message().splitlines()[0], code=exc.exit_code)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             from core.settings import get_settings
 
