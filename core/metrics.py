@@ -12,10 +12,12 @@ import re
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
+from prometheus_client.parser import text_string_to_metric_families
 
 log = logging.getLogger(__name__)
 
@@ -230,12 +232,38 @@ def push_metrics(job: str, *, metrics: FailcatMetrics | None = None, url: str | 
     if not url:
         return None
     metrics = metrics or get_metrics()
+    instance = socket.gethostname()
     metrics.last_push.set(time.time())
     try:
+        _add_previous_push(metrics, url, job=job, instance=instance, timeout=timeout)
         # One group per job and host: a re-run replaces its own previous push, never another host's.
-        push_to_gateway(url, job=job, registry=metrics.registry,
-                        grouping_key={"instance": socket.gethostname()}, timeout=timeout)
+        push_to_gateway(url, job=job, registry=metrics.registry, grouping_key={"instance": instance},
+                        timeout=timeout)
     except OSError as exc:
         log.warning("could not push metrics to %s: %s", url, exc)
         return False
     return True
+
+
+def _add_previous_push(metrics: FailcatMetrics, url: str, *, job: str, instance: str, timeout: float) -> None:
+    # A push replaces the group, so each run would restart the gateway's counters from its own count and
+    # Prometheus would miss whatever the previous run had already reached. Adding the group's previous
+    # counter values first keeps them monotonic across runs (one writer per job and host).
+    counters: dict[str, Counter] = {}
+    for value in vars(metrics).values():
+        counter = value._counter if isinstance(value, _BoundedCounter) else value
+        if isinstance(counter, Counter):
+            counters[f"{counter._name}_total"] = counter
+    with urllib.request.urlopen(f"{url.rstrip('/')}/metrics", timeout=timeout) as resp:  # noqa: S310
+        text = resp.read().decode("utf-8", "replace")
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            counter = counters.get(sample.name)
+            if counter is None or sample.value <= 0 or sample.labels.get("job") != job \
+                    or sample.labels.get("instance") != instance:
+                continue
+            labels = {k: v for k, v in sample.labels.items() if k not in ("job", "instance")}
+            try:
+                (counter.labels(**labels) if labels else counter).inc(sample.value)
+            except ValueError:
+                continue  # a label set this version no longer has

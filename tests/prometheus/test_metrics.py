@@ -108,26 +108,8 @@ def test_rejected_reason_label_is_capped(engine):
     assert total == 300
 
 
-def test_cli_ingest_pushes_to_pushgateway(engine, db_url, tmp_path):
-    binary = need_binary("prometheus-pushgateway")
-    port = free_port()
-    events = tmp_path / "events.jsonl"
-    lines = [
-        {"tenant_id": "push", "run_id": f"r{i}",
-         "error_message": "connect ECONNREFUSED 10.0.0.1:5432" if i % 3 else f"no idea {i}"}
-        for i in range(30)
-    ]
-    events.write_text("\n".join(json.dumps(e) for e in lines) + "\n")
-    with running([binary, f"--web.listen-address=127.0.0.1:{port}"], tmp_path / "pgw.log") as proc:
-        wait_http(f"http://127.0.0.1:{port}/-/ready", proc=proc)
-        out = subprocess.run(
-            [str(VENV_BIN / "failcat"), "ingest", str(events)], capture_output=True, text=True, timeout=120,
-            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url, "PUSHGATEWAY_URL": f"http://127.0.0.1:{port}",
-                 "SPOOL_DIR": str(tmp_path / "spool")},
-        )
-        assert out.returncode == 0, out.stderr
-        assert "could not push" not in out.stderr
-        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+def _pushed(port: int) -> dict[str, float]:
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     pushed = {"hits": 0.0, "misses": 0.0}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
@@ -137,13 +119,48 @@ def test_cli_ingest_pushes_to_pushgateway(engine, db_url, tmp_path):
                 pushed["hits"] += s.value
             elif s.name == "failure_match_misses_total":
                 pushed["misses"] += s.value
-    with engine.connect() as conn:
-        rows = dict(conn.execute(
-            select(failure_rollups.c.matched, func.sum(failure_rollups.c.failures))
-            .where(failure_rollups.c.tenant_id == "push").group_by(failure_rollups.c.matched)
-        ).all())
-    assert pushed == {"hits": rows.get(True, 0), "misses": rows.get(False, 0)}
-    assert pushed["hits"] > 0 and pushed["misses"] > 0
+    return pushed
+
+
+def test_cli_ingest_pushes_to_pushgateway_and_counters_keep_growing(engine, db_url, tmp_path):
+    binary = need_binary("prometheus-pushgateway")
+    port = free_port()
+
+    def run_ingest(n: int, offset: int) -> None:
+        events = tmp_path / f"events{offset}.jsonl"
+        lines = [
+            {"tenant_id": "push", "run_id": f"r{i}",
+             "error_message": "connect ECONNREFUSED 10.0.0.1:5432" if i % 3 else f"no idea {i}"}
+            for i in range(offset, offset + n)
+        ]
+        events.write_text("\n".join(json.dumps(e) for e in lines) + "\n")
+        out = subprocess.run(
+            [str(VENV_BIN / "failcat"), "ingest", str(events)], capture_output=True, text=True, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url, "PUSHGATEWAY_URL": f"http://127.0.0.1:{port}",
+                 "SPOOL_DIR": str(tmp_path / "spool")},
+        )
+        assert out.returncode == 0, out.stderr
+        assert "could not push" not in out.stderr
+
+    def db_counts() -> dict[str, float]:
+        with engine.connect() as conn:
+            rows = dict(conn.execute(
+                select(failure_rollups.c.matched, func.sum(failure_rollups.c.failures))
+                .where(failure_rollups.c.tenant_id == "push").group_by(failure_rollups.c.matched)
+            ).all())
+        return {"hits": rows.get(True, 0), "misses": rows.get(False, 0)}
+
+    # Debian's build persists to /var/lib/prometheus by default: keep this gateway in memory only.
+    with running([binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+                 tmp_path / "pgw.log") as proc:
+        wait_http(f"http://127.0.0.1:{port}/-/ready", proc=proc)
+        run_ingest(30, 0)
+        first = _pushed(port)
+        assert first == db_counts() and first["hits"] > 0 and first["misses"] > 0
+        # A second, larger run: the gateway's counters are the sum of both runs, never the last run alone.
+        run_ingest(45, 1000)
+        assert _pushed(port) == db_counts()
+        assert _pushed(port)["hits"] > first["hits"]
 
 
 def test_push_without_gateway_configured_is_a_no_op():
