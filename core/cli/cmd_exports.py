@@ -61,7 +61,9 @@ def export(tenant: str | None, days: int, min_occurrences: int, limit: int, as_j
     info = {"id": result.export_id, "status": result.status, "key": result.key, "bucket": result.bucket,
             "local_path": result.local_path, "size_bytes": result.size_bytes, "sha256": result.sha256,
             "candidate_patterns": len(result.document.get("candidate_patterns", [])), "error": result.error}
-    click.echo(json.dumps(info) if as_json else result.message())
+    where = f"s3://{result.bucket}/{result.key}" if result.uploaded else result.local_path
+    click.echo(json.dumps(info) if as_json else
+               f"{result.status} {where} size={result.size_bytes} sha256={result.sha256} id={result.export_id}")
     _push("failcat_export")
     if not result.uploaded:
         label = "note" if result.error_kind == "unconfigured" else "warning"

@@ -87,7 +87,8 @@ def test_missing_bucket_one_line_error_and_fallback(engine, r2_env, monkeypatch)
 def test_without_r2_settings_export_is_local_and_says_so(engine, metrics):
     result = _invoke(["export"])
     assert result.exit_code == 0
-    assert "R2 is not configured; export written locally" in result.stdout
+    assert result.stdout.startswith("fallback_local ")
+    assert "failcat: note: R2 is not configured; export written locally" in result.stderr
     [row] = _rows(engine)
     assert row["status"] == "fallback_local" and Path(row["local_path"]).parent == get_settings().export_fallback_dir
     retry = _invoke(["retry-exports"])
