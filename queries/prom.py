@@ -159,7 +159,8 @@ def get_alerts(prom: PrometheusConnect | str, *, states: tuple[str, ...] = ("fir
 
     def fetch() -> dict[str, Any]:
         resp = client._session.get(f"{client.url}/api/v1/alerts", verify=client._session.verify,
-                                   headers=client.headers, timeout=client._timeout or DEFAULT_TIMEOUT)
+                                   headers=client.headers, auth=client.auth,
+                                   timeout=client._timeout or DEFAULT_TIMEOUT)
         if resp.status_code != 200:
             raise PrometheusApiClientException(f"HTTP {resp.status_code}: {resp.text[:200]}")
         return resp.json()
