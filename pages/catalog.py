@@ -67,7 +67,8 @@ with entries_tab:
         )
 
 with candidates_tab:
-    min_occ = st.number_input("Minimum occurrences", min_value=1, max_value=1000, value=3, key="catalog_min_occ")
+    min_occ = st.columns([1, 3])[0].number_input("Minimum occurrences", min_value=1, max_value=1000, value=3,
+                                                key="catalog_min_occ")
     with guarded():
         candidates = load_candidates(url, tenant, window.start, window.end, int(min_occ))
     if candidates.empty:
