@@ -1,15 +1,18 @@
 """queries.failures: keyset paging, counts, one failure, the unrecovered queue, EXPLAIN on PostgreSQL."""
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
-from core.schema import SEVERITY_RANK
+from core.schema import SEVERITY_RANK, failure_matches
 from core.types import utcnow
 from queries.failures import (
     count_failures,
+    count_failures_query,
     decode_cursor,
     encode_cursor,
     get_failure,
@@ -21,6 +24,7 @@ from queries.failures import (
 )
 from queries.filters import FailureFilter, FilterError
 from queries.recovery import mark_recovery
+from queries.stats import raw_query, rollup_query
 from tests.api.helpers import CRITICAL_CODE, add_critical_entry, all_rows, event, hours_ago, ingest, mixed_events
 
 
@@ -126,15 +130,43 @@ def _explain(conn, query) -> str:
     return "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {compiled}")))  # noqa: S608 - our own compiled SQL
 
 
+def _bulk_rows(n: int) -> list[dict]:
+    """Many rows shaped like production: 3 tenants, most failures recovered, spread over 30 days."""
+    now = utcnow()
+    rows = []
+    for i in range(n):
+        created = now - timedelta(minutes=15 * i)
+        rows.append({
+            "id": uuid.uuid4(), "run_id": f"r{i}", "tenant_id": f"t{i % 3}", "error_code": f"CODE_{i % 40}",
+            "error_message": "m", "signature": "s", "match_type": "code", "severity_rank": i % 6,
+            "recovery_attempted": i % 10 != 0, "recovery_succeeded": i % 10 > 1,
+            "created_at": created, "updated_at": created, "version": 1,
+        })
+    return rows
+
+
+def _uses(plan: str, *indexes: str) -> bool:
+    """True when the plan reads through one of `indexes` and never scans a whole table."""
+    return "Seq Scan" not in plan and any(re.search(rf"(using|Index Scan on) {name}\b", plan) for name in indexes)
+
+
 def test_explain_uses_indexes_on_postgresql(pg_engine):
-    ingest(pg_engine, mixed_events())
+    with pg_engine.begin() as conn:
+        conn.execute(failure_matches.insert(), _bulk_rows(3000))
+        conn.execute(text("ANALYZE failure_matches"))
     with pg_engine.connect() as conn:
-        plan = _explain(conn, list_unrecovered_query(tenant_scope="t1", start=hours_ago(24)))
-        assert "ix_fm_unrecovered" in plan, plan
-        plan = _explain(conn, list_unrecovered_query(tenant_scope=None, start=hours_ago(24)))
-        assert "ix_fm_unrecovered_all" in plan, plan
+        plan = _explain(conn, list_unrecovered_query(tenant_scope="t1", start=hours_ago(24 * 30)))
+        assert _uses(plan, "ix_fm_unrecovered"), plan
+        plan = _explain(conn, list_unrecovered_query(tenant_scope=None, start=hours_ago(24 * 30)))
+        assert _uses(plan, "ix_fm_unrecovered_all"), plan
         plan = _explain(conn, list_failures_query(filt=FailureFilter(tenant_id="t1", start=hours_ago(24))))
-        assert "ix_fm_tenant_created" in plan, plan
-        cursor = encode_cursor(utcnow(), "0" * 32)
+        assert _uses(plan, "ix_fm_tenant_created", "ix_fm_created"), plan
+        cursor = encode_cursor(utcnow() - timedelta(hours=3), "0" * 32)
         plan = _explain(conn, list_failures_query(filt=FailureFilter(start=hours_ago(24)), cursor=cursor))
-        assert "ix_fm_created" in plan, plan
+        assert _uses(plan, "ix_fm_created"), plan
+        plan = _explain(conn, count_failures_query(filt=FailureFilter(tenant_id="t2", start=hours_ago(24))))
+        assert _uses(plan, "ix_fm_tenant_created", "ix_fm_created"), plan
+        plan = _explain(conn, raw_query(tenant_id="t1", start=hours_ago(1), end=hours_ago(0.5)))
+        assert _uses(plan, "ix_fm_tenant_created", "ix_fm_created"), plan
+        plan = _explain(conn, rollup_query(tenant_id="t1", start=hours_ago(30), end=hours_ago(1)))
+        assert _uses(plan, "ix_fr_tenant_bucket", "ix_fr_bucket", "uq_failure_rollups_key"), plan
