@@ -31,6 +31,7 @@ class Stack:
     engine: Engine
     db_url: str
     started: datetime
+    before_traffic: dict = field(default_factory=dict)
     sent: list[dict] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -126,6 +127,14 @@ def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             st.wait_for("three scrapes of the API",
                         lambda: (st.value('count_over_time(up{job="failcat-api"}[1m])') or 0) >= 3
                         and st.value('up{job="failcat-api"}') == 1)
+            # No traffic yet (the warm-up came before the first scrape): what the rules say about that.
+            st.before_traffic = {
+                "series": {r: st.query(r) for r in ("failcat:hit_rate:ratio_rate10m", "failcat:miss_rate:ratio_rate10m",
+                                                    "failcat:recovery_success_rate:ratio_rate30m")},
+                "alerts": requests.get(f"{st.prom_url}/api/v1/alerts", timeout=10).json()["data"]["alerts"],
+                "rule_health": {r["name"]: r.get("health") for g in requests.get(
+                    f"{st.prom_url}/api/v1/rules", timeout=10).json()["data"]["groups"] for r in g["rules"]},
+            }
             yield st
     reset_database(engine)
     engine.dispose()

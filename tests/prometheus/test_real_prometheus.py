@@ -58,6 +58,13 @@ def ingested(stack):
     return stack
 
 
+def test_no_traffic_records_no_ratio_and_fires_nothing(stack):
+    seen = stack.before_traffic
+    assert seen["series"] == {name: [] for name in seen["series"]}  # no value at all, not NaN or 0
+    assert seen["alerts"] == []
+    assert seen["rule_health"] and set(seen["rule_health"].values()) == {"ok"}  # every rule evaluates cleanly
+
+
 def _prom_by(stack, metric: str, *labels: str) -> dict[tuple, float]:
     out = {}
     for r in stack.query(f"sum by ({', '.join(labels)}) ({metric})"):
