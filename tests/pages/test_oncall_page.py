@@ -171,3 +171,16 @@ def test_empty_queue_and_database_down(engine, monkeypatch):
     assert not at.exception
     assert any("database is not reachable" in e.value for e in at.error)
     assert not at.button
+
+
+def test_describe_changes_names_counts_and_states():
+    from dashboard.oncall import describe_changes
+    from queries.recovery import RecoveryChange
+
+    def ch(a, b, changed=True):
+        return RecoveryChange(uuid.uuid4(), "t1", "X", None, a, b, 2, changed)
+
+    text = describe_changes([ch("unrecovered", "recovered"), ch("unrecovered", "recovered"),
+                             ch("failed", "recovered"), ch("recovered", "recovered", changed=False)])
+    assert text.startswith("Marked 3 failures: 1 failed → recovered, 2 unrecovered → recovered.")
+    assert "1 already had exactly this mark" in text
