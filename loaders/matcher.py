@@ -28,6 +28,7 @@ KEYWORD_BASE, KEYWORD_STEP, KEYWORD_MAX = 0.5, 0.1, 0.8
 # Regexes see at most the head and the tail of a huge message (tracebacks put the error last).
 SCAN_HEAD, SCAN_TAIL = 6000, 2000
 _WORD = re.compile(r"\w+")
+GRAM, GRAM_SCAN_MAX = 4, 1500
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,20 @@ def _required(items: Iterable) -> frozenset[str] | None:  # type: ignore[type-ar
         if sub:
             candidates.append(sub)
     flush()
-    # The most selective requirement: the one whose shortest alternative is longest.
-    return max(candidates, key=lambda alts: min(len(a) for a in alts)) if candidates else None
+    # The most selective requirement: the one whose weakest alternative is longest and not a word that
+    # nearly every failure message contains (those would make the pattern run for most messages).
+    return max(candidates, key=_selectivity) if candidates else None
+
+
+COMMON_LITERALS = frozenset({
+    "http", "https", "error", "errors", "failed", "fail", "not", "time", "timeout", "could not", "exceeded",
+    "returned", "invalid", "running", "status", "connection", "server", "code", "request", "response", "for",
+    "the", "to", "is", "was", "has", "been", "with", "unable", "cannot", "missing",
+})
+
+
+def _selectivity(alternatives: frozenset[str]) -> int:
+    return min(2 if a.strip() in COMMON_LITERALS else len(a.strip()) for a in alternatives)
 
 
 class Matcher:
@@ -120,6 +133,14 @@ class Matcher:
                 for literal in needed or ():
                     self._by_literal.setdefault(literal, []).append(index)
         self._literals = tuple(self._by_literal)
+        # Literals indexed by their first GRAM characters: a short message is cut into its GRAM-grams once
+        # and only the literals starting with one of them are looked up (much cheaper than testing all).
+        self._by_gram: dict[str, list[str]] = {}
+        for literal in self._literals:
+            if len(literal) >= GRAM:
+                self._by_gram.setdefault(literal[:GRAM], []).append(literal)
+        self._gram_keys = frozenset(self._by_gram)
+        self._short_literals = tuple(lit for lit in self._literals if len(lit) < GRAM)
         self._keywords: dict[str, list[CatalogEntry]] = {}
         for e in self.entries:
             for kw in dict.fromkeys(e.keywords):
@@ -154,9 +175,19 @@ class Matcher:
         """The first entry, in catalog order, one of whose patterns matches the message."""
         lowered = message.lower()
         candidates = set(self._always)
-        for literal in self._literals:
+        by_literal = self._by_literal
+        if len(lowered) <= GRAM_SCAN_MAX:
+            grams = {lowered[i : i + GRAM] for i in range(len(lowered) - GRAM + 1)}
+            for key in self._gram_keys.intersection(grams):
+                for literal in self._by_gram[key]:
+                    if literal in lowered:
+                        candidates.update(by_literal[literal])
+            literals: tuple[str, ...] = self._short_literals
+        else:  # long texts: testing each literal is cheaper than cutting thousands of grams
+            literals = self._literals
+        for literal in literals:
             if literal in lowered:
-                candidates.update(self._by_literal[literal])
+                candidates.update(by_literal[literal])
         for index in sorted(candidates):
             entry, regex = self._compiled[index]
             if regex.search(message):

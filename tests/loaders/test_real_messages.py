@@ -360,9 +360,9 @@ def test_sqlite_missing_table_and_unique(matcher, tmp_path):
 # ------------------------------------------------------------------ boto3 / botocore
 
 
-def _s3(endpoint: str):
+def _s3(endpoint: str, read_timeout: float = 0.5):
     config = botocore.config.Config(retries={"max_attempts": 0, "mode": "standard"}, connect_timeout=1,
-                                    read_timeout=0.5)
+                                    read_timeout=read_timeout)
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
                         aws_secret_access_key="test", config=config)
 
@@ -390,7 +390,7 @@ def test_botocore_no_such_bucket_from_moto(matcher):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        exc = raised(_s3(f"http://127.0.0.1:{port}").get_object, Bucket="failcat-nope", Key="k.json")
+        exc = raised(_s3(f"http://127.0.0.1:{port}", read_timeout=20).get_object, Bucket="failcat-nope", Key="k.json")
         assert type(exc).__name__ == "NoSuchBucket"
         assert_code(matcher, exc, "DATA_OBJECT_NOT_FOUND")
     finally:
