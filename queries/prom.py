@@ -44,9 +44,13 @@ def _client(prom: PrometheusConnect | str) -> PrometheusConnect:
 def _call(prom: PrometheusConnect, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
+    except requests.Timeout as exc:
+        raise PrometheusUnavailable(f"Prometheus at {prom.url} did not answer in time ({what})") from exc
+    except requests.ConnectionError as exc:
+        raise PrometheusUnavailable(f"Prometheus at {prom.url} is unreachable (cannot connect)") from exc
     except (requests.RequestException, PrometheusApiClientException, OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PrometheusUnavailable(f"Prometheus at {prom.url} is unreachable or failed ({what}): {reason}") from exc
+        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise PrometheusUnavailable(f"Prometheus at {prom.url} failed ({what}): {reason}") from exc
 
 
 def _utc(ts: datetime) -> datetime:

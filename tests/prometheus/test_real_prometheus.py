@@ -156,6 +156,8 @@ def test_prom_range_series_are_typed_frames(ingested):
         len(ingested.recovered) / (len(ingested.recovered) + len(ingested.failed)))
     assert prom.get_dropped_increase(ingested.prom_url, start=start, end=end) == 0
     assert prom.is_reachable(ingested.prom_url)
+    with pytest.raises(prom.PrometheusUnavailable, match="failed"):
+        prom.get_range(ingested.prom_url, "sum(", start=start, end=end, step="1s")  # a refused query is clear too
 
 
 def _panel_exprs() -> list[tuple[str, str]]:
