@@ -71,10 +71,10 @@ def fresh_url(engine, tmp_path):
 # -- click runner --------------------------------------------------------------------------------------------
 def test_runner_seed_ingest_validate_catalog(engine, tmp_path):
     runner = CliRunner()
-    seeded = runner.invoke(cli, ["seed", "--events", "600", "--tenants", "2", "--days", "1", "--seed", "9"])
+    seeded = runner.invoke(cli, ["seed", "--events", "400", "--tenants", "2", "--days", "1", "--seed", "9"])
     assert seeded.exit_code == 0, seeded.output
-    assert "seeded 600 failures" in seeded.stdout
-    assert _count(engine) == 600
+    assert "seeded 400 failures" in seeded.stdout
+    assert _count(engine) == 400
     assert _count(engine, recovery_events) == _count(engine, failure_matches, failure_matches.c.recovery_attempted)
 
     path = tmp_path / "events.jsonl"
@@ -85,7 +85,7 @@ def test_runner_seed_ingest_validate_catalog(engine, tmp_path):
     assert json.loads(ingested.stdout.strip().splitlines()[-1])["inserted"] == 7
     assert _count(engine, failure_matches, failure_matches.c.tenant_id == "cli") == 7
 
-    validated = runner.invoke(cli, ["validate", "--seed", "1"])
+    validated = runner.invoke(cli, ["validate", "--seed", "1", "--events", "300"])
     assert validated.exit_code == 0, validated.output
     assert "persisted" in validated.stdout and "validation passed" in validated.stdout
 
@@ -114,7 +114,7 @@ def test_subprocess_migrate_seed_ingest_validate_on_a_fresh_database(engine, fre
     assert migrated.returncode == 0, migrated.stderr
     assert "schema up to date" in migrated.stdout
 
-    seeded = run_failcat("seed", "--events", "800", "--tenants", "3", "--days", "2", env_extra=env)
+    seeded = run_failcat("seed", "--events", "300", "--tenants", "3", "--days", "2", env_extra=env)
     assert seeded.returncode == 0, seeded.stderr
 
     good = [{"tenant_id": "sub", "run_id": "r1", "error_message": f"[Errno 111] Connection refused #{i}"}
@@ -123,7 +123,7 @@ def test_subprocess_migrate_seed_ingest_validate_on_a_fresh_database(engine, fre
                            stdin="\n".join(json.dumps(e) for e in good) + "\n")
     assert ingested.returncode == 0, ingested.stderr
 
-    validated = run_failcat("validate", env_extra=env)
+    validated = run_failcat("validate", "--events", "300", env_extra=env)
     assert validated.returncode == 0, validated.stdout + validated.stderr
     for check in ("persisted", "matched", "unmatched", "recovery_attempted", "recovery_succeeded"):
         assert check in validated.stdout
@@ -133,9 +133,9 @@ def test_subprocess_migrate_seed_ingest_validate_on_a_fresh_database(engine, fre
 
     fresh = make_engine(fresh_url)
     try:
-        assert _count(fresh) == 800 + 4 + 1000
+        assert _count(fresh) == 300 + 4 + 300
         assert _count(fresh, failure_matches, failure_matches.c.tenant_id == "sub") == 4
-        assert _count(fresh, failure_matches, failure_matches.c.tenant_id.like("validate-%")) == 1000
+        assert _count(fresh, failure_matches, failure_matches.c.tenant_id.like("validate-%")) == 300
     finally:
         fresh.dispose()
 
@@ -189,8 +189,12 @@ BAD_URLS = {
 }
 
 
-@pytest.mark.parametrize("kind", list(BAD_URLS))
-@pytest.mark.parametrize("command", [["migrate"], ["validate"], ["seed", "--events", "5"], ["catalog", "load"]])
+COMMANDS = [["migrate"], ["validate"], ["seed", "--events", "5"], ["catalog", "load"]]
+# Every kind of bad URL with validate, and every command against a stopped server (each case is a process).
+CASES = [(kind, ["validate"]) for kind in BAD_URLS] + [("closed port", c) for c in COMMANDS if c != ["validate"]]
+
+
+@pytest.mark.parametrize(("kind", "command"), CASES, ids=[f"{k}-{c[0]}" for k, c in CASES])
 def test_bad_database_gives_one_line_error(kind, command, tmp_path):
     url = BAD_URLS[kind].format(port=_free_port(), hex=uuid.uuid4().hex[:6], tmp=tmp_path)
     proc = run_failcat(*command, env_extra={"DATABASE_URL": url, "SPOOL_DIR": str(tmp_path / "spool")}, timeout=60)
