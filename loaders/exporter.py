@@ -161,7 +161,7 @@ def run_export(
 
 def read_export_body(row: dict[str, Any], *, settings: Settings | None = None, store: R2Store | None = None) -> bytes:
     """The JSON bytes of an audited export: from its local file when present, else from R2."""
-    for candidate in _local_candidates(row, settings or get_settings()):
+    for candidate in _local_candidates(row):
         if candidate.is_file():
             return candidate.read_bytes()
     if row.get("s3_key"):
@@ -174,7 +174,7 @@ def read_export_body(row: dict[str, Any], *, settings: Settings | None = None, s
     raise FileNotFoundError(f"export {row.get('id')}: no local file and no object key")
 
 
-def _local_candidates(row: dict[str, Any], settings: Settings) -> list[Path]:
+def _local_candidates(row: dict[str, Any]) -> list[Path]:
     out: list[Path] = []
     if row.get("local_path"):
         p = Path(row["local_path"])
