@@ -186,3 +186,30 @@ def test_dashboard_metrics_server_starts_once_and_serves_recoveries(monkeypatch)
         if s.name == "recovery_success_total" and s.labels.get("error_code") == "DASH_TEST"
     ]
     assert value == [before + 1]
+
+
+def test_metrics_server_starts_once_under_concurrent_calls(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import dashboard.metrics_server as ms
+
+    monkeypatch.setattr(ms, "_port", None)
+    monkeypatch.setattr(ms, "_failed", False)
+    with ThreadPoolExecutor(8) as pool:
+        ports = list(pool.map(lambda _: ms.ensure_metrics_server(0, addr="127.0.0.1"), range(16)))
+    assert len(set(ports)) == 1 and ports[0]
+    assert requests.get(f"http://127.0.0.1:{ports[0]}/metrics", timeout=5).status_code == 200
+
+
+def test_metrics_server_on_a_busy_port_does_not_raise(monkeypatch):
+    import socket
+
+    import dashboard.metrics_server as ms
+
+    monkeypatch.setattr(ms, "_port", None)
+    monkeypatch.setattr(ms, "_failed", False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert ms.ensure_metrics_server(busy.getsockname()[1], addr="127.0.0.1") is None
+    assert ms.ensure_metrics_server(0, addr="127.0.0.1") is None  # not retried on every Streamlit rerun
