@@ -77,7 +77,8 @@ kept = [i for i in st.session_state.get(f"oncall_ids_{n}", []) if i not in set(v
 with st.form(f"oncall_mark_{n}", border=True):
     st.markdown("**Mark recovery**")
     chosen = st.multiselect("Failures", view_ids + kept, format_func=lambda i: labels.get(i, short_id(i)),
-                            key=f"oncall_ids_{n}", placeholder="Choose failures by id, severity, code")
+                            key=f"oncall_ids_{n}", placeholder="Choose failures by id, severity, code",
+                            select_all=False)  # bulk is the explicit checkbox below, never a stray first option
     all_shown = st.checkbox(f"All {len(view_ids)} failures in the table", key=f"oncall_all_{n}")
     c1, c2 = st.columns([1, 2])
     result = c1.radio("Recovery", ["succeeded", "failed"], horizontal=True, key=f"oncall_result_{n}")
