@@ -50,16 +50,7 @@ def test_server_stopped_during_export_then_retry_uploads(engine, r2_env, metrics
     assert metrics.registry.get_sample_value("failure_agg_r2_upload_attempt_total", {"status": "fallback_local"}) == 1
     assert metrics.registry.get_sample_value("failure_export_fallbacks_pending") == 1
 
-    # While the server is still down a retry defers the export (it is not lost and not failed).
-    report = retry_fallbacks(engine, metrics=metrics, store=store)
-    assert (report.claimed, report.deferred, report.uploaded) == (1, 1, 0)
-    row = _row(engine, result.export_id)
-    assert (row["status"], row["retry_count"]) == ("fallback_local", 1)
-    assert path.is_file()
-
     r2_env.start()
-    with engine.begin() as conn:  # reset to the scenario: first retry after the restart
-        conn.execute(fpe.update().where(fpe.c.id == result.export_id).values(retry_count=0, last_retry_at=None))
     cli = CliRunner().invoke(main, ["retry-exports"])
     assert cli.exit_code == 0, cli.output
     assert "uploaded=1" in cli.output
@@ -74,6 +65,20 @@ def test_server_stopped_during_export_then_retry_uploads(engine, r2_env, metrics
     archived = path.parent / "archive" / path.name
     assert archived.read_bytes() == body and row["local_path"] == str(archived)
     assert len([v for v in r2_env.versions() if v["Key"] == row["s3_key"]]) == 1
+
+
+def test_retry_while_server_down_defers_and_keeps_the_file(engine, r2_env, metrics):
+    r2_env.stop()
+    result = run_export(engine, tenant_id=None, metrics=metrics, store=fast_store())
+    report = retry_fallbacks(engine, metrics=metrics, store=fast_store())
+    assert (report.claimed, report.deferred, report.uploaded) == (1, 1, 0)
+    row = _row(engine, result.export_id)
+    assert (row["status"], row["retry_count"]) == ("fallback_local", 1) and row["last_retry_at"] is not None
+    assert "retry 1: unreachable" in row["notes"]
+    assert Path(result.local_path).is_file()
+    r2_env.start()
+    assert retry_fallbacks(engine, metrics=metrics, store=fast_store()).uploaded == 1
+    assert (_row(engine, result.export_id)["status"], _row(engine, result.export_id)["retry_count"]) == ("uploaded", 2)
 
 
 def test_retry_gives_up_after_bounded_tries(engine, r2_env, metrics, monkeypatch):
