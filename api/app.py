@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import RequestGuard
 from api.routes import failures, features, health
@@ -27,10 +31,30 @@ def _json(status: int, detail: object) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": detail})
 
 
+def _printable(value: Any) -> Any:
+    """The value with strings made encodable (lone surrogates escaped) so an error echo cannot fail."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(v) for v in value]
+    return value
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _json(422, _printable(jsonable_encoder(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": _printable(exc.detail)},
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(FilterError)
     async def _filter_error(_: Request, exc: FilterError) -> JSONResponse:
-        return _json(422, str(exc))
+        return _json(422, _printable(str(exc)))
 
     @app.exception_handler(FailureIdError)
     async def _bad_id(_: Request, exc: FailureIdError) -> JSONResponse:

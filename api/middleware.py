@@ -40,6 +40,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope.get("path", ""):
+            await _send_json(send, 404, "not found")
+            return
         query = scope.get("query_string", b"")
         if b"%00" in query or b"\x00" in query:
             await _send_json(send, 422, "query parameters must not contain NUL characters")

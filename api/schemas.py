@@ -9,10 +9,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from loaders.events import FailureEvent
 
 
+def storable_problem(value: str) -> str | None:
+    """Why a string cannot be stored as text (NUL character, lone surrogate), or None when it can."""
+    # PostgreSQL text cannot hold NUL and UTF-8 cannot encode lone surrogates; refuse them as bad input.
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text"
+    return None
+
+
 def _no_nul(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL characters; refuse them as bad input instead of failing later.
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+    problem = storable_problem(value) if value is not None else None
+    if problem:
+        raise ValueError(problem)
     return value
 
 

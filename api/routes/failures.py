@@ -19,6 +19,7 @@ from api.schemas import (
     RecoveryOut,
     StatsOut,
     UnrecoveredOut,
+    storable_problem,
 )
 from core.metrics import FailcatMetrics
 from core.security import Principal
@@ -208,14 +209,21 @@ def patch_recovery_route(
     return {**failure_json(row), "changed": changed}
 
 
-def _has_nul(value: Any) -> bool:
+def _unstorable(value: Any) -> str | None:
+    """The first reason a string anywhere in an event cannot be stored, or None."""
     if isinstance(value, str):
-        return "\x00" in value
+        return storable_problem(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        for k, v in value.items():
+            problem = _unstorable(k) or _unstorable(v)
+            if problem:
+                return problem
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        for v in value:
+            problem = _unstorable(v)
+            if problem:
+                return problem
+    return None
 
 
 def _pipeline(request: Request, engine: Engine, metrics: FailcatMetrics) -> IngestPipeline:
@@ -286,10 +294,10 @@ def post_failures_route(
             raise HTTPException(http.HTTP_403_FORBIDDEN,
                                 detail=f"this token is limited to tenant {principal.tenant_id!r}; "
                                        f"events for {', '.join(map(repr, others[:5]))} refused")
-    checked: list[FailureEvent | list[EventError]] = [
-        [EventError(i, "(event)", "must not contain NUL characters")] if _has_nul(it) else validate_event(it, i)
-        for i, it in enumerate(items)
-    ]
+    checked: list[FailureEvent | list[EventError]] = []
+    for i, it in enumerate(items):
+        problem = _unstorable(it)
+        checked.append([EventError(i, "(event)", problem)] if problem else validate_event(it, i))
     pipeline = _pipeline(request, engine, metrics)
     try:
         report = pipeline.ingest_checked(checked, replay=False)

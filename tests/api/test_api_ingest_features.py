@@ -115,3 +115,21 @@ def test_database_down_is_503_json():
         r = c.get("/api/v1/failures", headers={"Authorization": "Bearer fct_x"})
         assert r.status_code == 503 and r.json()["detail"]
     dead.dispose()
+
+
+def test_unstorable_text_is_refused_not_500(client, engine, tokens):
+    h = auth(tokens["admin"])
+    for bad in ('{"tenant_id": "t1", "run_id": "r", "error_message": "x\\ud800y"}',
+                '{"tenant_id": "t1", "run_id": "r", "error_message": "x", "context": {"a": "\\u0000"}}'):
+        r = client.post("/api/v1/failures", content=bad.encode(), headers={**h, "Content-Type": "application/json"})
+        assert r.status_code == 422, (bad, r.text)
+    fid = client.post("/api/v1/failures", json=event(), headers=h).json()["results"][0]["id"]
+    r = client.patch(f"/api/v1/failures/{fid}/recovery", headers={**h, "Content-Type": "application/json"},
+                     content=b'{"recovery_succeeded": true, "notes": "\\ud800"}')
+    assert r.status_code == 422
+    assert client.patch("/api/v1/features/a%00b", json={"enabled": True}, headers=h).status_code == 404
+    assert client.get("/api/v1/failures?q=%ED%A0%80", headers=h).status_code == 422
+    assert _count(engine) == 1
+    r = client.post("/api/v1/failures", content=b'{"tenant_id": "\\ud800", "run_id": "r", "error_message": "x"}',
+                    headers={**auth(tokens["admin@t1"]), "Content-Type": "application/json"})
+    assert r.status_code == 403 and r.json()["detail"]
