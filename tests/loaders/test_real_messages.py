@@ -115,6 +115,27 @@ def closed_port() -> int:
 
 
 @pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose listen backlog is full, so new connections hang until the client times out."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    fillers = []
+    for _ in range(3):  # never accepted: they fill the accept queue, later SYNs are dropped
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    yield port
+    for sock in (*fillers, server):
+        sock.close()
+
+
+@pytest.fixture
 def session() -> Iterator[requests.Session]:
     """A requests session that ignores proxy settings from the environment (loopback only)."""
     with requests.Session() as s:
@@ -148,6 +169,12 @@ def test_requests_read_timeout(matcher, session, http_base):
     exc = raised(session.get, f"{http_base}/stall", timeout=0.3)
     assert isinstance(exc, requests.ReadTimeout)
     assert_code(matcher, exc, "NET_READ_TIMEOUT")
+
+
+def test_requests_connect_timeout(matcher, session, unanswered_port):
+    exc = raised(session.get, f"http://127.0.0.1:{unanswered_port}/", timeout=(0.3, 1))
+    assert isinstance(exc, requests.ConnectTimeout)
+    assert_code(matcher, exc, "NET_CONNECT_TIMEOUT")
 
 
 @pytest.mark.parametrize(
@@ -216,6 +243,13 @@ def test_httpx_read_timeout(matcher, hx, http_base):
     assert_code(matcher, exc, "NET_READ_TIMEOUT", bare=False)
 
 
+def test_httpx_connect_timeout(matcher, hx, unanswered_port):
+    exc = raised(hx.get, f"http://127.0.0.1:{unanswered_port}/", timeout=0.3)
+    assert isinstance(exc, httpx.ConnectTimeout)
+    assert code_for(matcher, str(exc)) == "NET_TIMEOUT"
+    assert_code(matcher, exc, "NET_CONNECT_TIMEOUT", bare=False)
+
+
 @pytest.mark.parametrize(("status", "code"), [(429, "RATE_LIMIT_HTTP_429"), (503, "INFRA_SERVICE_UNAVAILABLE"),
                                               (401, "AUTH_UNAUTHORIZED"), (500, "INFRA_INTERNAL_SERVER_ERROR")])
 def test_httpx_status_errors(matcher, hx, http_base, status, code):
@@ -273,6 +307,13 @@ def test_psycopg2_closed_port(matcher, closed_port):
     exc = raised(psycopg2.connect, host="127.0.0.1", port=closed_port, user=PG_USER, dbname="postgres",
                  connect_timeout=3)
     assert isinstance(exc, psycopg2.OperationalError)
+    assert_code(matcher, exc, "INFRA_DB_UNAVAILABLE")
+
+
+def test_psycopg2_connect_timeout(matcher, unanswered_port):
+    exc = raised(psycopg2.connect, host="127.0.0.1", port=unanswered_port, user=PG_USER, dbname="postgres",
+                 connect_timeout=2)  # libpq's minimum
+    assert isinstance(exc, psycopg2.OperationalError) and "timeout expired" in str(exc)
     assert_code(matcher, exc, "INFRA_DB_UNAVAILABLE")
 
 
