@@ -12,7 +12,8 @@ import json
 import random
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from loaders.catalog_file import read_catalog_file
 from loaders.matcher import Matcher

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 _DIGITS = frozenset("0123456789")
 

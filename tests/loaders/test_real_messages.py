@@ -18,8 +18,8 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import botocore.config
 import boto3
+import botocore.config
 import httpx
 import psycopg2
 import pytest
