@@ -29,6 +29,7 @@ KEYWORD_BASE, KEYWORD_STEP, KEYWORD_MAX = 0.5, 0.1, 0.8
 SCAN_HEAD, SCAN_TAIL = 6000, 2000
 _WORD = re.compile(r"\w+")
 GRAM, GRAM_SCAN_MAX = 4, 1500
+CACHE_SIZE, CACHE_MAX_CHARS = 4096, 1000  # per Matcher: results of recently seen identical messages
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class Matcher:
                 self._keywords.setdefault(kw.lower(), []).append(e)
         # Single words are looked up in the message's word set; phrases ("rate limit") need a regex.
         phrases = sorted((k for k in self._keywords if not _WORD.fullmatch(k)), key=len, reverse=True)
+        self._cached_message_match = lru_cache(maxsize=CACHE_SIZE)(self._message_match)
         self._phrase_re = (
             re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)", re.IGNORECASE)
             if phrases
@@ -157,19 +159,26 @@ class Matcher:
         """Match one failure; an absent code is stored as the entry's code, or UNKNOWN on a miss."""
         code = normalise_code(error_code)
         message = message or ""
-        signature = signature_of(message)
         if code and code in self.by_code:
-            return MatchResult(self.by_code[code], "code", CONFIDENCE["code"], code, signature)
+            return MatchResult(self.by_code[code], "code", CONFIDENCE["code"], code, signature_of(message))
+        # Runtimes repeat many messages verbatim ("Connection error.", "Request timed out."): remember them.
+        if len(message) <= CACHE_MAX_CHARS:
+            entry, match_type, confidence, signature = self._cached_message_match(message)
+        else:
+            entry, match_type, confidence, signature = self._message_match(message)
+        return MatchResult(entry, match_type, confidence, code or (entry.code if entry else UNKNOWN_CODE), signature)
+
+    def _message_match(self, message: str) -> tuple[CatalogEntry | None, str, float, str]:
+        signature = signature_of(message)
         if len(message) > SCAN_HEAD + SCAN_TAIL:
             message = message[:SCAN_HEAD] + "\n" + message[-SCAN_TAIL:]
         entry = self.match_pattern(message)
         if entry is not None:
-            return MatchResult(entry, "pattern", CONFIDENCE["pattern"], code or entry.code, signature)
+            return entry, "pattern", CONFIDENCE["pattern"], signature
         entry, hits = self.match_keywords(message)
         if entry is not None:
-            confidence = min(KEYWORD_MAX, KEYWORD_BASE + KEYWORD_STEP * hits)
-            return MatchResult(entry, "keyword", round(confidence, 2), code or entry.code, signature)
-        return MatchResult(None, "none", 0.0, code or UNKNOWN_CODE, signature)
+            return entry, "keyword", round(min(KEYWORD_MAX, KEYWORD_BASE + KEYWORD_STEP * hits), 2), signature
+        return None, "none", 0.0, signature
 
     def match_pattern(self, message: str) -> CatalogEntry | None:
         """The first entry, in catalog order, one of whose patterns matches the message."""

@@ -349,3 +349,14 @@ def test_load_matcher_uses_catalog_file_order_not_ids(engine):
     with engine.connect() as conn:
         m2 = load_matcher(conn)
     assert [e.code for e in m2.entries] == codes
+
+
+def test_repeated_messages_give_the_same_result_with_each_code(small):
+    message = "alpha failure 5"
+    first = small.match(None, message)
+    again = small.match(None, message)
+    with_code = small.match("RUNTIME_X", message)
+    assert first == again
+    assert (with_code.entry, with_code.match_type, with_code.error_code) == (first.entry, "pattern", "RUNTIME_X")
+    other = Matcher([entry("OTHER", patterns=["alpha"])])  # results are remembered per matcher only
+    assert other.match(None, message).entry.code == "OTHER"
