@@ -360,3 +360,15 @@ def test_repeated_messages_give_the_same_result_with_each_code(small):
     assert (with_code.entry, with_code.match_type, with_code.error_code) == (first.entry, "pattern", "RUNTIME_X")
     other = Matcher([entry("OTHER", patterns=["alpha"])])  # results are remembered per matcher only
     assert other.match(None, message).entry.code == "OTHER"
+
+
+def test_bench_prints_json_lines(capsys):
+    import json
+
+    from bench.matcher import main
+
+    main(["--messages", "300", "--rounds", "1"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_name = {line["name"]: line for line in lines}
+    assert by_name["matcher_messages_per_s"]["unit"] == "msg/s"
+    assert by_name["matcher_messages_per_s"]["value"] > 0 and by_name["matcher_messages_per_s"]["messages"] == 300
