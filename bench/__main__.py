@@ -95,7 +95,8 @@ def busiest_tenant(engine: Engine) -> str:
         )).scalar_one())
 
 
-def page_load(engine: Engine, page: Callable[..., Any], tenant: str | None, extra: tuple[Any, ...]) -> Callable[[], Any]:
+def page_load(engine: Engine, page: Callable[..., Any], tenant: str | None,
+              extra: tuple[Any, ...]) -> Callable[[], Any]:
     """A zero-argument call of one page's load on a pooled connection (as the dashboard does)."""
     def run() -> Any:
         with engine.connect() as conn:

@@ -95,7 +95,19 @@ failure_matches = Table(
         sqlite_where=UNRECOVERED,
     ),
     Index("ix_fm_tenant_mode_created", "tenant_id", "recovery_mode", "created_at"),
+    # Migration 0002 (page queries at scale, docs/performance.md).
+    Index("ix_fm_unrecovered_summary", "tenant_id", "severity_rank", "recovery_attempted", "severity",
+          postgresql_where=UNRECOVERED, sqlite_where=UNRECOVERED),
+    Index("ix_fm_unmatched_created", "created_at", "signature",
+          postgresql_where=text("catalog_entry_id IS NULL"), sqlite_where=text("catalog_entry_id IS NULL")),
 )
+
+# Migration 0002: the on-call queue's exact order (created_at descending needs a column expression).
+Index("ix_fm_unrecovered_queue", failure_matches.c.severity_rank, failure_matches.c.created_at.desc(),
+      failure_matches.c.id, postgresql_where=UNRECOVERED, sqlite_where=UNRECOVERED)
+Index("ix_fm_unrecovered_tenant_queue", failure_matches.c.tenant_id, failure_matches.c.severity_rank,
+      failure_matches.c.created_at.desc(), failure_matches.c.id, postgresql_where=UNRECOVERED,
+      sqlite_where=UNRECOVERED)
 
 recovery_events = Table(
     "recovery_events",
