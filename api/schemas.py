@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from loaders.events import FailureEvent
 
@@ -148,7 +148,7 @@ class RecoveryIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    recovery_succeeded: bool
+    recovery_succeeded: StrictBool
     recovered_by: str | None = Field(
         default=None, min_length=1, max_length=128,
         description="Who recovered it; defaults to the token's name",
@@ -210,7 +210,7 @@ class FlagIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: StrictBool
 
 
 class HealthOut(BaseModel):

@@ -5,8 +5,9 @@ import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi import status as http
+from pydantic import BeforeValidator
 from sqlalchemy.engine import Engine
 
 from api.deps import get_app_metrics, get_engine, require, tenant_scope
@@ -44,8 +45,21 @@ Str64 = Annotated[str | None, Query(max_length=64)]
 Str128 = Annotated[str | None, Query(max_length=128)]
 Many = Annotated[list[str] | None, Query(description="Repeat the parameter or separate values with commas")]
 SinceHours = Annotated[float, Query(gt=0, le=MAX_SINCE_HOURS, description="Window length before `until` (or now)")]
-Since = Annotated[datetime | None, Query(description="Start (ISO 8601; overrides since_hours; naive = UTC)")]
-Until = Annotated[datetime | None, Query(description="End, exclusive (ISO 8601; default now)")]
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic would read "0.5" as a Unix timestamp; the API promises ISO 8601 only.
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+Since = Annotated[datetime | None, BeforeValidator(_iso_only),
+                  Query(description="Start (ISO 8601; overrides since_hours; naive = UTC)")]
+Until = Annotated[datetime | None, BeforeValidator(_iso_only),
+                  Query(description="End, exclusive (ISO 8601; default now)")]
+FailureId = Annotated[str, Path(description="Failure UUID (400 when malformed)",
+                                json_schema_extra={"format": "uuid"})]
 
 
 def _many(values: list[str] | None) -> tuple[str, ...]:
@@ -134,7 +148,7 @@ def unrecovered_route(
 
 @router.get("/failures/{failure_id}", response_model=FailureDetailOut, responses=errors(400, 401, 404, 503))
 def get_failure_route(
-    failure_id: str,
+    failure_id: FailureId,
     response: Response,
     principal: Annotated[Principal, Depends(require("read"))],
     engine: Annotated[Engine, Depends(get_engine)],
@@ -168,7 +182,7 @@ def _if_match(value: str | None) -> int | None:
     responses=errors(400, 401, 403, 404, 409, 413, 422, 503),
 )
 def patch_recovery_route(
-    failure_id: str,
+    failure_id: FailureId,
     body: RecoveryIn,
     response: Response,
     principal: Annotated[Principal, Depends(require("recover"))],
@@ -247,8 +261,8 @@ _INGEST_BODY = {
             "anyOf": [
                 _EVENT_SCHEMA,
                 {"type": "object", "required": ["events"], "additionalProperties": False,
-                 "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA}}},
-                {"type": "array", "items": _EVENT_SCHEMA},
+                 "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1}}},
+                {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1},
             ]
         }}},
     }

@@ -61,7 +61,7 @@ def test_list_defaults_filters_and_cursor(client, engine, tokens):
     "limit=0", "limit=1001", "limit=abc", "cursor=garbage", "status=bogus", "since_hours=0", "since_hours=-1",
     "matched=maybe", "since=notadate", "offset=-1", "q=" + "x" * 201, "tenant_id=" + "t" * 65,
     "since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until=0001-01-01T00:00:00Z",
-    "since=0001-01-01T00:00:00%2B05:00", "error_code=%00",
+    "since=0001-01-01T00:00:00%2B05:00", "error_code=%00", "until=0.5", "since=1700000000",
 ])
 def test_bad_list_input_is_422_json(client, tokens, query):
     r = client.get(f"/api/v1/failures?{query}", headers=auth(tokens["viewer"]))
@@ -98,6 +98,7 @@ def test_detail_404_400_and_etag(client, engine, tokens):
     assert [(e["from_state"], e["to_state"], e["notes"]) for e in body["history"]] == [("unrecovered", "failed", "n1")]
     assert client.get("/api/v1/failures/not-a-uuid", headers=h).status_code == 400
     assert client.get("/api/v1/failures/123", headers=h).json()["detail"]
+    assert client.get("/api/v1/failures/" + "a" * 100, headers=h).status_code == 400
     r = client.get("/api/v1/failures/6f1c1a9e-0000-4000-8000-000000000000", headers=h)
     assert r.status_code == 404 and "not found" in r.json()["detail"]
 

@@ -97,7 +97,8 @@ def test_bad_bodies_are_422(client, engine, tokens):
     fid = ingest(engine, [event()])[0]
     h = auth(tokens["oncall"])
     url = f"/api/v1/failures/{fid}/recovery"
-    for body in ({}, {"recovery_succeeded": "perhaps"}, {"recovery_succeeded": True, "recovered_by": ""},
+    for body in ({}, {"recovery_succeeded": "perhaps"}, {"recovery_succeeded": 1},
+                 {"recovery_succeeded": True, "recovered_by": ""},
                  {"recovery_succeeded": True, "recovered_by": "x" * 129}, {"recovery_succeeded": True, "extra": 1},
                  {"recovery_succeeded": True, "notes": "a\x00b"}, [1, 2], "text"):
         r = client.patch(url, json=body, headers=h)
