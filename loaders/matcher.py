@@ -106,6 +106,15 @@ def _selectivity(alternatives: frozenset[str]) -> int:
     return min(2 if a.strip() in COMMON_LITERALS else len(a.strip()) for a in alternatives)
 
 
+# Letters IGNORECASE matches to an ASCII letter that casefold() does not turn into exactly that letter.
+_EXTRA_FOLD = str.maketrans({"\u0131": "i", "\u0130": "i"})
+
+
+def fold(text: str) -> str:
+    """Case-fold text so every ASCII literal a case-insensitive regex can match in it appears in it."""
+    return text.translate(_EXTRA_FOLD).casefold()
+
+
 class Matcher:
     """A compiled view of the enabled catalog entries; build once, match many."""
 
@@ -182,7 +191,7 @@ class Matcher:
 
     def match_pattern(self, message: str) -> CatalogEntry | None:
         """The first entry, in catalog order, one of whose patterns matches the message."""
-        lowered = message.lower()
+        lowered = message.lower() if message.isascii() else fold(message)
         candidates = set(self._always)
         by_literal = self._by_literal
         if len(lowered) <= GRAM_SCAN_MAX:
