@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
-from loaders.promote import PromotionError, PromotionResult, build_entry, promote_entry
+from loaders.promote import PromotionError, PromotionResult, build_entry, examples_covered, promote_entry
 from queries.candidates import get_candidate_patterns
 from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
 
@@ -48,12 +48,18 @@ class PromoteOutcome:
     result: PromotionResult | None = None
 
 
-def promote(principal: Principal, form: dict[str, Any], *, url: str | None = None) -> PromoteOutcome:
-    """Validate the form, add the entry and re-match past unmatched failures in one transaction."""
+def promote(principal: Principal, form: dict[str, Any], *, examples: list[str] | None = None,
+            url: str | None = None) -> PromoteOutcome:
+    """Validate the form, add the entry and re-match past unmatched failures in one transaction.
+
+    With `examples` (the candidate's messages) an entry that matches none of them is refused.
+    """
     if not principal.can("catalog"):
         return PromoteOutcome(False, f"Your role ({principal.role}) does not allow you to change the catalog.")
     try:
         entry = build_entry(form, created_by=principal.name)
+        if examples and examples_covered(entry, examples) == 0:
+            raise PromotionError("the pattern and keywords match none of the candidate's example messages")
         with begin(url) as conn:
             result = promote_entry(conn, entry=entry, created_by=principal.name)
     except PromotionError as exc:

@@ -208,3 +208,9 @@ def suggest_code(template: str, category: str | None = None, *, words: int = 3) 
     prefix = re.sub(r"[^A-Z0-9]+", "_", (category or "").upper()).strip("_")
     code = "_".join([p for p in (prefix, *picked) if p])[:64].strip("_")
     return code if CODE_RE.match(code) else "NEW_PATTERN"
+
+
+def examples_covered(entry: CatalogEntry, examples: list[str]) -> int:
+    """How many of a candidate's example messages the entry would match (same rules as ingest)."""
+    matcher = Matcher([entry])
+    return sum(matcher.match(None, message).entry is not None for message in examples)

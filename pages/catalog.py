@@ -125,7 +125,7 @@ with candidates_tab:
             "recovery_suggestions": [s.strip() for s in suggestions.splitlines() if s.strip()],
         }
         with guarded():
-            done = promote(actor, form, url=url)
+            done = promote(actor, form, examples=list(cand["examples"]), url=url)
         if done.ok:
             st.session_state[OUTCOME] = done
             st.rerun()

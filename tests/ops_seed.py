@@ -83,3 +83,8 @@ def add_user(engine: Engine, name: str, role: str, tenant: str | None) -> Princi
         if conn.execute(select(func.count()).select_from(users).where(users.c.name == name)).scalar() == 0:
             create_user(conn, name=name, password=PASSWORD, role=role, tenant_id=tenant)
     return Principal(name=name, role=role, tenant_id=tenant)
+
+
+def page_buttons(at) -> list:  # type: ignore[no-untyped-def]
+    """Buttons a page drew, without the app frame's own Sign out button."""
+    return [b for b in at.button if b.key != "sign_out"]

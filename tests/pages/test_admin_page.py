@@ -11,6 +11,7 @@ from core.security import token_hash
 from loaders.ingest import IngestDisabled, IngestPipeline
 from queries.accounts import authenticate_token, create_token
 from queries.flags import is_enabled
+from tests.ops_seed import page_buttons
 from tests.pages.conftest import app_for, shown_text, signed_in
 
 PAGE = "pages/admin.py"
@@ -95,7 +96,7 @@ def test_scoped_admin_manages_only_its_tenant(engine):
 def test_non_admin_sees_no_controls(engine, role):
     at = app_for(PAGE, signed_in(engine, "vic", role)).run()
     assert not at.exception
-    assert not at.button and not at.text_input and not at.dataframe
+    assert not page_buttons(at) and not at.text_input and not at.dataframe
     assert any("does not allow" in e.value for e in at.error)
 
 

@@ -11,7 +11,7 @@ from core.schema import catalog_entries
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from dashboard.ui import fmt_int
-from tests.ops_seed import SECRET_CODE, seed
+from tests.ops_seed import SECRET_CODE, page_buttons, seed
 from tests.pages.conftest import app_for, shown_text, signed_in
 
 PAGE = "pages/catalog.py"
@@ -51,7 +51,7 @@ def test_entries_show_hits_equal_to_matched_rows(engine):
     cands = at.dataframe[1].value
     assert list(cands["occurrences"]) == [_frob(engine)]
     # A viewer sees the candidates but no promotion controls.
-    assert not at.button and not at.text_area
+    assert not page_buttons(at) and not at.text_area
     assert not [s for s in at.selectbox if s.key == "catalog_candidate"]
 
 
@@ -89,6 +89,8 @@ def test_bad_regex_and_code_are_refused_clearly(engine):
     assert any("UPPER_SNAKE_CASE" in e.value for e in at.error)
     _submit(at, code="NET_TIMEOUT", regex="frobnicator")
     assert any("already in the catalog" in e.value for e in at.error)
+    _submit(at, code="WIDGET_X", regex="gizmo wobbled")
+    assert any("match none of the candidate's example messages" in e.value for e in at.error)
     assert _frob(engine, matched=True) == 0
 
 

@@ -11,7 +11,7 @@ from core.schema import failure_matches as fm
 from core.schema import recovery_events
 from dashboard.ui import fmt_int
 from queries.recovery import mark_recoveries
-from tests.ops_seed import SECRET_CODE, seed
+from tests.ops_seed import SECRET_CODE, page_buttons, seed
 from tests.pages.conftest import app_for, shown_text, signed_in
 
 PAGE = "pages/oncall.py"
@@ -121,7 +121,7 @@ def test_viewer_gets_no_write_controls(engine):
     seed(engine)
     at = app_for(PAGE, signed_in(engine, "vic", "viewer")).run()
     assert not at.exception
-    assert not at.button and not at.multiselect and not at.text_area and not at.dataframe
+    assert not page_buttons(at) and not at.multiselect and not at.text_area and not at.dataframe
     assert any("does not allow" in e.value for e in at.error)
 
 
@@ -170,7 +170,7 @@ def test_empty_queue_and_database_down(engine, monkeypatch):
     at = app_for(PAGE, signed_in(engine, "olga3", "oncall")).run()
     assert not at.exception
     assert any("database is not reachable" in e.value for e in at.error)
-    assert not at.button
+    assert not page_buttons(at)
 
 
 def test_describe_changes_names_counts_and_states():
