@@ -174,8 +174,8 @@ def test_prefilter_agrees_with_trying_every_pattern(shipped):
         samples.append(base.upper())
         samples.append(base[: len(base) // 2])
     # IGNORECASE also matches some non-ASCII letters to ASCII ones (Kelvin sign, long s, dotted/dotless i).
-    samples += ["\u212aeyError: 'x'", "[ſſl: CERTIFICATE_VERIFY_FAILED]", "ınvalid_request_error", "İnternal Server Error",
-                "Connection reſet by peer", "Permiſſion denied"]
+    samples += ["\u212aeyError: 'x'", "[ſſl: CERTIFICATE_VERIFY_FAILED]", "ınvalid_request_error",
+                "İnternal Server Error", "Connection reſet by peer", "Permiſſion denied"]
     filler = "context line without meaning; " * 60  # > GRAM_SCAN_MAX: the per-literal branch
     samples += [filler + base for base in SAMPLES.values()] + [base + filler for base in SAMPLES.values()]
     for message in samples:
