@@ -49,7 +49,11 @@ SinceHours = Annotated[float, Query(gt=0, le=MAX_SINCE_HOURS, description="Windo
 
 def _iso_only(value: Any) -> Any:
     # pydantic would read "0.5" as a Unix timestamp; the API promises ISO 8601 only.
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
         raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
     return value
 

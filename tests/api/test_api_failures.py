@@ -62,6 +62,7 @@ def test_list_defaults_filters_and_cursor(client, engine, tokens):
     "matched=maybe", "since=notadate", "offset=-1", "q=" + "x" * 201, "tenant_id=" + "t" * 65,
     "since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until=0001-01-01T00:00:00Z",
     "since=0001-01-01T00:00:00%2B05:00", "error_code=%00", "until=0.5", "since=1700000000",
+    "since=-3.9e-245", "until=nan", "since=inf",
 ])
 def test_bad_list_input_is_422_json(client, tokens, query):
     r = client.get(f"/api/v1/failures?{query}", headers=auth(tokens["viewer"]))
