@@ -90,11 +90,20 @@ def get_filter_options(conn: Connection, *, tenant: str | None) -> dict[str, lis
     """Values offered in the filter pickers (from the small rollup table): error_codes, categories, modes."""
     from core.schema import failure_rollups as fr
 
-    def distinct(col: ColumnElement) -> list[str]:  # type: ignore[type-arg]
-        query = select(col).distinct().where(col != "")
-        if tenant is not None:
-            query = query.where(fr.c.tenant_id == tenant)
-        return sorted(str(v) for (v,) in conn.execute(query) if v)
+    # One pass over the rollups for the three pickers (three DISTINCT scans cost ~3x at 1M failures).
+    query = select(fr.c.error_code, fr.c.category, fr.c.recovery_mode).group_by(
+        fr.c.error_code, fr.c.category, fr.c.recovery_mode)
+    if tenant is not None:
+        query = query.where(fr.c.tenant_id == tenant)
+    codes: set[str] = set()
+    categories: set[str] = set()
+    modes: set[str] = set()
+    for code, category, mode in conn.execute(query):
+        codes.add(code)
+        categories.add(category)
+        modes.add(mode)
 
-    return {"error_codes": distinct(fr.c.error_code), "categories": distinct(fr.c.category),
-            "recovery_modes": distinct(fr.c.recovery_mode)}
+    def values(seen: set[str]) -> list[str]:
+        return sorted(str(v) for v in seen if v)
+
+    return {"error_codes": values(codes), "categories": values(categories), "recovery_modes": values(modes)}
