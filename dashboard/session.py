@@ -72,6 +72,20 @@ def _restore() -> Principal | None:
     return principal
 
 
+def _leave_pages_directory_mode() -> None:
+    """Make sure app.py's st.navigation decides which page runs, even on a fresh server's first request.
+
+    Streamlit treats a `pages/` folder as old-style multipage app until st.navigation has run once in the
+    process, so the first request for /explore would run pages/explore.py alone (no gate, a wrong menu).
+    Switching that mode off and rerunning sends the request through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_principal() -> Principal | None:
     """The signed-in principal, or None. A database failure stops the page with a clear message."""
     try:
@@ -84,6 +98,7 @@ def current_principal() -> Principal | None:
 
 def require(action: str = "read") -> Principal:
     """The signed-in principal allowed to `action`; otherwise the page stops with a clear message."""
+    _leave_pages_directory_mode()  # pages call this first; app.py's own run never needs it
     principal = current_principal()
     if principal is None:
         st.warning("Please sign in to use the Failure Catalog.", icon=":material/lock:")

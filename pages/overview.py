@@ -42,7 +42,7 @@ def _pp(cur: float, old: float) -> str | None:
 
 
 def _count_delta(cur: int, old: int) -> str | None:
-    return None if old == 0 else f"{(cur - old) / old:+.0%}"
+    return None if old == 0 else f"{(cur - old) / old:+.1%}"
 
 
 cols = st.columns(5)
@@ -69,19 +69,24 @@ def _value(value: float | None, rate: bool) -> str:
     return "no data" if value is None else (fmt_pct(value) if rate else fmt_int(value))
 
 
+def _rule(text: str) -> str:
+    return text.replace("<=", "≤").replace(">=", "≥").replace("==", "=")
+
+
 with st.container(border=True):
     a, c = st.columns([3, 2])
     with a:
         st.markdown("**Alert rules** (the deployment guide's, evaluated over the range)")
         for b in health.badges:
             color, icon, word = BADGE[b.state]
-            st.badge(f"{b.alert}: {b.condition} — {word} ({_value(b.value, '%' in b.condition)})",
-                     color=color, icon=icon)
+            shown = "" if b.value is None else f": {_value(b.value, '%' in b.condition)}"
+            st.badge(f"{b.alert} ({_rule(b.condition)}) — {word}{shown}", color=color, icon=icon)
     with c:
         st.markdown(f"**Canary success criteria** — {'met' if health.met else 'not met'}")
         for cr in health.criteria:
             color, icon, word = BADGE[cr.status]
-            st.badge(f"{cr.name} {cr.target}: {_value(cr.value, '%' in cr.target)} — {word}", color=color, icon=icon)
+            shown = "" if cr.value is None else f": {_value(cr.value, '%' in cr.target)}"
+            st.badge(f"{cr.name} ({_rule(cr.target)}) — {word}{shown}", color=color, icon=icon)
     st.caption(health_source(health))
     if prom_panels is not None:
         st.markdown("**Alerts in Prometheus now** (firing and pending)")

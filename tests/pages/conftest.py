@@ -16,6 +16,7 @@ from queries.accounts import create_user
 from queries.recovery import mark_recoveries
 
 ROOT = Path(__file__).resolve().parents[2]
+DETAIL_PAGE = "pages/failure_detail.py"
 PRINCIPAL_KEY = "failcat_principal"  # dashboard.session.PRINCIPAL_KEY, where production sign-in puts it too
 
 
@@ -91,10 +92,14 @@ def app_for(page: str, principal: Principal | None, query_params: dict[str, str]
     """An AppTest of the real app (app.py, its navigation and role checks) opened on `page`
     (e.g. "pages/overview.py"), signed in as `principal`; not yet run."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if page != "app.py":
-        at.switch_page(page)
     if principal is not None:
         at.session_state[PRINCIPAL_KEY] = principal
+    if page != "app.py" and page != DETAIL_PAGE:
+        at.switch_page(page)
+    elif page == DETAIL_PAGE:
+        # Its custom url_path ("failure") is only known to AppTest after one run of app.py.
+        at.run()
+        at.switch_page(page)
     for key, value in (query_params or {}).items():
         at.query_params[key] = value
     return at
