@@ -187,7 +187,7 @@ def get_recovery_history(
 def list_unrecovered_query(
     *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
 ) -> Select:  # type: ignore[type-arg]
-    """The SELECT behind list_unrecovered; its WHERE and ORDER BY match the partial index ix_fm_unrecovered."""
+    """The SELECT behind list_unrecovered; WHERE and ORDER BY match the partial queue indexes (migration 0002)."""
     limit = _check_limit(limit)
     FailureFilter(start=start, end=end)  # same validation of the time range as every other filter
     # UNRECOVERED is the very expression of the partial indexes, so both engines can use them.
@@ -196,7 +196,8 @@ def list_unrecovered_query(
         query = query.where(fm.c.created_at < end)
     if tenant_scope is not None:
         query = query.where(fm.c.tenant_id == tenant_scope)
-    return query.order_by(fm.c.severity_rank.asc(), fm.c.created_at.desc(), fm.c.id.desc()).limit(limit)
+    # id ascending breaks ties so the order is exactly that of ix_fm_unrecovered(_tenant)_queue (no sort step).
+    return query.order_by(fm.c.severity_rank.asc(), fm.c.created_at.desc(), fm.c.id.asc()).limit(limit)
 
 
 def list_unrecovered_rows(
