@@ -84,11 +84,10 @@ st.subheader("Recovery history", anchor=False)
 if detail.history.empty:
     st.caption("No recovery has been recorded for this failure yet.")
 else:
-    st.dataframe(detail.history, hide_index=True, width="stretch",
-                 column_order=["at", "from_state", "to_state", "actor", "notes", "source"],
-                 column_config={"at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-                                "from_state": "From", "to_state": "To", "actor": "By", "notes": "Notes",
-                                "source": "Via"})
+    history = detail.history.assign(at=detail.history["at"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    history = history[["at", "from_state", "to_state", "actor", "notes", "source"]].fillna("")
+    history.columns = ["When (UTC)", "From", "To", "By", "Notes", "Via"]
+    st.table(history, hide_index=True)  # a few rows: a plain table reads better than a grid
 
 
 def _related(title: str, df: pd.DataFrame, none: str) -> None:

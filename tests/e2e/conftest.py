@@ -1,0 +1,166 @@
+"""The real dashboard (`streamlit run app.py`) on a seeded test database, driven by headless Chromium."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from core.db import make_engine
+from core.migrate import migrate
+from queries.accounts import create_user
+from queries.tenants import list_tenants
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORDS = {"admin": "admin-e2e-pass", "oncall": "oncall-e2e-pass", "viewer": "viewer-e2e-pass"}
+
+
+@dataclass(frozen=True)
+class LiveApp:
+    """A running dashboard: its base URL, its database and the tenants it holds."""
+
+    url: str
+    engine: Engine
+    tenants: list[str]
+    viewer_tenant: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the dashboard exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback test server
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"the dashboard did not answer {url} within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """Migrate and seed a SQLite database (failcat seed), add admin/oncall/viewer, serve app.py on a free port."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    db_url = f"sqlite:///{tmp / 'failcat.db'}"
+    env = {**os.environ, "DATABASE_URL": db_url, "SESSION_SECRET": "e2e-secret-" + "x" * 20,
+           "SPOOL_DIR": str(tmp / "spool"), "EXPORT_FALLBACK_DIR": str(tmp / "fallback"),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    for var in ("PROMETHEUS_URL", "PUSHGATEWAY_URL", "R2_ENDPOINT_URL", "R2_BUCKET"):
+        env.pop(var, None)
+    engine = make_engine(db_url)
+    migrate(engine)
+    seed = subprocess.run(
+        [str(Path(sys.executable).parent / "failcat"), "seed", "--events", "2000", "--tenants", "3", "--days", "14",
+         "--seed", "42", "--no-progress"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert seed.returncode == 0, seed.stderr
+    with engine.connect() as conn:
+        tenants = list_tenants(conn, tenant_scope=None)
+    with engine.begin() as conn:
+        create_user(conn, name="admin", password=PASSWORDS["admin"], role="admin", tenant_id=None)
+        create_user(conn, name="oncall", password=PASSWORDS["oncall"], role="oncall", tenant_id=None)
+        create_user(conn, name="viewer", password=PASSWORDS["viewer"], role="viewer", tenant_id=tenants[0])
+    port = _free_port()
+    log = tmp / "streamlit.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, log)
+        yield LiveApp(url=f"http://127.0.0.1:{port}", engine=engine, tenants=tenants, viewer_tenant=tenants[0])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium through Playwright (no downloaded browser)."""
+    from playwright.sync_api import Error, sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/ensure_services.sh)")
+    with sync_playwright() as pw:
+        try:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Error as exc:
+            pytest.fail(f"cannot start {CHROMIUM}: {exc}")
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    """A fresh browser context (own cookies) and page, wide enough for the dashboard."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
+
+
+def wait_idle(page, settle: float = 0.8) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the Streamlit script run is over (no running indicator) and charts had time to draw."""
+    page.wait_for_selector('[data-testid="stApp"]')
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count()
+        if not running:
+            break
+        time.sleep(0.2)
+    time.sleep(settle)
+
+
+def sign_in(page, base: str, user: str, path: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the form (the session cookie is set by the app)."""
+    page.goto(f"{base}/{path}")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password", exact=True).fill(PASSWORDS[user])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+    wait_idle(page)
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    """Save the whole page (the main area scrolls inside the app, so grow the viewport to fit it)."""
+    wait_idle(page, settle=1.5)
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " const b = m && m.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+        " return Math.ceil((b || m || document.body).scrollHeight) + 40; }"
+    )
+    page.set_viewport_size({"width": 1440, "height": max(900, min(int(height), 4000))})
+    time.sleep(1.0)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    return path
