@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -12,10 +13,11 @@ from core.types import utcnow
 from loaders.ingest import IngestPipeline, IngestReport
 from loaders.matcher import Matcher, load_matcher
 from loaders.synthetic import ACTORS, PlannedFailure, SyntheticGenerator, batched
-from queries.recovery import count_recovery_changes, mark_recoveries
+from queries.recovery import RecoveryChange, count_recovery_changes, mark_recoveries
 
 CHUNK = 5000
 RECOVERY_BATCH = 1000
+RECOVERY_WORKERS = 4
 
 
 @dataclass
@@ -41,26 +43,41 @@ def apply_recoveries(
     metrics: FailcatMetrics | None = None,
     batch_size: int = RECOVERY_BATCH,
     source: str = "seed",
+    workers: int | None = None,
 ) -> tuple[int, int]:
-    """Mark (failure id, succeeded) pairs in batches via mark_recoveries; return (attempted, succeeded)."""
+    """Mark (failure id, succeeded) pairs in batches via mark_recoveries; return (attempted, succeeded).
+
+    Each batch is one transaction. On PostgreSQL several batches run at once (disjoint rows; rollup keys are
+    upserted in sorted order, so concurrent batches wait for each other but cannot deadlock)."""
     by_outcome: dict[bool, list[str]] = {True: [], False: []}
     for fid, succeeded in planned:
         by_outcome[succeeded].append(fid)
-    attempted = succeeded_n = 0
-    for succeeded, ids in by_outcome.items():
-        for i in range(0, len(ids), batch_size):
-            chunk = ids[i:i + batch_size]
-            actor = ACTORS[(i // batch_size) % len(ACTORS)]
-            with engine.begin() as conn:
-                changes = mark_recoveries(
-                    conn, items=[(fid, None) for fid in chunk], succeeded=succeeded, recovered_by=actor,
-                    notes="synthetic recovery" if succeeded else "synthetic recovery attempt failed",
-                    source=source,
-                )
-            if metrics is not None:
-                count_recovery_changes(metrics, changes)
-            attempted += len(chunk)
-            succeeded_n += len(chunk) if succeeded else 0
+    jobs = [
+        (ids[i:i + batch_size], succeeded, ACTORS[(i // batch_size) % len(ACTORS)])
+        for succeeded, ids in by_outcome.items()
+        for i in range(0, len(ids), batch_size)
+    ]
+
+    def run(job: tuple[list[str], bool, str]) -> list[RecoveryChange]:
+        chunk, succeeded, actor = job
+        with engine.begin() as conn:
+            return mark_recoveries(
+                conn, items=[(fid, None) for fid in chunk], succeeded=succeeded, recovered_by=actor,
+                notes="synthetic recovery" if succeeded else "synthetic recovery attempt failed", source=source,
+            )
+
+    if workers is None:
+        workers = RECOVERY_WORKERS if engine.dialect.name == "postgresql" else 1
+    if workers > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(run, jobs))
+    else:
+        results = [run(job) for job in jobs]
+    if metrics is not None:
+        for changes in results:
+            count_recovery_changes(metrics, changes)
+    attempted = sum(len(job[0]) for job in jobs)
+    succeeded_n = sum(len(job[0]) for job in jobs if job[1])
     return attempted, succeeded_n
 
 
