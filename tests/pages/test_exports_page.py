@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from sqlalchemy import func, select
 
 from core.schema import failure_pattern_exports as fpe
@@ -16,6 +17,24 @@ from tests.pages.conftest import app_for, shown_text, signed_in
 PAGE = "pages/exports.py"
 RUN = "FormSubmitter:exports_run-Run export"
 RETRY = "FormSubmitter:exports_retry-Retry upload"
+
+
+@pytest.fixture(autouse=True)
+def _navigation_mode(monkeypatch):
+    """Each AppTest run starts in app.py's st.navigation mode, as the real app always does.
+
+    AppTest resets Streamlit's pages-folder mode before every run; dashboard.session.require() then reruns
+    through app.py and that rerun drops the click under test. (Same as tests/ops_seed.app_navigation_mode.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 def _rows(engine):
