@@ -85,7 +85,11 @@ def measure(engine: Engine, url: str, *, requests: int, busy_tenant: str) -> dic
     calls = {
         "stats": lambda i: ("GET", "/api/v1/failures/stats",
                             {"params": {"tenant_id": busy_tenant} if i % 2 else {}}),
+        # The API's default window (24 h), and a week.
         "list_filtered": lambda i: ("GET", "/api/v1/failures", {"params": {
+            "tenant_id": busy_tenant, "status": "unrecovered", "matched": "true",
+            **({"category": "TRANSIENT_NETWORK"} if i % 2 else {"severity": ["high", "critical"]}), "limit": 50}}),
+        "list_filtered_7d": lambda i: ("GET", "/api/v1/failures", {"params": {
             "tenant_id": busy_tenant, "status": "unrecovered", "matched": "true", "since_hours": 168,
             **({"category": "TRANSIENT_NETWORK"} if i % 2 else {"severity": ["high", "critical"]}), "limit": 50}}),
         "unrecovered": lambda i: ("GET", "/api/v1/failures/unrecovered",
