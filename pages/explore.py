@@ -43,15 +43,32 @@ if total == 0:
     empty_state("No failures match these filters.", "Widen the time range or remove a filter.")
     st.stop()
 
+FILTER_KEY = {"error_code": "f_code", "category": "f_category", "signature": "f_sig"}
+
+
+def _drill_into_group() -> None:
+    """A clicked group becomes a filter and the list of its failures opens (by the group's value, not its row)."""
+    rows = st.session_state["x_groups"].selection.rows
+    keys, by = st.session_state.get("x_group_keys", []), st.session_state.get("x_group", "error_code")
+    if not rows or rows[0] >= len(keys) or keys[rows[0]] is None:
+        return
+    value = keys[rows[0]]
+    st.session_state[FILTER_KEY[by]] = value if by == "signature" else [value]
+    st.session_state["x_view"] = "list"
+
+
 if view == "grouped":
     seed_state("x_group", url_value("group", "error_code", lambda v: v if v in GROUPS else _bad(v)))
     by = st.segmented_control("Group by", list(GROUPS), key="x_group", format_func=GROUPS.get) or "error_code"
     set_url(group=None if by == "error_code" else by)
     with guarded():
         groups = load_groups(url, filt, by)
-    table = groups.assign(hit_rate=groups["matched"] / groups["failures"])
+    st.session_state["x_group_keys"] = groups["key"].tolist()
+    table = groups.assign(hit_rate=groups["matched"] / groups["failures"], category=groups["category"].fillna("—"),
+                          key=groups["key"].fillna("(none)"))
     st.dataframe(
-        table, hide_index=True, width="stretch", key="x_groups",
+        table, hide_index=True, width="stretch", key="x_groups", on_select=_drill_into_group,
+        selection_mode="single-row", height=min(38 + 35 * len(table), 720),
         column_order=["key", "failures", "sparkline", "hit_rate", "recovered", "first_seen", "last_seen",
                       *(["category"] if by != "category" else []), "example"],
         column_config={
@@ -66,7 +83,7 @@ if view == "grouped":
             "example": st.column_config.TextColumn("Example message", width="large"),
         },
     )
-    st.caption(f"{len(groups)} groups, largest first. Filter by a group's value above to list its failures.")
+    st.caption(f"{len(groups)} groups, largest first. Select a row to list its failures.")
     st.stop()
 
 # Raw list with keyset pagination: a stack of cursors, reset whenever the filter changes.
@@ -76,7 +93,7 @@ if state["filter"] != filt or state.get("size") != size:
     state.update(filter=filt, cursors=[None], size=size)
 with guarded():
     page = load_page(url, filt, state["cursors"][-1], size)
-rows = page.rows.assign(
+rows = page.rows.fillna({"category": "—", "severity": "—", "skill_id": ""}).assign(
     status=page.rows["recovery_succeeded"].map({True: "recovered", False: "failed"}).fillna("open")
     .where(page.rows["recovery_attempted"], "unrecovered"),
     link="failure?id=" + page.rows["id"],
