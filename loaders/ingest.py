@@ -23,7 +23,6 @@ from loaders.spool import Spool
 from queries.flags import CATALOG_FLAG, is_enabled
 from queries.rollups import apply_rollup_deltas, deltas_for_inserts
 
-
 COPY_MIN_ROWS = 200  # below this a multi-row INSERT is as fast as COPY plus the stage round trips
 
 

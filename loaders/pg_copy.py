@@ -9,8 +9,9 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Iterable, Iterator
 
 from loaders.catalog_file import CatalogEntry
 from loaders.matcher import Matcher
@@ -186,7 +186,7 @@ class SyntheticGenerator:
                 "model": rng.choice(MODELS),
                 "host": rng.choice(HOSTS),
                 "region": rng.choice(REGIONS),
-                "trace_id": "%032x" % rng.getrandbits(128),
+                "trace_id": f"{rng.getrandbits(128):032x}",
             },
         }
         if entry is not None:

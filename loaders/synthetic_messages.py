@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from loaders.catalog_file import CatalogEntry
 
@@ -25,7 +25,7 @@ Template = Callable[[random.Random], str]
 
 
 def _hex(rng: random.Random, n: int = 12) -> str:
-    return "%0*x" % (n, rng.getrandbits(4 * n))
+    return f"{rng.getrandbits(4 * n):0{n}x}"
 
 
 def _uuid(rng: random.Random) -> str:
@@ -78,9 +78,9 @@ def _db_privilege(rng: random.Random) -> str:
 
 
 def _db_schema(rng: random.Random) -> str:
-    return (f'column "{rng.choice(("tenant_ref", "score", "payload_v2"))}" of relation '
-            f'"{rng.choice(DBS)}" does not exist\nLINE 1: INSERT INTO {rng.choice(DBS)} (id, tenant_ref) '
-            f"VALUES ({rng.randint(1, 10**6)}, ...")
+    table = rng.choice(DBS)
+    return (f'column "{rng.choice(("tenant_ref", "score", "payload_v2"))}" of relation "{table}" does not exist\n'
+            f"LINE 1: ...{table} (id, tenant_ref) VALUES ({rng.randint(1, 10**6)}, ...")
 
 
 def _overloaded(rng: random.Random) -> str:
@@ -287,7 +287,8 @@ def fill_unknown(template: str, rng: random.Random) -> str:
 
 def _sec(rng: random.Random) -> tuple[str, ...]:
     return (
-        f"SecretLeakDetected: api key detected in tool output of step {rng.randint(0, 40)} (fingerprint {_hex(rng, 8)})",
+        f"SecretLeakDetected: api key detected in tool output of step {rng.randint(0, 40)} "
+        f"(fingerprint {_hex(rng, 8)})",
         f"PII detected in model output for field {rng.choice(FIELDS)}: email address and phone number",
         f"sandbox violation: disallowed system call ptrace from pid {rng.randint(100, 60000)}",
         f"blocked outbound request to private address 169.254.169.254 (SSRF) from tool '{rng.choice(SKILLS_T)}'",
@@ -309,7 +310,7 @@ def _llm_misc(rng: random.Random) -> tuple[str, ...]:
     return (
         f"completion truncated: finish_reason='length' after {rng.choice((1024, 2048, 4096))} tokens",
         f"OutputParserException: Could not parse LLM output: `{_hex(rng, 6)} I think the answer is`",
-        f"Error code: 529 - {{'type': 'error', 'error': {{'type': 'overloaded_error', 'message': 'Overloaded'}}}}",
+        "Error code: 529 - {'type': 'error', 'error': {'type': 'overloaded_error', 'message': 'Overloaded'}}",
     )
 
 
@@ -363,10 +364,10 @@ def _val_misc(rng: random.Random) -> tuple[str, ...]:
 def _data_misc(rng: random.Random) -> tuple[str, ...]:
     return (
         f"'utf-8' codec can't decode byte 0x{_hex(rng, 2)} in position {rng.randint(0, 9999)}: invalid start byte",
-        f'duplicate key value violates unique constraint "{rng.choice(DBS)}_pkey"\nDETAIL:  Key (id)=({rng.randint(1, 10**6)}) '
-        "already exists.",
+        f'duplicate key value violates unique constraint "{rng.choice(DBS)}_pkey"\n'
+        f"DETAIL:  Key (id)=({rng.randint(1, 10**6)}) already exists.",
         f"404 Client Error: Not Found for url: {_url(rng)}",
-        f"An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does not exist.",
+        "An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does not exist.",
         f"KeyError: '{rng.choice(('choices', 'usage', 'data', 'results'))}'",
         f"time data '{rng.randint(1, 31)}/13/2026' does not match format '%d/%m/%Y'",
     )
@@ -392,8 +393,10 @@ def _auth_misc(rng: random.Random) -> tuple[str, ...]:
         "Unable to locate credentials",
         f"An error occurred (ExpiredToken) when calling the {rng.choice(S3_OPS)} operation: The security token "
         "included in the request is expired",
-        f"jwt expired at {rng.randint(2024, 2026)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T0{rng.randint(0, 9)}:00:00Z",
-        f"Error code: 401 - {{'type': 'error', 'error': {{'type': 'authentication_error', 'message': 'invalid x-api-key'}}}}",
+        f"jwt expired at {rng.randint(2024, 2026)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+        f"T0{rng.randint(0, 9)}:00:00Z",
+        "Error code: 401 - {'type': 'error', 'error': {'type': 'authentication_error', "
+        "'message': 'invalid x-api-key'}}",
         f"An error occurred (ThrottlingException) when calling the InvokeModel operation (reached max retries: "
         f"{rng.randint(2, 9)}): Too many requests, please wait before trying again.",
         f"monthly token budget exceeded for tenant workspace {_hex(rng, 6)} ({rng.randint(101, 140)}% used)",

@@ -44,7 +44,8 @@ def down_engine(engine, tmp_path):
 
 def _events(n: int, tenant: str = "t-spool") -> list[dict]:
     return [
-        {"tenant_id": tenant, "run_id": f"run-{i // 5}", "error_message": f"connection refused to 10.0.0.{i % 250}:5432",
+        {"tenant_id": tenant, "run_id": f"run-{i // 5}",
+         "error_message": f"connection refused to 10.0.0.{i % 250}:5432",
          "step_index": i % 7, "context": {"i": i}}
         for i in range(n)
     ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from loaders.signature import signature_of
 from loaders.synthetic import RECOVERY_PROFILE, SyntheticGenerator, usable_unknown_templates
 from loaders.synthetic_messages import UNKNOWN_TEMPLATES, fill_unknown
 
-END = datetime(2026, 11, 27, 18, 0, tzinfo=timezone.utc)  # a Friday evening
+END = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # a Friday evening
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,8 @@ def test_recovery_success_depends_on_mode(planned, catalog):
     for e in entries:
         mine = [p for p in items if p.expected_code == e.code]
         attempted = [p for p in mine if p.recovery is not None]
-        stats[e.recovery_mode] = (len(attempted) / len(mine), sum(p.recovery for p in attempted) / max(1, len(attempted)))
+        success = sum(p.recovery for p in attempted) / max(1, len(attempted))
+        stats[e.recovery_mode] = (len(attempted) / len(mine), success)
     assert stats["RETRY_EXPONENTIAL"][0] > 0.8 and stats["RETRY_EXPONENTIAL"][1] > 0.8
     assert stats["MANUAL_INTERVENTION"][1] < stats["RETRY_EXPONENTIAL"][1] - 0.2
     assert stats["ABORT"][0] < 0.2

@@ -152,6 +152,7 @@ def test_unrecovered_queue_uses_partial_index(loaded):
     _assert_indexed(explain(loaded, unrecovered_queue_query(tenant=None, limit=50)), "failure_matches",
                     {"ix_fm_unrecovered"})
     with loaded.connect() as conn:  # the data really has an unrecovered backlog for the index to serve
-        assert conn.execute(select(func.count()).where(
-            failure_matches.c.tenant_id == tenant, failure_matches.c.recovery_succeeded.is_not(True))).scalar_one() > 1000
+        backlog = select(func.count()).where(
+            failure_matches.c.tenant_id == tenant, failure_matches.c.recovery_succeeded.is_not(True))
+        assert conn.execute(backlog).scalar_one() > 1000
         assert conn.execute(select(func.count()).select_from(failure_rollups)).scalar_one() > 1000
