@@ -92,16 +92,21 @@ def test_next_ingest_replays_the_spool_first(engine, down_engine, metrics):
 
 
 def test_a_batch_spooled_twice_is_stored_once(engine, down_engine, metrics):
-    IngestPipeline(down_engine, metrics=metrics).ingest(_events(20))
+    # 300 events per file: on PostgreSQL the replay takes the COPY path, on SQLite the multi-row INSERT.
+    IngestPipeline(down_engine, metrics=metrics).ingest(_events(300))
     spool = _spool()
     (only,) = spool.pending_files()
     rows = [json.loads(line) for line in only.read_text().splitlines()]
     spool.write(rows)  # the same events (same ids) twice, as after a crash between write and cleanup
     report = IngestPipeline(engine, metrics=metrics).replay_spool()
-    assert (report.replayed, report.inserted, report.duplicates) == (40, 20, 20)
+    assert (report.replayed, report.inserted, report.duplicates) == (600, 300, 300)
     assert sorted(_ids_in_db(engine)) == sorted(r["id"] for r in rows)
     with engine.connect() as conn:
-        assert conn.execute(select(func.sum(failure_rollups.c.failures))).scalar_one() == 20
+        assert conn.execute(select(func.sum(failure_rollups.c.failures))).scalar_one() == 300
+        stored = conn.execute(select(failure_matches.c.context, failure_matches.c.step_index,
+                                     failure_matches.c.error_message)).all()
+    assert sorted((c["i"], s) for c, s, _ in stored) == sorted((i, i % 7) for i in range(300))
+    assert all(m.startswith("connection refused to 10.0.0.") for _, _, m in stored)
 
 
 def test_events_with_their_own_ids_keep_them_through_the_spool(engine, down_engine, metrics):
