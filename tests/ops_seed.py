@@ -7,9 +7,11 @@ Then in t1 two NET_TIMEOUT are marked recovered and one NET_CONNECTION_REFUSED f
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -88,3 +90,23 @@ def add_user(engine: Engine, name: str, role: str, tenant: str | None) -> Princi
 def page_buttons(at) -> list:  # type: ignore[no-untyped-def]
     """Buttons a page drew, without the app frame's own Sign out button."""
     return [b for b in at.button if b.key != "sign_out"]
+
+
+@pytest.fixture(autouse=True)
+def app_navigation_mode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run app.py's st.navigation from each AppTest run's start (import this fixture into a page test module).
+
+    AppTest resets Streamlit's pages-folder mode before every run, so without this each run first executes
+    the page alone, dashboard.session.require() reruns through app.py, and the rerun drops the click being
+    tested (form submits, buttons). The app always uses st.navigation, so the pages-folder mode never applies.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+    yield

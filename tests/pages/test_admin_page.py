@@ -5,14 +5,19 @@ import pytest
 import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from streamlit.testing.v1 import AppTest
 
 from core.schema import api_tokens, users
 from core.security import token_hash
+from dashboard.admin import add_user, switch_catalog_flag
 from loaders.ingest import IngestDisabled, IngestPipeline
 from queries.accounts import authenticate_token, create_token
 from queries.flags import is_enabled
-from tests.ops_seed import page_buttons
-from tests.pages.conftest import app_for, shown_text, signed_in
+from tests.ops_seed import (
+    app_navigation_mode,  # noqa: F401  (autouse)
+    page_buttons,
+)
+from tests.pages.conftest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
 
 PAGE = "pages/admin.py"
 
@@ -94,10 +99,23 @@ def test_scoped_admin_manages_only_its_tenant(engine):
 
 @pytest.mark.parametrize("role", ["viewer", "oncall"])
 def test_non_admin_sees_no_controls(engine, role):
-    at = app_for(PAGE, signed_in(engine, "vic", role)).run()
+    user = signed_in(engine, "vic", role)
+    at = app_for(PAGE, user).run()
     assert not at.exception
-    assert not page_buttons(at) and not at.text_input and not at.dataframe
-    assert any("does not allow" in e.value for e in at.error)
+    assert "Admin" not in [t.value for t in at.title]
+    assert not [b for b in at.button if (b.key or "").startswith(("admin_", "FormSubmitter:admin_"))]
+    direct = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+    direct.session_state[PRINCIPAL_KEY] = user
+    direct.run()
+    assert not direct.exception
+    assert not page_buttons(direct) and not direct.text_input and not direct.dataframe
+    assert any("does not allow" in e.value for e in direct.error)
+    # The writes re-check the role themselves.
+    assert not switch_catalog_flag(user, enabled=False).ok
+    assert not add_user(user, name="x", password="long-enough-pw", role="admin", tenant=None).ok
+    with engine.connect() as conn:
+        assert is_enabled(conn) is True
+        assert conn.execute(select(users.c.id).where(users.c.name == "x")).first() is None
 
 
 def test_database_down(engine, monkeypatch):

@@ -6,13 +6,20 @@ import uuid
 import streamlit as st
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from streamlit.testing.v1 import AppTest
 
 from core.schema import failure_matches as fm
 from core.schema import recovery_events
+from dashboard.oncall import mark
 from dashboard.ui import fmt_int
 from queries.recovery import mark_recoveries
-from tests.ops_seed import SECRET_CODE, page_buttons, seed
-from tests.pages.conftest import app_for, shown_text, signed_in
+from tests.ops_seed import (
+    SECRET_CODE,
+    app_navigation_mode,  # noqa: F401  (autouse)
+    page_buttons,
+    seed,
+)
+from tests.pages.conftest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
 
 PAGE = "pages/oncall.py"
 
@@ -119,10 +126,25 @@ def test_mark_all_shown_after_narrowing(engine):
 
 def test_viewer_gets_no_write_controls(engine):
     seed(engine)
-    at = app_for(PAGE, signed_in(engine, "vic", "viewer")).run()
+    viewer = signed_in(engine, "vic", "viewer")
+    at = app_for(PAGE, viewer).run()
     assert not at.exception
-    assert not page_buttons(at) and not at.multiselect and not at.text_area and not at.dataframe
-    assert any("does not allow" in e.value for e in at.error)
+    # The app's navigation does not offer On-call to a viewer: the link lands elsewhere, without controls.
+    assert "On-call" not in [t.value for t in at.title]
+    assert not [b for b in at.button if "oncall" in (b.key or "")]
+    assert not [m for m in at.multiselect if (m.key or "").startswith("oncall_")]
+    # Run on its own, the page refuses a viewer before drawing anything.
+    direct = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+    direct.session_state[PRINCIPAL_KEY] = viewer
+    direct.run()
+    assert not direct.exception
+    assert any("does not allow" in e.value for e in direct.error)
+    assert not page_buttons(direct) and not direct.multiselect and not direct.text_area and not direct.dataframe
+    # And the write itself re-checks the role.
+    fid, version = next(iter(_unrecovered(engine).items()))
+    outcome = mark(viewer, items=[(fid, version)], succeeded=True, recovered_by="vic", notes=None)
+    assert not outcome.ok and "does not allow" in outcome.message
+    assert _row(engine, fid)["version"] == version
 
 
 def test_tenant_scoped_sees_only_its_tenant(engine):
