@@ -56,7 +56,7 @@ if total > len(queue):
 
 table = view.assign(link="failure?id=" + view["id"])
 columns = ["link", "severity", "error_code", "category", "created_at", "state", "recovered_by", "error_message",
-           "recovery_mode", "version"]
+           "recovery_mode", "recovery_suggestion", "version"]
 if tenant is None:
     columns.insert(1, "tenant_id")
 st.dataframe(
@@ -66,7 +66,7 @@ st.dataframe(
         "tenant_id": "Tenant", "severity": "Severity", "error_code": "Code", "category": "Category",
         "created_at": st.column_config.DatetimeColumn("Occurred (UTC)", format="YYYY-MM-DD HH:mm"),
         "state": "State", "recovered_by": "Last attempt by", "error_message": "Message",
-        "recovery_mode": "Recovery mode", "version": "Version",
+        "recovery_mode": "Recovery mode", "recovery_suggestion": "Suggestion", "version": "Version",
     },
 )
 
