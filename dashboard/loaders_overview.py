@@ -47,12 +47,16 @@ def load_canary(url: str, tenant: str | None, start: datetime, end: datetime,
         return evaluate_canary(conn, tenant=tenant, start=start, end=end, prometheus_url=prometheus_url)
 
 
-def health_source(result: CanaryResult) -> str:
+def health_source(result: CanaryResult, *, scoped: bool = False) -> str:
     """One sentence saying where the badge and criteria values came from."""
     if result.prometheus == "used":
         return ("Source: **database** (rates, export fallbacks) and **Prometheus** "
                 "(dropped persistence events, critical alerts).")
-    why = ("PROMETHEUS_URL is not set" if result.prometheus == "not configured"
-           else f"Prometheus is {result.prometheus}")
+    if scoped:
+        why = "Prometheus counts the whole deployment, so it is not used for a tenant-scoped account"
+    elif result.prometheus == "not configured":
+        why = "PROMETHEUS_URL is not set"
+    else:
+        why = f"Prometheus is {result.prometheus}"
     return (f"Source: **database** (rates, export fallbacks). Dropped persistence events and critical alerts "
             f"are only known to Prometheus and show as unknown: {why}.")

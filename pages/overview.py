@@ -23,7 +23,9 @@ url_warnings()
 
 with guarded():
     data = load_overview(database_url(), tenant, rng.start, rng.end)
-    health = load_canary(database_url(), tenant, rng.start, rng.end, get_settings().prometheus_url)
+    # Prometheus counters are deployment-wide: a tenant-scoped account gets database figures only.
+    prom_url = get_settings().prometheus_url if principal.all_tenants else None
+    health = load_canary(database_url(), tenant, rng.start, rng.end, prom_url)
 # Prometheus (when configured, all tenants, reachable) supplies the rate charts and live alerts.
 prom_panels, rates_source = load_prometheus_panels(tenant, rng.start, rng.end)
 
@@ -87,7 +89,7 @@ with st.container(border=True):
             color, icon, word = BADGE[cr.status]
             shown = "" if cr.value is None else f": {_value(cr.value, '%' in cr.target)}"
             st.badge(f"{cr.name} ({_rule(cr.target)}) — {word}{shown}", color=color, icon=icon)
-    st.caption(health_source(health))
+    st.caption(health_source(health, scoped=not principal.all_tenants))
     if prom_panels is not None:
         st.markdown("**Alerts in Prometheus now** (firing and pending)")
         if prom_panels.alerts.empty:
