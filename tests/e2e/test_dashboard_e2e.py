@@ -45,6 +45,19 @@ def test_sign_in_overview_hit_rate_and_reload(live_app, page):
     page.get_by_role("button", name="Sign out").wait_for()
     wait_idle(page)
     assert _metric(page, "Hit rate") == f"{matched / total * 100:.1f}%"
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("User name").wait_for()
+    page.reload()  # the cookie is gone too
+    page.get_by_label("User name").wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+
+
+def test_deep_link_survives_sign_in(live_app, page):
+    with live_app.engine.connect() as conn:
+        failure_id, code = conn.execute(select(fm.c.id, fm.c.error_code).limit(1)).one()
+    sign_in(page, live_app.url, "admin", f"failure?id={failure_id}")
+    page.get_by_role("heading", name=code).first.wait_for()
+    assert f"id={failure_id}" in page.url
 
 
 def test_explore_filtered_by_code_in_url(live_app, page):
