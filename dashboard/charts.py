@@ -49,10 +49,12 @@ def build_rate_chart(df: pd.DataFrame, *, x: str, y: str, threshold: float | Non
 
 
 def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = None, horizontal: bool = False,
-                    color: str = PRIMARY, height: int = 300, hover: Sequence[str] = ()) -> go.Figure:
-    """Bars of y by x (horizontal bars list the largest first)."""
+                    color: str | Sequence[str] = PRIMARY, height: int = 300, hover: Sequence[str] = ()) -> go.Figure:
+    """Bars of y by x (horizontal bars list the largest first); `color` is one colour or one per row."""
     if horizontal:
         data = df.iloc[::-1]
+        if not isinstance(color, str):
+            color = list(color)[::-1]
         fig = go.Figure(go.Bar(x=data[y], y=data[x].astype(str), orientation="h", marker_color=color,
                                customdata=data[list(hover)] if hover else None, name=y))
         fig = _style(fig, title=title, height=height)

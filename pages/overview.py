@@ -120,8 +120,10 @@ st.caption(f"Hit rate and recovery success charts: source **{rates_source}**.")
 g3, g4 = st.columns(2)
 g3.plotly_chart(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
                                        title=f"Unmatched failures per {grain}"), width="stretch")
+top_colors = [charts.PRIMARY if m else charts.ALERT for m in data.top_codes["matched"]]
 g4.plotly_chart(charts.build_bar_chart(data.top_codes, x="error_code", y="failures", horizontal=True,
-                                       title="Top error codes", height=300), width="stretch")
+                                       color=top_colors, title="Top error codes (red: not in the catalog)",
+                                       height=300), width="stretch")
 modes = data.modes[data.modes["recovery_attempts"] > 0]
 if modes.empty:
     st.caption("No recovery attempts in this range.")

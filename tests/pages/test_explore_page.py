@@ -88,3 +88,15 @@ def test_explore_empty_filter_says_so(engine, seeded):
     at = app_for("pages/explore.py", signed_in(engine), {"q": "no such text anywhere"}).run()
     assert not at.exception
     assert any("No failures match" in i.value for i in at.info)
+
+
+def test_explore_and_detail_database_down_show_message(engine, seeded, monkeypatch):
+    principal = signed_in(engine)
+    fid = seeded.recovered_ids[0]
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    from core.settings import get_settings
+    get_settings.cache_clear()
+    for page, params in (("pages/explore.py", {}), ("pages/failure_detail.py", {"id": fid})):
+        at = app_for(page, principal, params).run()
+        assert not at.exception, page
+        assert any("database" in e.value.lower() for e in at.error), page
