@@ -87,6 +87,7 @@ def test_mark_recovered_on_call_then_detail_history(live_app, page):
     screenshot(page, "on-call")
     form = page.locator('[data-testid="stForm"]')
     form.locator('[data-testid="stMultiSelect"] input').first.click()
+    page.keyboard.press("ArrowDown")  # opens the list when the click only focused the box
     page.locator('[role="option"]').first.click()
     page.keyboard.press("Escape")
     form.locator('[data-testid="stTextArea"] textarea').first.fill("e2e: restarted the worker")
