@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -100,3 +100,17 @@ def test_explore_and_detail_database_down_show_message(engine, seeded, monkeypat
         at = app_for(page, principal, params).run()
         assert not at.exception, page
         assert any("database" in e.value.lower() for e in at.error), page
+
+
+def test_explore_custom_dates_from_url(engine, seeded):
+    from datetime import datetime, time
+    first = (seeded.now - timedelta(days=1)).date()
+    last = seeded.now.date()
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    expected = _count(engine, fm.c.created_at >= start, fm.c.created_at < end)
+    at = app_for("pages/explore.py", signed_in(engine),
+                 {"range": "custom", "from": first.isoformat(), "to": last.isoformat()}).run()
+    assert not at.exception
+    assert at.metric[0].value == fmt_int(expected)
+    assert at.date_input(key="f_range_dates").value == (first, last)
