@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+import zlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,9 @@ from sqlalchemy.engine import Connection
 from core.schema import failure_matches
 
 COLUMNS = [c.name for c in failure_matches.c]
-STAGE_NAME = "failcat_ingest_stage"
+# The stage lives as long as a pooled connection; its name carries the column list, so a connection that
+# outlives a migration never copies into a stage of the old shape.
+STAGE_NAME = f"failcat_ingest_stage_{zlib.crc32(','.join(COLUMNS).encode()):08x}"
 _stage = Table(STAGE_NAME, MetaData(), *[Column(c.name, c.type) for c in failure_matches.c])
 # Constant statements built from the schema's own column names (no outside input reaches them).
 _CREATE_STAGE = text(
