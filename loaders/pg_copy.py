@@ -85,7 +85,7 @@ def copy_insert(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
     dbapi = conn.connection.dbapi_connection
     with dbapi.cursor() as cur:  # type: ignore[union-attr]
         cur.copy_expert(_COPY, copy_text(rows))
+    # ON COMMIT DELETE ROWS empties the stage at commit. A second call in the same transaction would see the
+    # first call's rows again, but they conflict on id and are not RETURNed, so the answer stays right.
     ids = conn.execute(_INSERT).scalars().all()
-    # ON COMMIT DELETE ROWS empties the stage at commit; clear it now too, in case the caller adds more.
-    conn.execute(_stage.delete())
     return {i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in ids}

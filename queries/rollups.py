@@ -53,7 +53,8 @@ def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -
         set_={c: getattr(failure_rollups.c, c) + getattr(stmt.excluded, c) for c in COUNT_COLUMNS},
     ).returning(failure_rollups.c.failures)  # RETURNING lets SQLAlchemy batch rows into one multi-row upsert
     # Sorted keys give every writer the same lock order, so concurrent batches cannot deadlock.
-    rows.sort(key=lambda r: tuple(str(r[k]) for k in KEY_COLUMNS))
+    rows.sort(key=lambda r: (r["tenant_id"], r["bucket"], r["error_code"], r["category"], r["severity"],
+                             r["recovery_mode"], r["matched"]))
     conn.execute(stmt, rows).all()
 
 
