@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,11 +225,14 @@ class IngestPipeline:
                 apply_rollup_deltas(conn, deltas_for_inserts(fresh))
         report.inserted = len(fresh)
         report.duplicates = len(rows) - len(fresh)
-        for row in fresh:
-            matched = row["catalog_entry_id"] is not None
-            report.matched += matched
-            report.unmatched += not matched
-            self.metrics.count_match(error_code=row["error_code"], category=row["category"], matched=matched)
+        # One counter increment per (code, category, outcome) in the batch, not one per row.
+        outcomes = Counter((r["error_code"], r["category"], r["catalog_entry_id"] is not None) for r in fresh)
+        for (code, category, matched), n in outcomes.items():
+            if matched:
+                report.matched += n
+            else:
+                report.unmatched += n
+            self.metrics.count_match(error_code=code, category=category, matched=matched, n=n)
         report.ids = [str(r["id"]) for r in rows]
         return report
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, select, text
+from sqlalchemy.dialects.postgresql import dialect as _pg_dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
@@ -68,12 +69,25 @@ def _field(value: Any) -> str:
     return str(value)  # int, float, uuid
 
 
+def _text_or_null(value: str | None) -> str:
+    return "\\N" if value is None else _escape(value)
+
+
+# Text columns (most of a row) skip the type tests; the rest go through _field.
+_TEXT_TYPES = ("VARCHAR", "TEXT")
+_CONVERTERS = [
+    (c.name, _text_or_null if str(c.type.compile(dialect=_pg_dialect())).split("(")[0] in _TEXT_TYPES else _field)
+    for c in failure_matches.c
+]
+
+
 def copy_text(rows: Iterable[dict[str, Any]]) -> io.StringIO:
     """failure_matches rows as COPY text-format lines in COLUMNS order."""
     buf = io.StringIO()
     write = buf.write
+    converters = _CONVERTERS
     for row in rows:
-        write("\t".join([_field(row[name]) for name in COLUMNS]))
+        write("\t".join([conv(row[name]) for name, conv in converters]))
         write("\n")
     buf.seek(0)
     return buf
