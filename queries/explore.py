@@ -4,15 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Integer, cast, func, select
+from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, select
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
+from core.schema import failure_rollups as fr
 from queries.filters import FailureFilter, FilterError
 
 GROUPINGS = {"error_code": fm.c.error_code, "category": fm.c.category, "signature": fm.c.signature}
 GROUP_COLUMNS = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category",
                  "sparkline"]
+ROLLUP_GROUPINGS = {"error_code": fr.c.error_code, "category": fr.c.category}
 SPARK_BUCKETS = 24
 MAX_GROUPS = 500
 
@@ -31,6 +33,9 @@ def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code",
         raise FilterError(f"group by must be one of {', '.join(GROUPINGS)}")
     if not 1 <= limit <= MAX_GROUPS:
         raise FilterError(f"limit must be between 1 and {MAX_GROUPS}")
+    rollup_conds = _rollup_conditions(filt) if by in ROLLUP_GROUPINGS else None
+    if rollup_conds is not None:
+        return _groups_from_rollups(conn, filt, by, rollup_conds, limit, buckets)
     key = GROUPINGS[by]
     count = func.count()
     conds = filt.conditions()
@@ -52,6 +57,7 @@ def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code",
     )
     rows = conn.execute(query).mappings().all()
     df = pd.DataFrame([dict(r) for r in rows], columns=GROUP_COLUMNS[:-1])
+    df["key"], df["category"] = _objects(df["key"]), _objects(df["category"])
     for col in ("first_seen", "last_seen"):
         df[col] = pd.to_datetime(df[col], utc=True)
     for col in ("failures", "matched", "recovered"):
@@ -60,8 +66,80 @@ def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code",
     return df[GROUP_COLUMNS]
 
 
+def _objects(values: pd.Series, *, empty_is_none: bool = False) -> pd.Series:
+    """Values as plain Python objects with None for missing (pandas 3 would turn None into NaN)."""
+    out = [None if (v is None or v != v or (empty_is_none and v == "")) else v for v in values.tolist()]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _whole_hour(ts: datetime | None) -> bool:
+    return ts is not None and ts.minute == 0 and ts.second == 0 and ts.microsecond == 0
+
+
+def _rollup_conditions(filt: FailureFilter) -> list[ColumnElement[bool]] | None:
+    """The filter as conditions on failure_rollups, or None when it needs raw rows (text, run, skill,
+    signature, recovery status, or a range that does not start and end on whole hours)."""
+    if filt.run_id or filt.skill_id or filt.signature or filt.q or filt.status != "all":
+        return None
+    if not (_whole_hour(filt.start) and _whole_hour(filt.end)):
+        return None
+    c: list[ColumnElement[bool]] = [fr.c.bucket >= filt.start, fr.c.bucket < filt.end]
+    if filt.tenant_id:
+        c.append(fr.c.tenant_id == filt.tenant_id)
+    for values, col in ((filt.error_codes, fr.c.error_code), (filt.categories, fr.c.category),
+                        (filt.severities, fr.c.severity), (filt.recovery_modes, fr.c.recovery_mode)):
+        if values:
+            c.append(col.in_(values))
+    if filt.matched is not None:
+        c.append(fr.c.matched.is_(filt.matched))
+    return c
+
+
+def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, conds: list[ColumnElement[bool]],
+                         limit: int, buckets: int) -> pd.DataFrame:
+    """Grouped view from hourly rollups (no scan of raw rows); first/last seen and an example message come
+    from index seeks per listed group."""
+    key = ROLLUP_GROUPINGS[by]
+    total = func.sum(fr.c.failures)
+    query = (
+        select(
+            key.label("key"),
+            total.label("failures"),
+            func.sum(case((fr.c.matched.is_(True), fr.c.failures), else_=0)).label("matched"),
+            func.sum(fr.c.recovery_successes).label("recovered"),
+            func.max(fr.c.category).label("category"),
+        )
+        .where(*conds).group_by(key).having(total > 0).order_by(total.desc(), key).limit(limit)
+    )
+    df = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()],
+                      columns=["key", "failures", "matched", "recovered", "category"])
+    for col in ("failures", "matched", "recovered"):
+        df[col] = df[col].fillna(0).astype("int64")
+    # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
+    df["key"] = _objects(df["key"], empty_is_none=True)
+    df["category"] = _objects(df["category"], empty_is_none=True)
+    raw_key = GROUPINGS[by]
+    firsts, lasts, examples = [], [], []
+    for value in df["key"].tolist():
+        cond = [*filt.conditions(), raw_key.is_(None) if value is None else raw_key == value]
+        first = select(fm.c.created_at).where(*cond).order_by(fm.c.created_at.asc()).limit(1).scalar_subquery()
+        last_row = select(fm.c.created_at, fm.c.error_message).where(*cond).order_by(fm.c.created_at.desc()).limit(1)
+        row = conn.execute(last_row).first()
+        firsts.append(conn.execute(select(first)).scalar())
+        lasts.append(row[0] if row else None)
+        examples.append(row[1] if row else None)
+    df["first_seen"] = pd.to_datetime(pd.Series(firsts, dtype=object), utc=True)
+    df["last_seen"] = pd.to_datetime(pd.Series(lasts, dtype=object), utc=True)
+    df["example"] = examples
+    rollup_keys = df.assign(key=pd.Series(["" if k is None else k for k in df["key"]], dtype=object))
+    df["sparkline"] = _sparklines(conn, filt, key, rollup_keys, buckets,
+                                  time_col=fr.c.bucket, count=func.sum(fr.c.failures), conds=conds)
+    return df[GROUP_COLUMNS]
+
+
 def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, groups: pd.DataFrame,  # type: ignore[type-arg]
-                buckets: int) -> list[list[int]]:
+                buckets: int, *, time_col: ColumnElement | None = None, count: ColumnElement | None = None,  # type: ignore[type-arg]
+                conds: list[ColumnElement[bool]] | None = None) -> list[list[int]]:
     """Counts per time slice for the listed groups only (one grouped query, no per-row queries)."""
     if groups.empty:
         return []
@@ -69,15 +147,17 @@ def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, group
     end: datetime = filt.end or groups["last_seen"].max().to_pydatetime()
     span = max((end - start).total_seconds(), 1.0)
     width = span / buckets
-    offset = (_epoch(conn, fm.c.created_at) - start.timestamp()) / width
+    time_col = fm.c.created_at if time_col is None else time_col
+    offset = (_epoch(conn, time_col) - start.timestamp()) / width
     # SQLite's CAST truncates (offsets are >= 0); PostgreSQL's rounds, so floor first there.
     slot = cast(offset if conn.dialect.name == "sqlite" else func.floor(offset), Integer)
     keys = [k for k in groups["key"].tolist() if k is not None]
-    conds = [*filt.conditions()]
+    conds = [*(filt.conditions() if conds is None else conds)]
     if keys:
         conds.append(key.in_(keys))
+    n = func.count() if count is None else count
     rows = conn.execute(
-        select(key.label("key"), slot.label("slot"), func.count().label("n")).where(*conds).group_by(key, slot)
+        select(key.label("key"), slot.label("slot"), n.label("n")).where(*conds).group_by(key, slot)
     ).all()
     series: dict[object, list[int]] = {k: [0] * buckets for k in groups["key"].tolist()}
     for k, s, n in rows:

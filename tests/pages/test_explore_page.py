@@ -114,3 +114,25 @@ def test_explore_custom_dates_from_url(engine, seeded):
     assert not at.exception
     assert at.metric[0].value == fmt_int(expected)
     assert at.date_input(key="f_range_dates").value == (first, last)
+
+
+def test_grouped_view_from_rollups_equals_raw_rows(engine, seeded):
+    from queries.explore import _rollup_conditions, get_groups
+    end = seeded.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    tiny = timedelta(microseconds=1)
+    cases = [FailureFilter(start=end - timedelta(days=7), end=end),
+             FailureFilter(tenant_id="acme", matched=True, start=end - timedelta(days=30), end=end)]
+    with engine.connect() as conn:
+        for filt in cases:
+            raw_filt = FailureFilter(tenant_id=filt.tenant_id, matched=filt.matched, start=filt.start - tiny,
+                                     end=filt.end - tiny)  # not whole hours: forces the raw-row path
+            assert _rollup_conditions(filt) is not None and _rollup_conditions(raw_filt) is None
+            for by in ("error_code", "category"):
+                fast = get_groups(conn, filt=filt, by=by).drop(columns="sparkline")
+                raw = get_groups(conn, filt=raw_filt, by=by)
+                assert [sum(s) for s in get_groups(conn, filt=filt, by=by)["sparkline"]] == raw["failures"].tolist()
+                raw = raw.drop(columns="sparkline")
+                cols = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "category"]
+                def rows(df):
+                    return sorted(df[cols].to_dict("records"), key=lambda r: (-r["failures"], str(r["key"])))
+                assert rows(fast) == rows(raw), (filt, by)  # ties may come in another order
