@@ -50,10 +50,13 @@ def _drill_into_group() -> None:
     """A clicked group becomes a filter and the list of its failures opens (by the group's value, not its row)."""
     rows = st.session_state["x_groups"].selection.rows
     keys, by = st.session_state.get("x_group_keys", []), st.session_state.get("x_group", "error_code")
-    if not rows or rows[0] >= len(keys) or keys[rows[0]] is None:
+    if not rows or rows[0] >= len(keys):
         return
     value = keys[rows[0]]
-    st.session_state[FILTER_KEY[by]] = value if by == "signature" else [value]
+    if value is None:  # the failures without a category are the catalog's misses
+        st.session_state["f_matched"] = "unmatched"
+    else:
+        st.session_state[FILTER_KEY[by]] = value if by == "signature" else [value]
     st.session_state["x_view"] = "list"
 
 

@@ -116,6 +116,11 @@ def test_explore_custom_dates_from_url(engine, seeded):
     assert at.date_input(key="f_range_dates").value == (first, last)
 
 
+def _by_size(df):
+    cols = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "category"]
+    return sorted(df[cols].to_dict("records"), key=lambda r: (-r["failures"], str(r["key"])))
+
+
 def test_grouped_view_from_rollups_equals_raw_rows(engine, seeded):
     from queries.explore import _rollup_conditions, get_groups
     end = seeded.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
@@ -132,7 +137,14 @@ def test_grouped_view_from_rollups_equals_raw_rows(engine, seeded):
                 raw = get_groups(conn, filt=raw_filt, by=by)
                 assert [sum(s) for s in get_groups(conn, filt=filt, by=by)["sparkline"]] == raw["failures"].tolist()
                 raw = raw.drop(columns="sparkline")
-                cols = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "category"]
-                def rows(df):
-                    return sorted(df[cols].to_dict("records"), key=lambda r: (-r["failures"], str(r["key"])))
-                assert rows(fast) == rows(raw), (filt, by)  # ties may come in another order
+                assert _by_size(fast) == _by_size(raw), (filt, by)  # ties may come in another order
+
+
+def test_explore_grouped_by_category_shows_misses_as_none(engine, seeded):
+    at = app_for("pages/explore.py", signed_in(engine), {"group": "category"}).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    with engine.connect() as conn:
+        window = _window(seeded.now)
+        misses = conn.execute(select(func.count()).select_from(fm).where(*window, fm.c.category.is_(None))).scalar()
+    assert table.loc[table["key"] == "(none)", "failures"].tolist() == [misses]
