@@ -10,8 +10,9 @@ PRIMARY = "#2563EB"
 ALERT = "#DC2626"
 OK = "#059669"
 MUTED = "#64748B"
+# Twelve distinct hues: one per catalog category plus "unmatched", so stacked bars never repeat a colour.
 PALETTE = ["#2563EB", "#F59E0B", "#10B981", "#EF4444", "#8B5CF6", "#06B6D4", "#EC4899", "#84CC16",
-           "#64748B", "#F97316"]
+           "#64748B", "#F97316", "#0F766E", "#A16207", "#7C3AED", "#BE123C"]
 
 
 def _style(fig: go.Figure, *, title: str | None, height: int, percent: bool = False) -> go.Figure:

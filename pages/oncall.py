@@ -54,7 +54,8 @@ if codes:
 if total > len(queue):
     st.caption(f"Showing the {len(queue):,} most severe of {total:,} unrecovered failures.")
 
-table = view.assign(link="failure?id=" + view["id"])
+table = view.assign(link="failure?id=" + view["id"]).fillna(
+    {"recovered_by": "—", "category": "—", "recovery_mode": "—", "recovery_suggestion": "—"})
 columns = ["link", "severity", "error_code", "category", "created_at", "state", "recovered_by", "error_message",
            "recovery_mode", "recovery_suggestion", "version"]
 if tenant is None:

@@ -2,6 +2,7 @@
 the previous period, and codes first seen in the period."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.db import database_url
@@ -81,9 +82,11 @@ with left:
         empty_state("No code changed against the previous period.")
     else:
         st.plotly_chart(build_top_movers(movers), width="stretch", key="trends_movers")
-        st.dataframe(movers, hide_index=True, width="stretch", column_config={
+        # A code absent in the previous period has no percentage change: say "new" instead of None.
+        shown = movers.assign(change_pct=movers["change_pct"].map(lambda v: "new" if pd.isna(v) else f"{v:+.0%}"))
+        st.dataframe(shown, hide_index=True, width="stretch", column_config={
             "error_code": "Code", "current": "This period", "previous": "Previous", "change": "Change",
-            "change_pct": st.column_config.NumberColumn("Change %", format="percent"),
+            "change_pct": st.column_config.TextColumn("Change %"),
         })
 with right:
     st.subheader("Codes first seen in this period", anchor=False)

@@ -21,8 +21,8 @@ with get_engine().connect() as conn:
 PY
 )
 if [ "$count" = "0" ]; then
-  echo "run: empty database, seeding demo data (20000 events, 3 tenants, 14 days)..." >&2
-  $FAILCAT seed --events 20000 --tenants 3 --days 14 --no-progress
+  echo "run: empty database, seeding demo data (30000 events, 3 tenants, 60 days)..." >&2
+  $FAILCAT seed --events 30000 --tenants 3 --days 60 --no-progress
 fi
 
 # Demo accounts (created once; an existing account keeps its password).
