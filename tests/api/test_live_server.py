@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from sqlalchemy import select
 
 from core.schema import failure_matches, feature_flags, recovery_events
 from tests.api.helpers import event, hours_ago, ingest
+from tests.servers import free_port as _free_port
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT.parent / "shared" / "original-deployment-guide.md"
@@ -34,12 +35,6 @@ def guide_commands() -> dict[str, str]:
         if "localhost:8000" in block:
             out[heading.strip()] = block
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -71,12 +66,7 @@ def live(pg_engine, pg_url, tmp_path) -> Iterator[dict[str, str]]:
 
         yield {"base": base, "port": str(port), "TOKEN": token("oncall"), "ADMIN_TOKEN": token("admin")}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=15)
         log.close()
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -18,15 +17,10 @@ from core.db import make_engine
 from core.schema import catalog_entries, failure_matches, recovery_events
 from core.settings import ROOT
 from loaders.catalog_file import read_catalog_file
+from tests.servers import free_port as _free_port
 
 FAILCAT = str(Path(sys.executable).with_name("failcat"))
 PG_ADMIN = os.environ.get("FAILCAT_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_failcat(*args: str, env_extra: dict[str, str] | None = None, stdin: str | None = None,

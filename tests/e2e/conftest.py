@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from core.db import make_engine
 from core.migrate import migrate
 from queries.accounts import create_user
 from queries.tenants import list_tenants
+from tests.servers import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
@@ -35,12 +35,6 @@ class LiveApp:
     engine: Engine
     tenants: list[str]
     viewer_tenant: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:

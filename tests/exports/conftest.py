@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from core.settings import get_settings
+from tests.servers import free_port, stop_process
 
 BUCKET = "failcat-exports"
 ACCESS_KEY = "test-key"
 SECRET_KEY = "test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_up(url: str, timeout: float = 20.0) -> None:
@@ -114,9 +108,4 @@ def auth_moto_url() -> Iterator[str]:
         _wait_up(url)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,14 +18,9 @@ from core.schema import failure_matches, failure_rollups
 from core.settings import ROOT, get_settings
 from loaders.ingest import IngestPipeline
 from loaders.spool import Spool
+from tests.servers import free_port as _free_port
 
 FAILCAT = str(Path(sys.executable).with_name("failcat"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,17 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.servers import free_port, stop_process  # noqa: F401  (re-exported for the prometheus tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 PROM_DIR = ROOT / "deploy" / "prometheus"
 GRAFANA_JSON = ROOT / "deploy" / "grafana" / "failure_catalog.json"
 VENV_BIN = ROOT / ".venv" / "bin"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (bind port 0 on loopback)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def need_binary(name: str) -> str:
@@ -69,12 +63,7 @@ def running(args: list[str], log_path: Path, env: dict[str, str] | None = None) 
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
         fh.close()
 
 
