@@ -6,19 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from loaders.events import FailureEvent
-
-
-def storable_problem(value: str) -> str | None:
-    """Why a string cannot be stored as text (NUL character, lone surrogate), or None when it can."""
-    # PostgreSQL text cannot hold NUL and UTF-8 cannot encode lone surrogates; refuse them as bad input.
-    if "\x00" in value:
-        return "must not contain NUL characters"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid Unicode text"
-    return None
+from loaders.events import FailureEvent, storable_problem
 
 
 def _no_nul(value: str | None) -> str | None:

@@ -57,6 +57,35 @@ class FailureEvent(BaseModel):
         return value
 
 
+def storable_problem(value: str) -> str | None:
+    """Why a string cannot be stored as text (NUL character, lone surrogate), or None when it can."""
+    # PostgreSQL text and JSONB cannot hold NUL, and UTF-8 cannot encode lone surrogates.
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text"
+    return None
+
+
+def unstorable_reason(value: Any) -> str | None:
+    """The first reason a string anywhere in a JSON value cannot be stored, or None."""
+    if isinstance(value, str):
+        return storable_problem(value)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            problem = unstorable_reason(k) or unstorable_reason(v)
+            if problem:
+                return problem
+    if isinstance(value, list):
+        for v in value:
+            problem = unstorable_reason(v)
+            if problem:
+                return problem
+    return None
+
+
 @dataclass(frozen=True)
 class EventError:
     """Why one event was refused: position (line number or batch index), field and reason."""
@@ -73,6 +102,14 @@ def validate_event(raw: Any, position: int) -> FailureEvent | list[EventError]:
     """Return a FailureEvent, or the list of field errors that refuse it."""
     if not isinstance(raw, dict):
         return [EventError(position, "(event)", f"expected a JSON object, got {type(raw).__name__}")]
+    # Checked here, not by the database, so one bad event is refused alone instead of failing its batch.
+    unstorable = [
+        EventError(position, str(key), problem)
+        for key, value in raw.items()
+        if (problem := unstorable_reason(key) or unstorable_reason(value))
+    ]
+    if unstorable:
+        return unstorable
     try:
         return FailureEvent.model_validate(raw)
     except ValidationError as exc:

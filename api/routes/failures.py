@@ -20,7 +20,6 @@ from api.schemas import (
     RecoveryOut,
     StatsOut,
     UnrecoveredOut,
-    storable_problem,
 )
 from core.metrics import FailcatMetrics
 from core.security import Principal
@@ -227,23 +226,6 @@ def patch_recovery_route(
     return {**failure_json(row), "changed": changed}
 
 
-def _unstorable(value: Any) -> str | None:
-    """The first reason a string anywhere in an event cannot be stored, or None."""
-    if isinstance(value, str):
-        return storable_problem(value)
-    if isinstance(value, dict):
-        for k, v in value.items():
-            problem = _unstorable(k) or _unstorable(v)
-            if problem:
-                return problem
-    if isinstance(value, list):
-        for v in value:
-            problem = _unstorable(v)
-            if problem:
-                return problem
-    return None
-
-
 def _pipeline(request: Request, engine: Engine, metrics: FailcatMetrics) -> IngestPipeline:
     state = request.app.state
     pipeline: IngestPipeline | None = getattr(state, "pipeline", None)
@@ -312,10 +294,7 @@ def post_failures_route(
             raise HTTPException(http.HTTP_403_FORBIDDEN,
                                 detail=f"this token is limited to tenant {principal.tenant_id!r}; "
                                        f"events for {', '.join(map(repr, others[:5]))} refused")
-    checked: list[FailureEvent | list[EventError]] = []
-    for i, it in enumerate(items):
-        problem = _unstorable(it)
-        checked.append([EventError(i, "(event)", problem)] if problem else validate_event(it, i))
+    checked: list[FailureEvent | list[EventError]] = [validate_event(it, i) for i, it in enumerate(items)]
     pipeline = _pipeline(request, engine, metrics)
     try:
         report = pipeline.ingest_checked(checked, replay=False)

@@ -1,6 +1,8 @@
 """Helpers shared by the failcat commands: the engine, tenant options and output."""
 from __future__ import annotations
 
+import sys
+
 import click
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
@@ -26,7 +28,7 @@ def tenant_scope_option(tenant: str | None, all_tenants: bool) -> str | None:
 
 def read_secret(prompt: str) -> str:
     """Prompt for a secret on a terminal, or read one line from standard input otherwise."""
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if stdin.isatty():
         return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
     line = stdin.readline().rstrip("\n")

@@ -21,3 +21,16 @@ def test_ingest_stores_matches_and_rollups(engine, metrics):
     assert metrics.registry.get_sample_value(
         "failure_match_hits_total", {"error_code": "NET_CONNECTION_REFUSED", "category": "TRANSIENT_NETWORK"}
     ) == 1
+
+
+def test_unstorable_text_refuses_only_that_event(engine, metrics):
+    """A NUL character (PostgreSQL text cannot hold it) refuses its own event, not the whole batch."""
+    report = IngestPipeline(engine, metrics=metrics).ingest([
+        {"tenant_id": "t1", "run_id": "r1", "error_message": "bad \x00 byte"},
+        {"tenant_id": "t1", "run_id": "r2", "error_message": "fine", "context": {"k": "v\x00"}},
+        {"tenant_id": "t1", "run_id": "r3", "error_message": "connection refused"},
+    ])
+    assert report.inserted == 1
+    assert [(e.position, e.field) for e in report.errors] == [(1, "error_message"), (2, "context")]
+    with engine.connect() as conn:
+        assert conn.execute(select(failure_matches.c.run_id)).scalars().all() == ["r3"]
