@@ -5,8 +5,9 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from core.metrics import FailcatMetrics
@@ -15,6 +16,7 @@ from core.types import utcnow
 from queries.rollups import RollupKey, apply_rollup_deltas, rollup_key
 
 UNRECOVERED, FAILED, RECOVERED = "unrecovered", "failed", "recovered"
+LOCK_CHUNK = 500
 
 
 class FailureNotFound(LookupError):
@@ -64,6 +66,18 @@ def _parse_id(failure_id: uuid.UUID | str) -> uuid.UUID:
         raise FailureNotFound(f"failure id {failure_id!r} is not a valid id") from exc
 
 
+def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_scope: str | None) -> dict[uuid.UUID, Any]:
+    fm = failure_matches
+    rows: dict[uuid.UUID, Any] = {}
+    for i in range(0, len(ids), LOCK_CHUNK):
+        # Locks are taken in id order, so two bulk marks on overlapping failures cannot deadlock.
+        query = select(fm).where(fm.c.id.in_(ids[i:i + LOCK_CHUNK])).order_by(fm.c.id)
+        if tenant_scope is not None:
+            query = query.where(fm.c.tenant_id == tenant_scope)
+        rows.update((row["id"], row) for row in conn.execute(query.with_for_update()).mappings())
+    return rows
+
+
 def mark_recoveries(
     conn: Connection,
     *,
@@ -80,15 +94,16 @@ def mark_recoveries(
         raise ValueError("recovered_by is required")
     to_state = RECOVERED if succeeded else FAILED
     now = utcnow()
-    changes: list[RecoveryChange] = []
-    deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
-    fm = failure_matches
+    wanted: dict[uuid.UUID, int | None] = {}
     for raw_id, expected in items:
-        fid = _parse_id(raw_id)
-        query = select(fm).where(fm.c.id == fid)
-        if tenant_scope is not None:
-            query = query.where(fm.c.tenant_id == tenant_scope)
-        row = conn.execute(query.with_for_update()).mappings().first()
+        wanted.setdefault(_parse_id(raw_id), expected)
+    rows = _locked_rows(conn, sorted(wanted), tenant_scope)
+    changes: list[RecoveryChange] = []
+    updates: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
+    for fid, expected in wanted.items():
+        row = rows.get(fid)
         if row is None:
             raise FailureNotFound(f"failure {fid} not found")
         from_state = state_of(row["recovery_attempted"], row["recovery_succeeded"])
@@ -99,44 +114,38 @@ def mark_recoveries(
             and row["recovered_by"] == recovered_by
             and (row["recovery_notes"] or None) == (notes or None)
         )
+        version = row["version"] if same else row["version"] + 1
+        changes.append(RecoveryChange(fid, row["tenant_id"], row["error_code"], row["recovery_mode"],
+                                      from_state, to_state, version, not same))
         if same:
-            # Replaying the same mark is harmless: no new version, no history row.
-            changes.append(
-                RecoveryChange(fid, row["tenant_id"], row["error_code"], row["recovery_mode"],
-                               from_state, to_state, row["version"], False)
-            )
-            continue
-        new_version = row["version"] + 1
-        result = conn.execute(
-            fm.update()
-            .where(fm.c.id == fid, fm.c.version == row["version"])
-            .values(
-                recovery_attempted=True,
-                recovery_succeeded=succeeded,
-                recovered_at=now,
-                recovered_by=recovered_by,
-                recovery_notes=notes,
-                updated_at=now,
-                version=new_version,
-            )
-        )
-        if result.rowcount != 1:
-            current = conn.execute(select(fm.c.version, fm.c.recovered_by).where(fm.c.id == fid)).first()
-            raise RecoveryConflict(fid, row["version"], current.version if current else -1, "changed",
-                                   current.recovered_by if current else None)
-        conn.execute(
-            recovery_events.insert().values(
-                failure_id=fid, tenant_id=row["tenant_id"], from_state=from_state, to_state=to_state,
-                actor=recovered_by, notes=notes, source=source, at=now,
-            )
-        )
+            continue  # replaying the same mark is harmless: no new version, no history row
+        updates.append({"b_id": fid, "b_version": row["version"], "b_new_version": version})
+        history.append({"failure_id": fid, "tenant_id": row["tenant_id"], "from_state": from_state,
+                        "to_state": to_state, "actor": recovered_by, "notes": notes, "source": source, "at": now})
         c = deltas.setdefault(rollup_key(row), Counter())
         c["recovery_attempts"] += int(from_state == UNRECOVERED)
         c["recovery_successes"] += int(to_state == RECOVERED) - int(from_state == RECOVERED)
-        changes.append(
-            RecoveryChange(fid, row["tenant_id"], row["error_code"], row["recovery_mode"],
-                           from_state, to_state, new_version, True)
-        )
+    if not updates:
+        return changes
+    fm = failure_matches
+    conn.execute(
+        fm.update()
+        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"))
+        .values(recovery_attempted=True, recovery_succeeded=succeeded, recovered_at=now,
+                recovered_by=recovered_by, recovery_notes=notes, updated_at=now,
+                version=bindparam("b_new_version")),
+        updates,
+    )
+    # executemany row counts are not reliable on every driver: re-read the versions instead.
+    expected_versions = {u["b_id"]: u["b_new_version"] for u in updates}
+    ids = sorted(expected_versions)
+    for i in range(0, len(ids), LOCK_CHUNK):
+        for fid, version, by in conn.execute(
+            select(fm.c.id, fm.c.version, fm.c.recovered_by).where(fm.c.id.in_(ids[i:i + LOCK_CHUNK]))
+        ):
+            if version != expected_versions[fid]:
+                raise RecoveryConflict(fid, expected_versions[fid] - 1, version, "changed", by)
+    conn.execute(recovery_events.insert(), history)
     apply_rollup_deltas(conn, deltas)
     return changes
 
