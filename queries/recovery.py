@@ -5,6 +5,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -78,6 +79,18 @@ def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_scope: str | Non
     return rows
 
 
+def _raise_lost_update(conn: Connection, ids: list[uuid.UUID], now: datetime) -> None:
+    fm = failure_matches
+    for i in range(0, len(ids), LOCK_CHUNK):
+        lost = conn.execute(
+            select(fm.c.id, fm.c.version, fm.c.recovered_by)
+            .where(fm.c.id.in_(ids[i:i + LOCK_CHUNK]), fm.c.updated_at != now).limit(1)
+        ).first()
+        if lost is not None:
+            raise RecoveryConflict(lost.id, lost.version - 1, lost.version, "changed", lost.recovered_by)
+    raise RecoveryConflict(ids[0], -1, -1, "changed", None)
+
+
 def mark_recoveries(
     conn: Connection,
     *,
@@ -128,7 +141,7 @@ def mark_recoveries(
     if not updates:
         return changes
     fm = failure_matches
-    conn.execute(
+    result = conn.execute(
         fm.update()
         .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"))
         .values(recovery_attempted=True, recovery_succeeded=succeeded, recovered_at=now,
@@ -136,15 +149,11 @@ def mark_recoveries(
                 version=bindparam("b_new_version")),
         updates,
     )
-    # executemany row counts are not reliable on every driver: re-read the versions instead.
-    expected_versions = {u["b_id"]: u["b_new_version"] for u in updates}
-    ids = sorted(expected_versions)
-    for i in range(0, len(ids), LOCK_CHUNK):
-        for fid, version, by in conn.execute(
-            select(fm.c.id, fm.c.version, fm.c.recovered_by).where(fm.c.id.in_(ids[i:i + LOCK_CHUNK]))
-        ):
-            if version != expected_versions[fid]:
-                raise RecoveryConflict(fid, expected_versions[fid] - 1, version, "changed", by)
+    # PostgreSQL holds the FOR UPDATE locks since the read, so the version check above is exact there.
+    # SQLite reads outside its write lock: a row changed in between is not updated, which the summed
+    # executemany row count shows (psycopg2's would not, hence the dialect check).
+    if conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(updates):
+        _raise_lost_update(conn, sorted(u["b_id"] for u in updates), now)
     conn.execute(recovery_events.insert(), history)
     apply_rollup_deltas(conn, deltas)
     return changes
