@@ -17,14 +17,13 @@ from loaders.catalog_file import CatalogEntry
 from loaders.matcher import Matcher
 from loaders.synthetic_messages import (
     ALL_TEMPLATES,
-    HOSTS,
-    MODELS,
     UNKNOWN_TEMPLATES,
     UNKNOWN_WEIGHTS,
     Template,
     fill_unknown,
     template_for,
 )
+from loaders.synthetic_vocab import HOSTS, MODELS
 
 TENANT_NAMES = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell", "soylent", "wonka")
 SKILLS = ("web_search", "sql_query", "send_email", "summarise", "fetch_page", "code_exec", "calendar_book",

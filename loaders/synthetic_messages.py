@@ -2,45 +2,30 @@
 from __future__ import annotations
 
 import random
-import uuid
-from collections.abc import Callable
 
 from loaders.catalog_file import CatalogEntry
-
-HOSTS = (
-    "api.openai.com", "api.anthropic.com", "search.internal.example", "payments.svc.cluster.local",
-    "db-primary.prod.internal", "s3.eu-west-1.amazonaws.com", "vector-store.example.net",
-    "crm.example.com", "geo.api.example.org", "weather.example.io",
+from loaders.synthetic_families import FAMILY_TEMPLATES
+from loaders.synthetic_vocab import (
+    BUCKETS,
+    DBS,
+    FIELDS,
+    HOSTS,
+    IPS,
+    MODELS,
+    PATHS,
+    S3_OPS,
+    Template,
+    hex_id,
+    url_of,
+    uuid_str,
 )
-IPS = ("10.0.3.17", "10.0.8.201", "172.16.4.9", "192.168.12.40", "10.42.0.7")
-PATHS = ("/v1/chat/completions", "/v1/embeddings", "/api/v2/orders", "/search", "/v3/customers/lookup",
-         "/graphql", "/v1/messages", "/internal/features")
-MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "text-embedding-3-large")
-BUCKETS = ("agent-artifacts", "run-checkpoints", "tenant-uploads")
-S3_OPS = ("PutObject", "GetObject", "ListObjectsV2", "HeadObject")
-FIELDS = ("arguments.query", "arguments.limit", "items.0.price", "customer_id", "plan.steps")
-DBS = ("agents", "runs", "analytics", "tenant_store")
-
-Template = Callable[[random.Random], str]
-
-
-def _hex(rng: random.Random, n: int = 12) -> str:
-    return f"{rng.getrandbits(4 * n):0{n}x}"
-
-
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _url(rng: random.Random) -> str:
-    return f"https://{rng.choice(HOSTS)}{rng.choice(PATHS)}"
 
 
 def _refused(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return (f"HTTPConnectionPool(host='{rng.choice(HOSTS)}', port={rng.choice((80, 8080, 8443, 9200))}): "
                 f"Max retries exceeded with url: {rng.choice(PATHS)} (Caused by NewConnectionError("
-                f"'<urllib3.connection.HTTPConnection object at 0x7f{_hex(rng, 10)}>: Failed to establish a new "
+                f"'<urllib3.connection.HTTPConnection object at 0x7f{hex_id(rng, 10)}>: Failed to establish a new "
                 "connection: [Errno 111] Connection refused'))")
     return (f'connection to server at "{rng.choice(IPS)}", port {rng.choice((5432, 6432))} failed: '
             "Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?")
@@ -50,13 +35,13 @@ def _timeout(rng: random.Random) -> str:
     if rng.random() < 0.6:
         return (f"HTTPSConnectionPool(host='{rng.choice(HOSTS)}', port=443): Read timed out. "
                 f"(read timeout={rng.choice((10, 30, 60, 120))})")
-    return f"Request timed out after {rng.randint(30, 600)}.0 seconds (request id req_{_hex(rng, 24)})"
+    return f"Request timed out after {rng.randint(30, 600)}.0 seconds (request id req_{hex_id(rng, 24)})"
 
 
 def _dns(rng: random.Random) -> str:
     host = rng.choice(HOSTS)
     return (f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded with url: {rng.choice(PATHS)} "
-            f"(Caused by NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f{_hex(rng, 10)}>: "
+            f"(Caused by NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f{hex_id(rng, 10)}>: "
             f"Failed to resolve '{host}' ([Errno -2] Name or service not known)\"))")
 
 
@@ -85,7 +70,7 @@ def _db_schema(rng: random.Random) -> str:
 
 def _overloaded(rng: random.Random) -> str:
     return ("Error code: 529 - {'type': 'error', 'error': {'type': 'overloaded_error', 'message': 'Overloaded'}, "
-            f"'request_id': 'req_{_hex(rng, 24)}'}}")
+            f"'request_id': 'req_{hex_id(rng, 24)}'}}")
 
 
 def _model_not_found(rng: random.Random) -> str:
@@ -104,10 +89,10 @@ def _rate_limit(rng: random.Random) -> str:
     if rng.random() < 0.6:
         used = rng.randint(25000, 30000)
         return ("Error code: 429 - {'error': {'message': 'Rate limit reached for " + rng.choice(MODELS)
-                + f" in organization org-{_hex(rng, 24)} on tokens per min (TPM): Limit 30000, Used {used}, "
+                + f" in organization org-{hex_id(rng, 24)} on tokens per min (TPM): Limit 30000, Used {used}, "
                 f"Requested {rng.randint(500, 4000)}. Please try again in {rng.randint(1, 60)}.{rng.randint(0, 9)}s.', "
                 "'type': 'tokens', 'param': None, 'code': 'rate_limit_exceeded'}}")
-    return f"429 Client Error: Too Many Requests for url: {_url(rng)}"
+    return f"429 Client Error: Too Many Requests for url: {url_of(rng)}"
 
 
 def _quota(rng: random.Random) -> str:
@@ -118,24 +103,24 @@ def _quota(rng: random.Random) -> str:
 def _unauthorized(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return ("Error code: 401 - {'error': {'message': 'Incorrect API key provided: sk-proj-****"
-                + _hex(rng, 4) + ".', 'type': 'invalid_request_error', 'param': None, 'code': 'invalid_api_key'}}")
-    return f"401 Client Error: Unauthorized for url: {_url(rng)}"
+                + hex_id(rng, 4) + ".', 'type': 'invalid_request_error', 'param': None, 'code': 'invalid_api_key'}}")
+    return f"401 Client Error: Unauthorized for url: {url_of(rng)}"
 
 
 def _forbidden(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return f"An error occurred (AccessDenied) when calling the {rng.choice(S3_OPS)} operation: Access Denied"
-    return f"403 Client Error: Forbidden for url: {_url(rng)}"
+    return f"403 Client Error: Forbidden for url: {url_of(rng)}"
 
 
 def _eacces(rng: random.Random) -> str:
-    return f"[Errno 13] Permission denied: '/var/lib/agent/runs/{_uuid(rng)}/output.json'"
+    return f"[Errno 13] Permission denied: '/var/lib/agent/runs/{uuid_str(rng)}/output.json'"
 
 
 def _server_error(rng: random.Random) -> str:
     status, reason = rng.choice(((500, "Internal Server Error"), (502, "Bad Gateway"), (503, "Service Unavailable"),
                                  (504, "Gateway Timeout")))
-    return f"{status} Server Error: {reason} for url: {_url(rng)}"
+    return f"{status} Server Error: {reason} for url: {url_of(rng)}"
 
 
 def _db(rng: random.Random) -> str:
@@ -174,23 +159,23 @@ def _json(rng: random.Random) -> str:
 
 def _validation(rng: random.Random) -> str:
     return (f"1 validation error for ToolCall\n{rng.choice(FIELDS)}\n  Field required [type=missing, "
-            f"input_value={{'id': '{_hex(rng, 8)}'}}, input_type=dict]")
+            f"input_value={{'id': '{hex_id(rng, 8)}'}}, input_type=dict]")
 
 
 def _oom(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return (f"Unable to allocate {rng.randint(1, 64)}.{rng.randint(0, 9)} GiB for an array with shape "
                 f"({rng.randint(10**5, 10**7)}, {rng.choice((768, 1536, 3072))}) and data type float32")
-    return f"Container worker-{_hex(rng, 5)} was OOMKilled (memory limit {rng.choice((512, 1024, 2048))}Mi)"
+    return f"Container worker-{hex_id(rng, 5)} was OOMKilled (memory limit {rng.choice((512, 1024, 2048))}Mi)"
 
 
 def _disk(rng: random.Random) -> str:
-    return f"[Errno 28] No space left on device: '/tmp/agent-{_hex(rng, 8)}/chunk-{rng.randint(0, 999)}.parquet'"
+    return f"[Errno 28] No space left on device: '/tmp/agent-{hex_id(rng, 8)}/chunk-{rng.randint(0, 999)}.parquet'"
 
 
 def _endpoint(rng: random.Random) -> str:
     return (f'Could not connect to the endpoint URL: "https://{rng.choice(BUCKETS)}.s3.amazonaws.com/'
-            f'runs/{_uuid(rng)}.json"')
+            f'runs/{uuid_str(rng)}.json"')
 
 
 def _injection(rng: random.Random) -> str:
@@ -199,7 +184,7 @@ def _injection(rng: random.Random) -> str:
 
 
 def _checkpoint(rng: random.Random) -> str:
-    return (f"checkpoint {_uuid(rng)} could not be restored: /var/lib/agent/checkpoints/{_hex(rng, 12)}.ckpt "
+    return (f"checkpoint {uuid_str(rng)} could not be restored: /var/lib/agent/checkpoints/{hex_id(rng, 12)}.ckpt "
             f"is truncated ({rng.randint(100, 9999)} of {rng.randint(10000, 99999)} bytes)")
 
 
@@ -253,7 +238,7 @@ def template_for(entry: CatalogEntry) -> Template:
 
     def generic(rng: random.Random) -> str:
         # No library text fits this entry: its own message with the variable parts a runtime adds.
-        return f"{entry.message.rstrip('.')} (request {_uuid(rng)}, host {rng.choice(HOSTS)})"
+        return f"{entry.message.rstrip('.')} (request {uuid_str(rng)}, host {rng.choice(HOSTS)})"
 
     return generic
 
@@ -282,141 +267,7 @@ UNKNOWN_WEIGHTS = tuple(1.0 / (i + 1) for i in range(len(UNKNOWN_TEMPLATES)))
 def fill_unknown(template: str, rng: random.Random) -> str:
     """Fill one unknown template's variable parts."""
     return template.format(n=rng.randint(1, 99999), m=rng.randint(1, 999),
-                           f=f"{rng.uniform(0.1, 99):.2f}", uuid=_uuid(rng))
+                           f=f"{rng.uniform(0.1, 99):.2f}", uuid=uuid_str(rng))
 
 
-def _sec(rng: random.Random) -> tuple[str, ...]:
-    return (
-        f"SecretLeakDetected: api key detected in tool output of step {rng.randint(0, 40)} "
-        f"(fingerprint {_hex(rng, 8)})",
-        f"PII detected in model output for field {rng.choice(FIELDS)}: email address and phone number",
-        f"sandbox violation: disallowed system call ptrace from pid {rng.randint(100, 60000)}",
-        f"blocked outbound request to private address 169.254.169.254 (SSRF) from tool '{rng.choice(SKILLS_T)}'",
-    )
-
-
-def _ckpt(rng: random.Random) -> str:
-    cid = _uuid(rng)
-    return (
-        f"checkpoint file is corrupted: /var/lib/agent/checkpoints/{cid}.ckpt (checksum mismatch)",
-        f"checkpoint format version mismatch: expected 3, found {rng.randint(4, 9)} in {cid}",
-        f"checkpoint '{cid}' was not found in s3://run-checkpoints/{_hex(rng, 8)}/",
-        f"failed to save checkpoint {cid}: [Errno 5] Input/output error",
-        f"failed to restore from checkpoint {cid} at step {rng.randint(1, 90)}",
-    )
-
-
-def _llm_misc(rng: random.Random) -> tuple[str, ...]:
-    return (
-        f"completion truncated: finish_reason='length' after {rng.choice((1024, 2048, 4096))} tokens",
-        f"OutputParserException: Could not parse LLM output: `{_hex(rng, 6)} I think the answer is`",
-        "Error code: 529 - {'type': 'error', 'error': {'type': 'overloaded_error', 'message': 'Overloaded'}}",
-    )
-
-
-def _tool_misc(rng: random.Random) -> str:
-    tool = rng.choice(SKILLS_T)
-    return (
-        f"tool '{tool}_v{rng.randint(2, 9)}' is not registered",
-        f"invalid tool call arguments for {tool}: Expecting property name at char {rng.randint(1, 300)}",
-        f"tool '{tool}' timed out after {rng.randint(10, 300)} seconds",
-        f"Agent stopped due to iteration limit or time limit after {rng.randint(15, 50)} steps",
-        f"Command '['python', '/tmp/job_{_hex(rng, 6)}.py']' returned non-zero exit status {rng.randint(1, 137)}.",
-        f"ToolException: error while running the tool {tool}: upstream returned an empty body",
-    )
-
-
-def _res_misc(rng: random.Random) -> tuple[str, ...]:
-    return (
-        f"QueuePool limit of size {rng.choice((5, 10, 20))} overflow 10 reached, connection timed out, timeout 30.00",
-        f"[Errno 24] Too many open files: '/tmp/agent-{_hex(rng, 8)}/part-{rng.randint(0, 999)}.json'",
-        "maximum recursion depth exceeded while calling a Python object",
-        f"can't start new thread (workers={rng.randint(100, 4000)})",
-        f"MemoryError: Unable to allocate {rng.randint(1, 64)}.{rng.randint(0, 9)} GiB for an array",
-    )
-
-
-def _infra_misc(rng: random.Random) -> tuple[str, ...]:
-    return (
-        f"Error 111 connecting to redis-{rng.randint(0, 5)}.cache.internal:6379. Connection refused.",
-        f"503 Server Error: Service Unavailable for url: {_url(rng)}",
-        f"502 Server Error: Bad Gateway for url: {_url(rng)}",
-        f"504 Server Error: Gateway Timeout for url: {_url(rng)}",
-        f"500 Server Error: Internal Server Error for url: {_url(rng)}",
-        f"Server error '507 Insufficient Storage' for url '{_url(rng)}'",
-        "canceling statement due to statement timeout",
-        f'relation "{rng.choice(DBS)}_v{rng.randint(2, 9)}" does not exist',
-        f"could not obtain lock on row in relation \"{rng.choice(DBS)}\"",
-    )
-
-
-def _val_misc(rng: random.Random) -> tuple[str, ...]:
-    return (
-        f"'{rng.choice(('query', 'limit', 'email'))}' is a required property\n\nFailed validating 'required' in schema",
-        f"{rng.randint(2, 9)} validation errors for SearchArgs",
-        f"missing required parameter 'customer_id' in request {_uuid(rng)}",
-        f"413 Client Error: Request Entity Too Large for url: {_url(rng)}",
-        f"422 Client Error: Unprocessable Entity for url: {_url(rng)}",
-        f"400 Client Error: Bad Request for url: {_url(rng)}",
-    )
-
-
-def _data_misc(rng: random.Random) -> tuple[str, ...]:
-    return (
-        f"'utf-8' codec can't decode byte 0x{_hex(rng, 2)} in position {rng.randint(0, 9999)}: invalid start byte",
-        f'duplicate key value violates unique constraint "{rng.choice(DBS)}_pkey"\n'
-        f"DETAIL:  Key (id)=({rng.randint(1, 10**6)}) already exists.",
-        f"404 Client Error: Not Found for url: {_url(rng)}",
-        "An error occurred (NoSuchKey) when calling the GetObject operation: The specified key does not exist.",
-        f"KeyError: '{rng.choice(('choices', 'usage', 'data', 'results'))}'",
-        f"time data '{rng.randint(1, 31)}/13/2026' does not match format '%d/%m/%Y'",
-    )
-
-
-def _net_misc(rng: random.Random) -> str:
-    host = rng.choice(HOSTS)
-    return (
-        f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded with url: {rng.choice(PATHS)} "
-        "(Caused by ProxyError('Unable to connect to proxy', OSError('Tunnel connection failed: 407 Proxy "
-        "Authentication Required')))",
-        f"[Errno 113] No route to host: ('{rng.choice(IPS)}', {rng.choice((443, 8080))})",
-        f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded with url: {rng.choice(PATHS)} "
-        f"(Caused by ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f{_hex(rng, 10)}>, "
-        f"'Connection to {host} timed out. (connect timeout=10)'))",
-        "Connection error.",
-        f"HTTPSConnectionPool(host='{host}', port=443): Read timed out. (read timeout={rng.choice((10, 30, 60))})",
-    )
-
-
-def _auth_misc(rng: random.Random) -> tuple[str, ...]:
-    return (
-        "Unable to locate credentials",
-        f"An error occurred (ExpiredToken) when calling the {rng.choice(S3_OPS)} operation: The security token "
-        "included in the request is expired",
-        f"jwt expired at {rng.randint(2024, 2026)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
-        f"T0{rng.randint(0, 9)}:00:00Z",
-        "Error code: 401 - {'type': 'error', 'error': {'type': 'authentication_error', "
-        "'message': 'invalid x-api-key'}}",
-        f"An error occurred (ThrottlingException) when calling the InvokeModel operation (reached max retries: "
-        f"{rng.randint(2, 9)}): Too many requests, please wait before trying again.",
-        f"monthly token budget exceeded for tenant workspace {_hex(rng, 6)} ({rng.randint(101, 140)}% used)",
-    )
-
-
-SKILLS_T = ("web_search", "sql_query", "send_email", "fetch_page", "code_exec")
-
-# Every template; the generator picks, per catalog entry, those whose texts the catalog matches to that entry.
-_FAMILIES = (_sec, _ckpt, _llm_misc, _tool_misc, _res_misc, _infra_misc, _val_misc, _data_misc, _net_misc, _auth_misc)
-
-
-def _variant(family: Callable[[random.Random], tuple[str, ...]], k: int) -> Template:
-    def template(rng: random.Random) -> str:
-        return family(rng)[k]
-
-    template.__name__ = f"{family.__name__}_{k}"
-    return template
-
-
-ALL_TEMPLATES: tuple[Template, ...] = tuple({id(t): t for _, t in RULES}.values()) + tuple(
-    _variant(f, k) for f in _FAMILIES for k in range(len(f(random.Random(0))))
-)
+ALL_TEMPLATES: tuple[Template, ...] = tuple({id(t): t for _, t in RULES}.values()) + FAMILY_TEMPLATES
