@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from core.schema import catalog_entries as ce
 from core.schema import failure_rollups as fr
+from queries.rollups import rollup_conditions
 
 ENTRY_COLUMNS = [
     "id", "code", "category", "severity", "recovery_mode", "is_retryable", "message", "patterns", "keywords",
@@ -17,14 +18,7 @@ ENTRY_COLUMNS = [
 
 
 def _window(tenant: str | None, start: datetime | None, end: datetime | None) -> list:  # type: ignore[type-arg]
-    cond = [fr.c.matched.is_(True)]
-    if tenant:
-        cond.append(fr.c.tenant_id == tenant)
-    if start is not None:
-        cond.append(fr.c.bucket >= start)
-    if end is not None:
-        cond.append(fr.c.bucket < end)
-    return cond
+    return [fr.c.matched.is_(True), *rollup_conditions(tenant=tenant, start=start, end=end)]
 
 
 def get_catalog_hits(conn: Connection, *, tenant: str | None, start: datetime | None = None,

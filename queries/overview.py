@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_pattern_exports as fpe
 from core.schema import failure_rollups as fr
+from queries.rollups import rollup_conditions
 
 HIT_RATE_ALERT = 0.70  # original guide: hit rate panel alert below 70%
 MISS_RATE_ALERT = 0.30  # FailureCatalogMissRateHigh: miss_rate > 30%
@@ -21,10 +22,7 @@ SUMMARY_COLUMNS = ["failures", "matched", "unmatched", "recovery_attempts", "rec
 
 
 def _where(tenant: str | None, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    cond = [fr.c.bucket >= start, fr.c.bucket < end]
-    if tenant is not None:
-        cond.append(fr.c.tenant_id == tenant)
-    return cond
+    return rollup_conditions(tenant=tenant, start=start, end=end)
 
 
 def _counts() -> list:  # type: ignore[type-arg]

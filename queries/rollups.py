@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -15,6 +16,20 @@ KEY_COLUMNS = ("tenant_id", "bucket", "error_code", "category", "severity", "rec
 COUNT_COLUMNS = ("failures", "recovery_attempts", "recovery_successes")
 
 RollupKey = tuple[str, datetime, str, str, str, str, bool]
+
+
+def rollup_conditions(
+    *, tenant: str | None, start: datetime | None = None, end: datetime | None = None
+) -> list[ColumnElement[bool]]:
+    """Conditions on failure_rollups for one tenant (None = all) and a [start, end) bucket range."""
+    cond: list[ColumnElement[bool]] = []
+    if start is not None:
+        cond.append(failure_rollups.c.bucket >= start)
+    if end is not None:
+        cond.append(failure_rollups.c.bucket < end)
+    if tenant:
+        cond.append(failure_rollups.c.tenant_id == tenant)
+    return cond
 
 
 def hour_bucket(ts: datetime) -> datetime:

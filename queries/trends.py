@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_rollups as fr
+from queries.rollups import rollup_conditions
 
 GRAINS = ("day", "week")
 HOUR = timedelta(hours=1)
@@ -27,10 +28,7 @@ def _window(tenant: str | None, start: datetime, end: datetime) -> list:  # type
     if start >= end:
         raise ValueError("start must be before end")
     start, end = hour_window(start, end)
-    cond = [fr.c.bucket >= start, fr.c.bucket < end]
-    if tenant:
-        cond.append(fr.c.tenant_id == tenant)
-    return cond
+    return rollup_conditions(tenant=tenant, start=start, end=end)
 
 
 def hour_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
