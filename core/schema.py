@@ -146,6 +146,64 @@ failure_rollups = Table(
     Index("ix_fr_tenant_bucket", "tenant_id", "bucket"),
 )
 
+
+def _rollup_counts() -> list[Column]:  # type: ignore[type-arg]
+    return [Column("failures", Integer, nullable=False, server_default=text("0")),
+            Column("recovery_attempts", Integer, nullable=False, server_default=text("0")),
+            Column("recovery_successes", Integer, nullable=False, server_default=text("0"))]
+
+
+def _rollup_keys() -> list[Column]:  # type: ignore[type-arg]
+    return [Column("error_code", String(128), nullable=False),
+            Column("category", String(64), nullable=False, server_default=text("''")),
+            Column("severity", String(16), nullable=False, server_default=text("''")),
+            Column("recovery_mode", String(32), nullable=False, server_default=text("''")),
+            Column("matched", Boolean, nullable=False)]
+
+
+# Migration 0003: coarser rollup levels, kept in step with failure_rollups by queries.rollups, so a page's
+# cost is bounded by tenants x days x codes instead of growing with the number of failures.
+failure_rollups_daily = Table(
+    "failure_rollups_daily",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),  # UTC midnight
+    *_rollup_keys(),
+    *_rollup_counts(),
+    UniqueConstraint(
+        "tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched",
+        name="uq_failure_rollups_daily_key",
+    ),
+    Index("ix_frd_bucket", "bucket"),
+    Index("ix_frd_tenant_bucket", "tenant_id", "bucket"),
+)
+
+# Per tenant and hour, without the code dimensions: rate series and totals of short windows.
+failure_rollups_tenant_hourly = Table(
+    "failure_rollups_tenant_hourly",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),
+    Column("matched", Boolean, nullable=False),
+    *_rollup_counts(),
+    UniqueConstraint("tenant_id", "bucket", "matched", name="uq_failure_rollups_tenant_hourly_key"),
+    Index("ix_frth_bucket", "bucket"),
+)
+
+# All-time counts per tenant and code dimensions (what retention has not removed), with the first and last
+# hour a failure of that key was stored: filter options, on-call summary, "new codes".
+failure_totals = Table(
+    "failure_totals",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    *_rollup_keys(),
+    *_rollup_counts(),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "error_code", "category", "severity", "recovery_mode", "matched",
+                     name="uq_failure_totals_key"),
+)
+
 catalog_entries = Table(
     "catalog_entries",
     metadata,
@@ -222,6 +280,9 @@ api_tokens = Table(
 DATA_TABLES = (
     "recovery_events",
     "failure_rollups",
+    "failure_rollups_daily",
+    "failure_rollups_tenant_hourly",
+    "failure_totals",
     "failure_matches",
     "failure_pattern_exports",
     "api_tokens",
