@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
-from core.schema import failure_matches, failure_pattern_exports, failure_rollups, recovery_events
+from core.schema import failure_matches, failure_pattern_exports, recovery_events
 from core.types import utcnow
-from queries.rollups import hour_bucket
+from queries.rollups import expire_rollups, hour_bucket
 
 
 @dataclass
@@ -48,7 +48,7 @@ def apply_retention(
             report.failures += conn.execute(delete(fm).where(fm.c.id.in_(ids))).rowcount
     with engine.begin() as conn:
         report.recovery_events += conn.execute(delete(recovery_events).where(recovery_events.c.at < cutoff)).rowcount
-        report.rollups += conn.execute(delete(failure_rollups).where(failure_rollups.c.bucket < cutoff)).rowcount
+        report.rollups += expire_rollups(conn, cutoff)
         report.exports += conn.execute(
             delete(failure_pattern_exports).where(
                 failure_pattern_exports.c.created_at < cutoff,

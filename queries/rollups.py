@@ -1,19 +1,29 @@
-"""Keep `failure_rollups` (hourly counts) in step with inserts and recovery changes."""
+"""Keep the rollup levels in step with inserts, recovery changes, promotions and retention.
+
+failure_rollups (hourly, full key) is the base level; failure_rollups_daily (same key, UTC days),
+failure_rollups_tenant_hourly (tenant, hour, matched) and failure_totals (full key without time, with the
+first and last hour seen) are derived from the same deltas in the same transaction, so every level always
+agrees with the raw rows. rollup_source() reads a window from the daily level for whole days and the hourly
+level for the edges.
+"""
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Subquery, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from core.schema import failure_rollups
+from core.schema import failure_rollups, failure_rollups_daily, failure_rollups_tenant_hourly, failure_totals
 
 KEY_COLUMNS = ("tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched")
 COUNT_COLUMNS = ("failures", "recovery_attempts", "recovery_successes")
+CODE_KEYS = ("error_code", "category", "severity", "recovery_mode", "matched")
+DAY = timedelta(days=1)
 
 RollupKey = tuple[str, datetime, str, str, str, str, bool]
 
@@ -37,6 +47,39 @@ def hour_bucket(ts: datetime) -> datetime:
     return ts.replace(minute=0, second=0, microsecond=0)
 
 
+def day_bucket(ts: datetime) -> datetime:
+    """Truncate a timestamp to its UTC day."""
+    return ts.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def ceil_day(ts: datetime) -> datetime:
+    """The first UTC midnight at or after ts."""
+    floor = day_bucket(ts)
+    return floor if floor == ts else floor + DAY
+
+
+def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: str = "rollup_src") -> Subquery:
+    """Rollup rows covering [start, end) (whole hours): daily rows for the whole days inside, hourly rows for
+    the edges. Same columns as failure_rollups; bucket is a day or an hour."""
+    cols = [*KEY_COLUMNS, *COUNT_COLUMNS]
+    first_day, last_day = ceil_day(start), day_bucket(end)
+    if first_day >= last_day:  # no whole day inside: hourly only
+        parts = [(failure_rollups, start, end)]
+    else:
+        parts = [(failure_rollups, start, first_day), (failure_rollups_daily, first_day, last_day),
+                 (failure_rollups, last_day, end)]
+    selects = [select(*[t.c[c] for c in cols]).where(*_level_conditions(t, tenant, lo, hi))
+               for t, lo, hi in parts if lo < hi]
+    return union_all(*selects).subquery(name) if len(selects) > 1 else selects[0].subquery(name)
+
+
+def _level_conditions(table: Any, tenant: str | None, start: datetime, end: datetime) -> list[Any]:
+    cond = [table.c.bucket >= start, table.c.bucket < end]
+    if tenant:
+        cond.append(table.c.tenant_id == tenant)
+    return cond
+
+
 def rollup_key(row: Mapping) -> RollupKey:  # type: ignore[type-arg]
     """The rollup key of one failure row (mapping with failure_matches columns)."""
     return (
@@ -51,26 +94,85 @@ def rollup_key(row: Mapping) -> RollupKey:  # type: ignore[type-arg]
 
 
 def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -> None:  # type: ignore[type-arg]
-    """Add count deltas to rollup rows, creating them when absent (one upsert per key batch)."""
-    rows = []
+    """Add count deltas to every rollup level, creating rows when absent (one multi-row upsert per level)."""
+    hourly: dict[tuple, Counter] = {}  # type: ignore[type-arg]
+    daily: dict[tuple, Counter] = {}  # type: ignore[type-arg]
+    tenant_hourly: dict[tuple, Counter] = {}  # type: ignore[type-arg]
+    totals: dict[tuple, list] = {}  # type: ignore[type-arg]
     for key, counts in deltas.items():
         if not any(counts.values()):
             continue
-        row = dict(zip(KEY_COLUMNS, key, strict=True))
+        tenant, bucket, *code_key = key
+        for level, level_key in ((hourly, key), (daily, (tenant, day_bucket(bucket), *code_key)),
+                                 (tenant_hourly, (tenant, bucket, key[-1]))):
+            level.setdefault(level_key, Counter()).update(counts)
+        entry = totals.setdefault((tenant, *code_key), [Counter(), bucket, bucket])
+        entry[0].update(counts)
+        entry[1], entry[2] = min(entry[1], bucket), max(entry[2], bucket)
+    _upsert(conn, failure_rollups, KEY_COLUMNS, hourly)
+    _upsert(conn, failure_rollups_daily, KEY_COLUMNS, daily)
+    _upsert(conn, failure_rollups_tenant_hourly, ("tenant_id", "bucket", "matched"), tenant_hourly)
+    _upsert(conn, failure_totals, ("tenant_id", *CODE_KEYS),
+            {k: v[0] for k, v in totals.items()}, seen={k: (v[1], v[2]) for k, v in totals.items()})
+
+
+def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Counter],  # type: ignore[type-arg]
+            seen: Mapping[tuple, tuple[datetime, datetime]] | None = None) -> None:
+    rows = []
+    for key, counts in deltas.items():
+        row = dict(zip(keys, key, strict=True))
         row.update({c: int(counts.get(c, 0)) for c in COUNT_COLUMNS})
+        if seen is not None:
+            row["first_seen"], row["last_seen"] = seen[key]
         rows.append(row)
     if not rows:
         return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(failure_rollups)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(KEY_COLUMNS),
-        set_={c: getattr(failure_rollups.c, c) + getattr(stmt.excluded, c) for c in COUNT_COLUMNS},
-    ).returning(failure_rollups.c.failures)  # RETURNING lets SQLAlchemy batch rows into one multi-row upsert
-    # Sorted keys give every writer the same lock order, so concurrent batches cannot deadlock.
-    rows.sort(key=lambda r: (r["tenant_id"], r["bucket"], r["error_code"], r["category"], r["severity"],
-                             r["recovery_mode"], r["matched"]))
+    pg = conn.dialect.name == "postgresql"
+    stmt = (pg_insert if pg else sqlite_insert)(table)
+    set_ = {c: table.c[c] + stmt.excluded[c] for c in COUNT_COLUMNS}
+    if seen is not None:
+        # Two-argument min()/max() are scalar functions on SQLite; the stored text sorts like the time.
+        least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
+        set_["first_seen"] = least(table.c.first_seen, stmt.excluded.first_seen)
+        set_["last_seen"] = greatest(table.c.last_seen, stmt.excluded.last_seen)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_).returning(table.c.failures)
+    # Sorted keys give every writer the same lock order, so concurrent batches cannot deadlock; RETURNING lets
+    # SQLAlchemy send the rows as one multi-row upsert.
+    rows.sort(key=lambda r: tuple(r[k] for k in keys))
     conn.execute(stmt, rows).all()
+
+
+def expire_rollups(conn: Connection, cutoff: datetime) -> int:
+    """Remove rollups before an hour-aligned cutoff from every level; returns hourly rows deleted.
+
+    The all-time totals and the daily row of the cutoff's day lose exactly the hourly counts being deleted.
+    """
+    fr = failure_rollups
+    tkeys = ("tenant_id", *CODE_KEYS)
+    group = [fr.c[c] for c in tkeys]
+    sums = [func.sum(fr.c[c]).label(c) for c in COUNT_COLUMNS]
+    gone = conn.execute(select(*group, *sums, func.min(fr.c.bucket).label("lo"), func.max(fr.c.bucket).label("hi"))
+                        .where(fr.c.bucket < cutoff).group_by(*group)).mappings().all()
+    # first_seen := least(first_seen, hi) and last_seen := greatest(last_seen, lo) leave both unchanged.
+    _upsert(conn, failure_totals, tkeys, _negated(gone, tkeys), seen={_key(r, tkeys): (_dt(r["hi"]), _dt(r["lo"])) for r in gone})
+    first_day = day_bucket(cutoff)
+    if first_day < cutoff:
+        partial = conn.execute(select(*group, *sums).where(fr.c.bucket >= first_day, fr.c.bucket < cutoff)
+                               .group_by(*group)).mappings().all()
+        _upsert(conn, failure_rollups_daily, KEY_COLUMNS,
+                {(k[0], first_day, *k[1:]): v for k, v in _negated(partial, tkeys).items()})
+    frd, frth = failure_rollups_daily, failure_rollups_tenant_hourly
+    conn.execute(frd.delete().where(frd.c.bucket < first_day))
+    conn.execute(frth.delete().where(frth.c.bucket < cutoff))
+    return int(conn.execute(fr.delete().where(fr.c.bucket < cutoff)).rowcount or 0)
+
+
+def _key(row: Mapping, keys: tuple[str, ...]) -> tuple:  # type: ignore[type-arg]
+    return tuple(row[k] for k in keys)
+
+
+def _negated(rows: Iterable[Mapping], keys: tuple[str, ...]) -> dict[tuple, Counter]:  # type: ignore[type-arg]
+    return {_key(r, keys): Counter({c: -int(r[c] or 0) for c in COUNT_COLUMNS}) for r in rows}
 
 
 def deltas_for_inserts(rows: Iterable[Mapping]) -> dict[RollupKey, Counter]:  # type: ignore[type-arg]
@@ -84,3 +186,8 @@ def deltas_for_inserts(rows: Iterable[Mapping]) -> dict[RollupKey, Counter]:  # 
         if row.get("recovery_succeeded"):
             c["recovery_successes"] += 1
     return deltas
+
+
+def _dt(value: Any) -> datetime:
+    # min()/max() of a timestamp can come back as text on SQLite.
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -1,0 +1,134 @@
+"""Every rollup level (hourly, daily, tenant-hourly, totals) equals an independent GROUP BY of the raw rows after
+ingest, recovery marks, a promotion and retention; rollup_source reads a window exactly."""
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from core.schema import failure_matches as fm
+from core.schema import failure_rollups_daily, failure_rollups_tenant_hourly, failure_totals
+from core.schema import failure_rollups as fr
+from loaders.ingest import IngestPipeline
+from loaders.promote import promote_entry
+from loaders.retention import apply_retention
+from queries.recovery import mark_recovery
+from queries.rollups import rollup_source
+
+NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+MESSAGES = ["connection refused by upstream", "rate limit exceeded (429)", "permission denied for bucket",
+            "gizmo wobbled unexpectedly at step", "context length exceeded for model"]
+COUNTS = ["failures", "recovery_attempts", "recovery_successes"]
+KEY = ["tenant_id", "error_code", "category", "severity", "recovery_mode", "matched"]
+
+
+def _raw(conn) -> pd.DataFrame:
+    df = pd.DataFrame(conn.execute(select(
+        fm.c.tenant_id, fm.c.error_code, fm.c.category, fm.c.severity, fm.c.recovery_mode, fm.c.catalog_entry_id,
+        fm.c.recovery_attempted, fm.c.recovery_succeeded, fm.c.created_at)).mappings().all())
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    for col in ("category", "severity", "recovery_mode"):
+        df[col] = df[col].fillna("")
+    df["matched"] = df["catalog_entry_id"].notna()
+    df["failures"] = 1
+    df["recovery_attempts"] = df["recovery_attempted"].astype(int)
+    df["recovery_successes"] = (df["recovery_succeeded"] == True).astype(int)  # noqa: E712
+    df["hour"] = df["created_at"].dt.floor("h")
+    df["day"] = df["created_at"].dt.floor("D")
+    return df
+
+
+def _expected(df: pd.DataFrame, keys: list[str]) -> dict:
+    grouped = df.groupby(keys)[COUNTS].sum()
+    return {tuple(k if isinstance(k, tuple) else (k,)): tuple(int(x) for x in v) for k, v in grouped.iterrows()}
+
+
+def _stored(conn, table, keys: list[str]) -> dict:
+    rows = conn.execute(select(*[table.c[k] for k in keys], *[table.c[c] for c in COUNTS])).all()
+    out = {}
+    for r in rows:
+        key = tuple(pd.Timestamp(v) if isinstance(v, datetime) else (bool(v) if k == "matched" else v)
+                    for k, v in zip(keys, r[:len(keys)], strict=True))
+        counts = tuple(int(x) for x in r[len(keys):])
+        if any(counts):
+            out[key] = counts
+    return out
+
+
+def _check(engine, *, seen_exact: bool = True) -> None:
+    with engine.connect() as conn:
+        df = _raw(conn)
+        renamed = {"bucket": "hour"}
+        hourly_keys = ["tenant_id", "bucket", *KEY[1:]]
+        expected = _expected(df.rename(columns={"hour": "bucket"}), hourly_keys)
+        assert _stored(conn, fr, hourly_keys) == expected
+        expected = _expected(df.drop(columns="hour").rename(columns={"day": "bucket"}), hourly_keys)
+        assert _stored(conn, failure_rollups_daily, hourly_keys) == expected
+        keys = ["tenant_id", "bucket", "matched"]
+        assert _stored(conn, failure_rollups_tenant_hourly, keys) == _expected(df.rename(columns=renamed | {
+            "hour": "bucket"}), keys)
+        assert _stored(conn, failure_totals, KEY) == _expected(df, KEY)
+        if seen_exact:
+            seen = df.groupby(KEY)["hour"].agg(["min", "max"])
+            rows = conn.execute(select(*[failure_totals.c[k] for k in KEY], failure_totals.c.first_seen,
+                                       failure_totals.c.last_seen).where(failure_totals.c.failures > 0)).all()
+            assert len(rows) == len(seen)
+            for r in rows:
+                lo, hi = seen.loc[tuple(r[:5]) + (bool(r[5]),)]
+                assert (pd.Timestamp(r.first_seen), pd.Timestamp(r.last_seen)) == (lo, hi)
+
+
+def _events(n: int, rng: random.Random) -> list[dict]:
+    return [{"tenant_id": rng.choice(["t1", "t2", "t3"]), "run_id": f"run{i % 17}",
+             "error_message": f"{rng.choice(MESSAGES)} #{i}",
+             "occurred_at": (NOW - timedelta(minutes=rng.randrange(0, 6 * 24 * 60))).isoformat()} for i in range(n)]
+
+
+def test_levels_follow_ingest_recovery_promotion_and_retention(engine, metrics):
+    rng = random.Random(7)
+    IngestPipeline(engine, metrics=metrics).ingest(_events(400, rng))
+    _check(engine)
+
+    with engine.begin() as conn:
+        ids = list(conn.execute(select(fm.c.id).order_by(fm.c.id).limit(120)).scalars())
+        for i, fid in enumerate(ids):
+            mark_recovery(conn, failure_id=fid, succeeded=i % 3 != 0, recovered_by="ops")
+        for fid in ids[:20]:  # a second mark moves rows between succeeded and failed
+            mark_recovery(conn, failure_id=fid, succeeded=False, recovered_by="ops")
+    _check(engine)
+
+    with engine.begin() as conn:
+        result = promote_entry(conn, entry={
+            "code": "GIZMO_WOBBLE", "category": "TOOL_ERROR", "severity": "medium", "message": "Gizmo wobbled.",
+            "keywords": ["gizmo", "wobbled"], "recovery_mode": "RETRY_EXPONENTIAL",
+            "recovery_suggestions": ["Steady the gizmo"]}, created_by="ada")
+    assert result.rematched > 0
+    _check(engine)
+
+    # A cutoff in the middle of a day: the daily row of that day keeps only its later hours.
+    report = apply_retention(engine, days=3, now=NOW)
+    assert report.cutoff.hour == NOW.hour and report.failures > 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.min(fm.c.created_at))).scalar() >= report.cutoff
+    _check(engine, seen_exact=False)
+
+
+@pytest.mark.parametrize("hours", [(0, 5), (3, 30), (5, 24 * 4 + 7), (24, 48), (0, 24 * 6)])
+def test_rollup_source_equals_raw_rows_of_the_window(engine, metrics, hours):
+    IngestPipeline(engine, metrics=metrics).ingest(_events(300, random.Random(3)))
+    end = NOW.replace(minute=0) - timedelta(hours=hours[0])
+    start = end - timedelta(hours=hours[1])
+    for tenant in (None, "t2"):
+        src = rollup_source(tenant=tenant, start=start, end=end)
+        with engine.connect() as conn:
+            got = conn.execute(select(src.c.error_code, func.sum(src.c.failures), func.sum(src.c.recovery_attempts))
+                               .group_by(src.c.error_code)).all()
+            df = _raw(conn)
+        df = df[(df["created_at"] >= start) & (df["created_at"] < end)]
+        if tenant:
+            df = df[df["tenant_id"] == tenant]
+        expected = {c: (int(g["failures"].sum()), int(g["recovery_attempts"].sum())) for c, g in df.groupby("error_code")}
+        assert {c: (int(n), int(a)) for c, n, a in got if n} == expected
