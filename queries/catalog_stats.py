@@ -1,15 +1,17 @@
-"""Catalog entries with their hit counts, read from failure_rollups (matched failures per error code)."""
+"""Catalog entries with their hit counts, read from the rollup levels (matched failures per error code)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from core.schema import catalog_entries as ce
-from core.schema import failure_rollups as fr
-from queries.rollups import rollup_conditions
+from core.schema import failure_rollups as hourly
+from core.schema import failure_totals as ft
+from queries.rollups import as_datetime, rollup_source
 
 ENTRY_COLUMNS = [
     "id", "code", "category", "severity", "recovery_mode", "is_retryable", "message", "patterns", "keywords",
@@ -17,20 +19,45 @@ ENTRY_COLUMNS = [
 ]
 
 
-def _window(tenant: str | None, start: datetime | None, end: datetime | None) -> list:  # type: ignore[type-arg]
-    return [fr.c.matched.is_(True), *rollup_conditions(tenant=tenant, start=start, end=end)]
+def _source(tenant: str | None, start: datetime | None, end: datetime | None) -> Any:
+    """Matched rollup rows of the window (all time when start/end are None)."""
+    if start is None or end is None:
+        src = select(hourly).where(hourly.c.matched.is_(True))
+        if tenant:
+            src = src.where(hourly.c.tenant_id == tenant)
+        if start is not None:
+            src = src.where(hourly.c.bucket >= start)
+        if end is not None:
+            src = src.where(hourly.c.bucket < end)
+        return src.subquery("matched_src")
+    fr = rollup_source(tenant=tenant, start=start, end=end)
+    return select(fr).where(fr.c.matched.is_(True)).subquery("matched_src")
+
+
+def _last_hits(conn: Connection, tenant: str | None, end: datetime | None, codes: list[str]) -> dict[str, Any]:
+    """Latest hour with a hit per code, from the all-time totals; only exact when that hour is before `end`."""
+    if not codes:
+        return {}
+    query = select(ft.c.error_code, func.max(ft.c.last_seen)).where(
+        ft.c.matched.is_(True), ft.c.failures > 0, ft.c.error_code.in_(codes)).group_by(ft.c.error_code)
+    if tenant:
+        query = query.where(ft.c.tenant_id == tenant)
+    lasts = {code: as_datetime(last) for code, last in conn.execute(query)}
+    return {code: last for code, last in lasts.items() if end is None or last < end}
 
 
 def get_catalog_hits(conn: Connection, *, tenant: str | None, start: datetime | None = None,
                      end: datetime | None = None) -> pd.DataFrame:
     """One row per catalog entry: ENTRY_COLUMNS; hits = matched failures stored under the entry's code in the
     window (tenant-scoped), last_hit = latest hour bucket with a hit (UTC) or NaT. Most hits first."""
-    hits_q = (
-        select(fr.c.error_code, func.sum(fr.c.failures).label("hits"), func.max(fr.c.bucket).label("last_hit"))
-        .where(*_window(tenant, start, end))
-        .group_by(fr.c.error_code)
-    )
+    fr = _source(tenant, start, end)
+    hits_q = select(fr.c.error_code, func.sum(fr.c.failures).label("hits"), func.max(fr.c.bucket).label("last_hit")
+                    ).group_by(fr.c.error_code)
     hits = {r.error_code: (int(r.hits or 0), r.last_hit) for r in conn.execute(hits_q)}
+    # A daily row only says which day: the all-time last hour is the window's last hit whenever it lies before
+    # the window's end (the window has a hit, so that hour is inside it).
+    exact = _last_hits(conn, tenant, end, [c for c, (n, _) in hits.items() if n > 0])
+    hits = {c: (n, exact.get(c, last)) for c, (n, last) in hits.items()}
     rows = [dict(r) for r in conn.execute(select(ce).order_by(ce.c.code)).mappings()]
     for row in rows:
         n, last = hits.get(row["code"], (0, None))
@@ -46,7 +73,6 @@ def get_matched_under_other_codes(conn: Connection, *, tenant: str | None, start
                                   end: datetime | None = None) -> int:
     """Matched failures whose stored code is not a catalog code (a runtime's own code matched by message)."""
     codes = select(ce.c.code)
-    query = select(func.coalesce(func.sum(fr.c.failures), 0)).where(
-        *_window(tenant, start, end), fr.c.error_code.not_in(codes)
-    )
+    fr = _source(tenant, start, end)
+    query = select(func.coalesce(func.sum(fr.c.failures), 0)).where(fr.c.error_code.not_in(codes))
     return int(conn.execute(query).scalar() or 0)

@@ -1,15 +1,18 @@
 """Explore: failures grouped by error code, category or signature, with first/last seen and a sparkline."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from queries.filters import FailureFilter, FilterError
+from queries.rollups import DAY, as_datetime, ceil_day, day_bucket, rollup_source
 
 GROUPINGS = {"error_code": fm.c.error_code, "category": fm.c.category, "signature": fm.c.signature}
 GROUP_COLUMNS = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category",
@@ -17,6 +20,7 @@ GROUP_COLUMNS = ["key", "failures", "matched", "recovered", "first_seen", "last_
 ROLLUP_GROUPINGS = {"error_code": fr.c.error_code, "category": fr.c.category}
 SPARK_BUCKETS = 24
 MAX_GROUPS = 500
+HOUR = timedelta(hours=1)
 
 
 def _epoch(conn: Connection, col: ColumnElement) -> ColumnElement:  # type: ignore[type-arg]
@@ -76,38 +80,45 @@ def _whole_hour(ts: datetime | None) -> bool:
     return ts is not None and ts.minute == 0 and ts.second == 0 and ts.microsecond == 0
 
 
-def _rollup_conditions(filt: FailureFilter) -> list[ColumnElement[bool]] | None:
-    """The filter as conditions on failure_rollups, or None when it needs raw rows (text, run, skill,
-    signature, recovery status, or a range that does not start and end on whole hours)."""
+def _rollup_conditions(filt: FailureFilter, src: Any = None) -> list[ColumnElement[bool]] | None:
+    """The filter as conditions on rollup rows, or None when it needs raw rows (text, run, skill, signature,
+    recovery status, or a range that does not start and end on whole hours). With `src` (a rollup_source of
+    the filter's window) only the dimension conditions; without it, on failure_rollups with the bucket range."""
     if filt.run_id or filt.skill_id or filt.signature or filt.q or filt.status != "all":
         return None
     if not (_whole_hour(filt.start) and _whole_hour(filt.end)):
         return None
-    c: list[ColumnElement[bool]] = [fr.c.bucket >= filt.start, fr.c.bucket < filt.end]
-    if filt.tenant_id:
-        c.append(fr.c.tenant_id == filt.tenant_id)
-    for values, col in ((filt.error_codes, fr.c.error_code), (filt.categories, fr.c.category),
-                        (filt.severities, fr.c.severity), (filt.recovery_modes, fr.c.recovery_mode)):
+    t = fr if src is None else src
+    c: list[ColumnElement[bool]] = []
+    if src is None:
+        c += [fr.c.bucket >= filt.start, fr.c.bucket < filt.end]
+        if filt.tenant_id:
+            c.append(fr.c.tenant_id == filt.tenant_id)
+    for values, col in ((filt.error_codes, t.c.error_code), (filt.categories, t.c.category),
+                        (filt.severities, t.c.severity), (filt.recovery_modes, t.c.recovery_mode)):
         if values:
             c.append(col.in_(values))
     if filt.matched is not None:
-        c.append(fr.c.matched.is_(filt.matched))
+        c.append(t.c.matched.is_(filt.matched))
     return c
 
 
 def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, conds: list[ColumnElement[bool]],
                          limit: int, buckets: int) -> pd.DataFrame:
-    """Grouped view from hourly rollups (no scan of raw rows); first/last seen and an example message come
-    from index seeks per listed group."""
-    key = ROLLUP_GROUPINGS[by]
-    total = func.sum(fr.c.failures)
+    """Grouped view from the rollup levels (no scan of raw rows); first/last seen and an example message come
+    from index seeks per listed group, all in one statement."""
+    assert filt.start is not None and filt.end is not None  # _rollup_conditions demands a whole-hour range
+    src = rollup_source(tenant=filt.tenant_id, start=filt.start, end=filt.end)
+    conds = _rollup_conditions(filt, src) or []
+    key = src.c[by]
+    total = func.sum(src.c.failures)
     query = (
         select(
             key.label("key"),
             total.label("failures"),
-            func.sum(case((fr.c.matched.is_(True), fr.c.failures), else_=0)).label("matched"),
-            func.sum(fr.c.recovery_successes).label("recovered"),
-            func.max(fr.c.category).label("category"),
+            func.sum(case((src.c.matched.is_(True), src.c.failures), else_=0)).label("matched"),
+            func.sum(src.c.recovery_successes).label("recovered"),
+            func.max(src.c.category).label("category"),
         )
         .where(*conds).group_by(key).having(total > 0).order_by(total.desc(), key).limit(limit)
     )
@@ -118,23 +129,60 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, conds: 
     # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
     df["key"] = _objects(df["key"], empty_is_none=True)
     df["category"] = _objects(df["category"], empty_is_none=True)
-    raw_key = GROUPINGS[by]
-    firsts, lasts, examples = [], [], []
-    for value in df["key"].tolist():
-        cond = [*filt.conditions(), raw_key.is_(None) if value is None else raw_key == value]
-        first = select(fm.c.created_at).where(*cond).order_by(fm.c.created_at.asc()).limit(1).scalar_subquery()
-        last_row = select(fm.c.created_at, fm.c.error_message).where(*cond).order_by(fm.c.created_at.desc()).limit(1)
-        row = conn.execute(last_row).first()
-        firsts.append(conn.execute(select(first)).scalar())
-        lasts.append(row[0] if row else None)
-        examples.append(row[1] if row else None)
-    df["first_seen"] = pd.to_datetime(pd.Series(firsts, dtype=object), utc=True)
-    df["last_seen"] = pd.to_datetime(pd.Series(lasts, dtype=object), utc=True)
-    df["example"] = examples
-    rollup_keys = df.assign(key=pd.Series(["" if k is None else k for k in df["key"]], dtype=object))
-    df["sparkline"] = _sparklines(conn, filt, key, rollup_keys, buckets,
-                                  time_col=fr.c.bucket, count=func.sum(fr.c.failures), conds=conds)
+    seen = _first_last_example(conn, filt, GROUPINGS[by], df["key"].tolist())
+    df["first_seen"] = pd.to_datetime(pd.Series([seen[k][0] for k in df["key"]], dtype=object), utc=True)
+    df["last_seen"] = pd.to_datetime(pd.Series([seen[k][1] for k in df["key"]], dtype=object), utc=True)
+    df["example"] = [seen[k][2] for k in df["key"]]
+    df["sparkline"] = _rollup_sparklines(conn, src, key, conds, df["key"].tolist(), filt.start, filt.end, buckets)
     return df[GROUP_COLUMNS]
+
+
+def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, keys: list[Any]
+                        ) -> dict[Any, tuple[Any, Any, Any]]:
+    """(first created_at, last created_at, latest message) per group key: three index seeks per key."""
+    out: dict[Any, tuple[Any, Any, Any]] = {}
+    values = [k for k in keys if k is not None]
+    base = filt.conditions()
+    if values:
+        listed = union_all(*[select(literal(v, String).label("k")) for v in values]).subquery("listed")
+        cond = [*base, raw_key == listed.c.k]
+
+        def seek(col: Any, order: Any) -> Any:
+            return select(col).where(*cond).order_by(order).limit(1).scalar_subquery()
+
+        rows = conn.execute(select(listed.c.k, seek(fm.c.created_at, fm.c.created_at.asc()),
+                                   seek(fm.c.created_at, fm.c.created_at.desc()),
+                                   seek(fm.c.error_message, fm.c.created_at.desc()))).all()
+        out.update({k: (first, last, example) for k, first, last, example in rows})
+    if None in keys:
+        cond = [*base, raw_key.is_(None)]
+        first = conn.execute(select(fm.c.created_at).where(*cond).order_by(fm.c.created_at.asc()).limit(1)).first()
+        last = conn.execute(select(fm.c.created_at, fm.c.error_message).where(*cond)
+                            .order_by(fm.c.created_at.desc()).limit(1)).first()
+        out[None] = (first[0] if first else None, last[0] if last else None, last[1] if last else None)
+    return {k: out.get(k, (None, None, None)) for k in keys}
+
+
+def _rollup_sparklines(conn: Connection, src: Any, key: Any, conds: list[ColumnElement[bool]], keys: list[Any],
+                       start: datetime, end: datetime, buckets: int) -> list[list[int]]:
+    """Failures per slice for the listed groups: one slice per day when the window holds whole days (the daily
+    level cannot be split finer), else `buckets` equal slices of hours."""
+    if not keys:
+        return []
+    by_day = ceil_day(start) < day_bucket(end)
+    origin = day_bucket(start) if by_day else start
+    width = (DAY if by_day else max(end - start, HOUR) / buckets).total_seconds()
+    slots = int((end - origin).total_seconds() // width) + (1 if (end - origin).total_seconds() % width else 0)
+    slots = max(1, slots) if by_day else buckets
+    stored = ["" if k is None else k for k in keys]
+    rows = conn.execute(select(key, src.c.bucket, func.sum(src.c.failures)).where(*conds, key.in_(stored))
+                        .group_by(key, src.c.bucket)).all()
+    series: dict[Any, list[int]] = {k: [0] * slots for k in stored}
+    for k, bucket, n in rows:
+        slot = int((as_datetime(bucket) - origin).total_seconds() // width)
+        if k in series:
+            series[k][min(max(slot, 0), slots - 1)] += int(n or 0)
+    return [series[k] for k in stored]
 
 
 def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, groups: pd.DataFrame,  # type: ignore[type-arg]
@@ -167,14 +215,13 @@ def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, group
 
 
 def get_filter_options(conn: Connection, *, tenant: str | None) -> dict[str, list[str]]:
-    """Values offered in the filter pickers (from the small rollup table): error_codes, categories, modes."""
-    from core.schema import failure_rollups as fr
+    """Values offered in the filter pickers (from the all-time totals): error_codes, categories, modes."""
+    from core.schema import failure_totals as ft
 
-    # One pass over the rollups for the three pickers (three DISTINCT scans cost ~3x at 1M failures).
-    query = select(fr.c.error_code, fr.c.category, fr.c.recovery_mode).group_by(
-        fr.c.error_code, fr.c.category, fr.c.recovery_mode)
+    query = select(ft.c.error_code, ft.c.category, ft.c.recovery_mode).where(ft.c.failures > 0).group_by(
+        ft.c.error_code, ft.c.category, ft.c.recovery_mode)
     if tenant is not None:
-        query = query.where(fr.c.tenant_id == tenant)
+        query = query.where(ft.c.tenant_id == tenant)
     codes: set[str] = set()
     categories: set[str] = set()
     modes: set[str] = set()

@@ -7,8 +7,9 @@ import pandas as pd
 from sqlalchemy import Integer, Select, func, select
 from sqlalchemy.engine import Connection
 
-from core.schema import UNRECOVERED
+from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, UNRECOVERED
 from core.schema import failure_matches as fm
+from core.schema import failure_totals as ft
 
 QUEUE_COLUMNS = [
     "id", "version", "tenant_id", "created_at", "severity", "severity_rank", "error_code", "category",
@@ -75,7 +76,13 @@ def get_unrecovered_summary(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> pd.DataFrame:
-    """Unrecovered failures per severity (grain: severity): severity, severity_rank, failures, failed_attempts."""
+    """Unrecovered failures per severity (grain: severity): severity, severity_rank, failures, failed_attempts.
+
+    Without a time range it reads the all-time totals (unrecovered = failures - successes, failed attempts =
+    attempts - successes), which stay small however many failures are stored; with one, the raw rows.
+    """
+    if start is None and end is None:
+        return _summary_from_totals(conn, tenant)
     query = (
         select(
             fm.c.severity_rank,
@@ -88,7 +95,36 @@ def get_unrecovered_summary(
         .order_by(fm.c.severity_rank)
     )
     rows = conn.execute(query).mappings().all()
-    df = pd.DataFrame([dict(r) for r in rows], columns=["severity", "severity_rank", "failures", "failed_attempts"])
+    return _summary_frame(pd.DataFrame([dict(r) for r in rows],
+                                       columns=["severity", "severity_rank", "failures", "failed_attempts"]))
+
+
+def _summary_from_totals(conn: Connection, tenant: str | None) -> pd.DataFrame:
+    query = select(ft.c.severity, func.sum(ft.c.failures - ft.c.recovery_successes).label("failures"),
+                   func.sum(ft.c.recovery_attempts - ft.c.recovery_successes).label("failed_attempts")
+                   ).group_by(ft.c.severity)
+    if tenant:
+        query = query.where(ft.c.tenant_id == tenant)
+    df = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()],
+                      columns=["severity", "failures", "failed_attempts"])
+    df = df[df["failures"].fillna(0) > 0]
+    df["severity"] = _objects_or_none(df["severity"])
+    df["severity_rank"] = [SEVERITY_RANK.get(s, UNKNOWN_SEVERITY_RANK) for s in df["severity"]]
+    # Several severities may share the unknown rank; the raw-row query groups by rank (max of the names).
+    df = df.groupby("severity_rank", as_index=False).agg(
+        severity=("severity", lambda v: max((x for x in v if x is not None), default=None)),
+        failures=("failures", "sum"), failed_attempts=("failed_attempts", "sum"))
+    return _summary_frame(df.sort_values("severity_rank")[["severity", "severity_rank", "failures",
+                                                           "failed_attempts"]])
+
+
+def _objects_or_none(values: pd.Series) -> list[str | None]:
+    # Rollup levels store a missing severity as ''.
+    return [v if v else None for v in values.tolist()]
+
+
+def _summary_frame(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.reset_index(drop=True)
     df["severity"] = df["severity"].fillna("unknown")
     for col in ("severity_rank", "failures", "failed_attempts"):
         df[col] = df[col].fillna(0).astype("int64")

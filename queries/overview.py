@@ -1,4 +1,4 @@
-"""Overview aggregates from failure_rollups (never raw rows): summary, rate series, top codes, modes, health."""
+"""Overview aggregates from the rollup levels (never raw rows): summary, rate series, top codes, modes, health."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,8 +8,8 @@ from sqlalchemy import ColumnElement, Integer, case, func, select
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_pattern_exports as fpe
-from core.schema import failure_rollups as fr
-from queries.rollups import rollup_conditions
+from core.schema import failure_rollups_tenant_hourly as frth
+from queries.rollups import rollup_source
 
 HIT_RATE_ALERT = 0.70  # original guide: hit rate panel alert below 70%
 MISS_RATE_ALERT = 0.30  # FailureCatalogMissRateHigh: miss_rate > 30%
@@ -22,10 +22,14 @@ SUMMARY_COLUMNS = ["failures", "matched", "unmatched", "recovery_attempts", "rec
 
 
 def _where(tenant: str | None, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    return rollup_conditions(tenant=tenant, start=start, end=end)
+    """Conditions on the per tenant-hour level (totals and rate series need no code dimension)."""
+    cond = [frth.c.bucket >= start, frth.c.bucket < end]
+    if tenant:
+        cond.append(frth.c.tenant_id == tenant)
+    return cond
 
 
-def _counts() -> list:  # type: ignore[type-arg]
+def _counts(fr=frth) -> list:  # type: ignore[no-untyped-def,type-arg]
     return [
         func.coalesce(func.sum(fr.c.failures), 0).label("failures"),
         func.coalesce(func.sum(case((fr.c.matched.is_(True), fr.c.failures), else_=0)), 0).label("matched"),
@@ -58,8 +62,8 @@ def get_summary(conn: Connection, *, tenant: str | None, start: datetime, end: d
 
 def get_rate_series(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """Per hour bucket (UTC): bucket, failures, matched, unmatched, recovery counts and rates."""
-    query = select(fr.c.bucket, *_counts()).where(*_where(tenant, start, end)).group_by(fr.c.bucket)
-    rows = conn.execute(query.order_by(fr.c.bucket)).mappings().all()
+    query = select(frth.c.bucket, *_counts()).where(*_where(tenant, start, end)).group_by(frth.c.bucket)
+    rows = conn.execute(query.order_by(frth.c.bucket)).mappings().all()
     df = pd.DataFrame(rows, columns=["bucket", "failures", "matched", "recovery_attempts", "recovery_successes"])
     df["bucket"] = pd.to_datetime(df["bucket"], utc=True)
     return add_rates(df)
@@ -77,11 +81,11 @@ def resample_series(df: pd.DataFrame, freq: str) -> pd.DataFrame:
 def get_top_codes(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
                   limit: int = 10) -> pd.DataFrame:
     """Most frequent error codes: error_code, category, matched (bool), failures; largest first."""
+    fr = rollup_source(tenant=tenant, start=start, end=end)
     total = func.sum(fr.c.failures)
     query = (
         select(fr.c.error_code, func.max(fr.c.category).label("category"),
                func.max(func.cast(fr.c.matched, Integer)).label("matched"), total.label("failures"))
-        .where(*_where(tenant, start, end))
         .group_by(fr.c.error_code)
         .having(total > 0)
         .order_by(total.desc(), fr.c.error_code)
@@ -95,11 +99,8 @@ def get_top_codes(conn: Connection, *, tenant: str | None, start: datetime, end:
 
 def get_recovery_by_mode(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """Per recovery mode ('' = none): recovery_mode, failures, recovery_attempts, recovery_successes, success_rate."""
-    query = (
-        select(fr.c.recovery_mode, *_counts())
-        .where(*_where(tenant, start, end))
-        .group_by(fr.c.recovery_mode)
-    )
+    fr = rollup_source(tenant=tenant, start=start, end=end)
+    query = select(fr.c.recovery_mode, *_counts(fr)).group_by(fr.c.recovery_mode)
     rows = conn.execute(query).mappings().all()
     df = pd.DataFrame(rows, columns=["recovery_mode", "failures", "matched", "recovery_attempts",
                                      "recovery_successes"])

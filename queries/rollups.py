@@ -69,7 +69,8 @@ def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: s
         parts = [(failure_rollups, start, first_day), (failure_rollups_daily, first_day, last_day),
                  (failure_rollups, last_day, end)]
     selects = [select(*[t.c[c] for c in cols]).where(*_level_conditions(t, tenant, lo, hi))
-               for t, lo, hi in parts if lo < hi]
+               for t, lo, hi in parts if lo < hi] or [
+        select(*[failure_rollups.c[c] for c in cols]).where(*_level_conditions(failure_rollups, tenant, start, end))]
     return union_all(*selects).subquery(name) if len(selects) > 1 else selects[0].subquery(name)
 
 
@@ -154,7 +155,7 @@ def expire_rollups(conn: Connection, cutoff: datetime) -> int:
     gone = conn.execute(select(*group, *sums, func.min(fr.c.bucket).label("lo"), func.max(fr.c.bucket).label("hi"))
                         .where(fr.c.bucket < cutoff).group_by(*group)).mappings().all()
     # first_seen := least(first_seen, hi) and last_seen := greatest(last_seen, lo) leave both unchanged.
-    _upsert(conn, failure_totals, tkeys, _negated(gone, tkeys), seen={_key(r, tkeys): (_dt(r["hi"]), _dt(r["lo"])) for r in gone})
+    _upsert(conn, failure_totals, tkeys, _negated(gone, tkeys), seen={_key(r, tkeys): (as_datetime(r["hi"]), as_datetime(r["lo"])) for r in gone})
     first_day = day_bucket(cutoff)
     if first_day < cutoff:
         partial = conn.execute(select(*group, *sums).where(fr.c.bucket >= first_day, fr.c.bucket < cutoff)
@@ -188,6 +189,6 @@ def deltas_for_inserts(rows: Iterable[Mapping]) -> dict[RollupKey, Counter]:  # 
     return deltas
 
 
-def _dt(value: Any) -> datetime:
-    # min()/max() of a timestamp can come back as text on SQLite.
+def as_datetime(value: Any) -> datetime:
+    """A timestamp from min()/max(), which can come back as text on SQLite."""
     return datetime.fromisoformat(value) if isinstance(value, str) else value

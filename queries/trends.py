@@ -1,4 +1,4 @@
-"""Product trends from failure_rollups: hit rate and recovery success per day/week, category volume,
+"""Product trends from the rollup levels: hit rate and recovery success per day/week, category volume,
 top movers against the previous period and codes first seen in the period.
 
 Rollups are hourly, so every window is widened to whole hours (start floored, end rounded up).
@@ -6,13 +6,15 @@ Rollups are hourly, so every window is widened to whole hours (start floored, en
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from core.schema import failure_rollups as fr
-from queries.rollups import rollup_conditions
+from core.schema import failure_rollups_tenant_hourly as frth
+from core.schema import failure_totals as ft
+from queries.rollups import rollup_source
 
 GRAINS = ("day", "week")
 HOUR = timedelta(hours=1)
@@ -22,13 +24,27 @@ RATE_COLUMNS = [
 ]
 
 
-def _window(tenant: str | None, start: datetime, end: datetime) -> list:  # type: ignore[type-arg]
+def _checked(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     if start >= end:
         raise ValueError("start must be before end")
-    start, end = hour_window(start, end)
-    return rollup_conditions(tenant=tenant, start=start, end=end)
+    return hour_window(start, end)
+
+
+def _source(tenant: str | None, start: datetime, end: datetime) -> Any:
+    """Rollup rows of the window: daily rows for whole days, hourly rows for the edges."""
+    start, end = _checked(start, end)
+    return rollup_source(tenant=tenant, start=start, end=end)
+
+
+def _tenant_hours(tenant: str | None, start: datetime, end: datetime) -> list:  # type: ignore[type-arg]
+    """Conditions on the per tenant-hour level (no code dimension needed)."""
+    start, end = _checked(start, end)
+    cond = [frth.c.bucket >= start, frth.c.bucket < end]
+    if tenant:
+        cond.append(frth.c.tenant_id == tenant)
+    return cond
 
 
 def hour_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -54,6 +70,7 @@ def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
 def get_rate_trend(conn: Connection, *, tenant: str | None, start: datetime, end: datetime, grain: str = "day"
                    ) -> pd.DataFrame:
     """One row per day or week (UTC): RATE_COLUMNS; rates are floats (NaN when nothing to divide)."""
+    fr = _source(tenant, start, end)
     query = (
         select(
             fr.c.bucket, fr.c.matched,
@@ -61,7 +78,6 @@ def get_rate_trend(conn: Connection, *, tenant: str | None, start: datetime, end
             func.sum(fr.c.recovery_attempts).label("recovery_attempts"),
             func.sum(fr.c.recovery_successes).label("recovery_successes"),
         )
-        .where(*_window(tenant, start, end))
         .group_by(fr.c.bucket, fr.c.matched)
     )
     raw = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()],
@@ -87,11 +103,9 @@ def get_rate_trend(conn: Connection, *, tenant: str | None, start: datetime, end
 def get_category_volume(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
                         grain: str = "day") -> pd.DataFrame:
     """Failures per day/week and category: period, category ('(unmatched)' for misses), failures."""
-    query = (
-        select(fr.c.bucket, fr.c.category, func.sum(fr.c.failures).label("failures"))
-        .where(*_window(tenant, start, end))
-        .group_by(fr.c.bucket, fr.c.category)
-    )
+    fr = _source(tenant, start, end)
+    query = select(fr.c.bucket, fr.c.category, func.sum(fr.c.failures).label("failures")).group_by(
+        fr.c.bucket, fr.c.category)
     raw = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()], columns=["bucket", "category", "failures"])
     if raw.empty:
         return pd.DataFrame({"period": pd.Series(dtype="datetime64[ns, UTC]"),
@@ -105,11 +119,8 @@ def get_category_volume(conn: Connection, *, tenant: str | None, start: datetime
 
 
 def _code_counts(conn: Connection, tenant: str | None, start: datetime, end: datetime) -> pd.Series:
-    query = (
-        select(fr.c.error_code, func.sum(fr.c.failures).label("failures"))
-        .where(*_window(tenant, start, end))
-        .group_by(fr.c.error_code)
-    )
+    fr = _source(tenant, start, end)
+    query = select(fr.c.error_code, func.sum(fr.c.failures).label("failures")).group_by(fr.c.error_code)
     rows = conn.execute(query).all()
     return pd.Series({r.error_code: int(r.failures or 0) for r in rows}, dtype="int64")
 
@@ -140,45 +151,50 @@ def get_top_movers(conn: Connection, *, tenant: str | None, start: datetime, end
 
 
 def get_new_codes(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
-    """Codes seen in the period and never before it: error_code, category, first_seen (hour, UTC), failures."""
+    """Codes seen in the period and never before it: error_code, category, first_seen (hour, UTC), failures.
+
+    "Before" is since records began: failure_totals keeps the first hour a code was stored even after
+    retention removed those rows, so a code that came back is not new.
+    """
+    fr = _source(tenant, start, end)
+    start, end = _checked(start, end)
     query = (
-        select(
-            fr.c.error_code,
-            func.max(fr.c.category).label("category"),
-            func.min(fr.c.bucket).label("first_seen"),
-            func.sum(fr.c.failures).label("failures"),
-        )
-        .where(*_window(tenant, start, end))
+        select(fr.c.error_code, func.max(fr.c.category).label("category"),
+               func.sum(fr.c.failures).label("failures"))
         .group_by(fr.c.error_code)
+        .having(func.sum(fr.c.failures) > 0)
     )
     cur = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()],
-                       columns=["error_code", "category", "first_seen", "failures"])
-    cur = cur[cur["failures"].fillna(0) > 0]
+                       columns=["error_code", "category", "failures"])
+    first = select(ft.c.error_code, func.min(ft.c.first_seen).label("first_seen")).group_by(ft.c.error_code)
+    if tenant:
+        first = first.where(ft.c.tenant_id == tenant)
     if not cur.empty:
-        before = select(fr.c.error_code).where(
-            fr.c.bucket < start, fr.c.failures > 0, fr.c.error_code.in_(list(cur["error_code"]))
-        )
-        if tenant:
-            before = before.where(fr.c.tenant_id == tenant)
-        seen = set(conn.execute(before.distinct()).scalars())
-        cur = cur[~cur["error_code"].isin(seen)]
+        first = first.where(ft.c.error_code.in_(list(cur["error_code"])))
+        seen = {r.error_code: r.first_seen for r in conn.execute(first)}
+        cur["first_seen"] = [seen.get(c) for c in cur["error_code"]]
+        cur = cur[[s is not None and s >= start for s in cur["first_seen"]]]
+    else:
+        cur["first_seen"] = pd.Series(dtype=object)
     cur = cur.assign(
         category=cur["category"].replace("", UNMATCHED_CATEGORY).fillna(UNMATCHED_CATEGORY),
         first_seen=pd.to_datetime(cur["first_seen"], utc=True),
         failures=cur["failures"].fillna(0).astype("int64"),
     )
-    return cur.sort_values(["first_seen", "error_code"]).reset_index(drop=True)
+    return cur[["error_code", "category", "first_seen", "failures"]].sort_values(
+        ["first_seen", "error_code"]).reset_index(drop=True)
 
 
 def get_period_totals(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> dict[str, float]:
     """Totals of one window: failures, matched, hit_rate, recovery_attempts, recovery_successes,
     recovery_success_rate (rates NaN when nothing to divide)."""
+    fr = frth
     query = select(
         func.coalesce(func.sum(fr.c.failures), 0).label("failures"),
         func.coalesce(func.sum(fr.c.failures).filter(fr.c.matched.is_(True)), 0).label("matched"),
         func.coalesce(func.sum(fr.c.recovery_attempts), 0).label("recovery_attempts"),
         func.coalesce(func.sum(fr.c.recovery_successes), 0).label("recovery_successes"),
-    ).where(*_window(tenant, start, end))
+    ).where(*_tenant_hours(tenant, start, end))
     row = conn.execute(query).mappings().one()
     out = {k: int(v or 0) for k, v in row.items()}
     nan = float("nan")
