@@ -95,7 +95,17 @@ _LEVELS = [text(q) for q in (
               sum(recovery_attempts), sum(recovery_successes), min(bucket), max(bucket)
        FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6""",
 )]
-LEVEL_TABLES = ("failure_rollups_daily", "failure_rollups_tenant_hourly", "failure_totals")
+LEVEL_TABLES = ("failure_rollups_daily", "failure_rollups_tenant_hourly", "failure_totals",
+                "unmatched_signature_daily")
+
+# Unmatched failures per tenant, day, signature and code (queries.signature_rollups), as migration 0005 fills it.
+_SIGNATURES = text(
+    """INSERT INTO unmatched_signature_daily (tenant_id, bucket, signature, error_code, occurrences, first_seen,
+                                              last_seen)
+       SELECT tenant_id, date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', signature,
+              error_code, count(*), min(created_at), max(created_at)
+       FROM failure_matches WHERE catalog_entry_id IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 2"""
+)
 
 
 def fill(engine: Engine, *, rows: int, tenants: int = 20, days: int = 90, chunk: int = 250_000) -> float:
@@ -116,6 +126,7 @@ def fill(engine: Engine, *, rows: int, tenants: int = 20, days: int = 90, chunk:
             conn.execute(text(f"DELETE FROM {table}"))  # constant table names
         for statement in _LEVELS:
             conn.execute(statement)
+        conn.execute(_SIGNATURES)
     # VACUUM as autovacuum would have by then: statistics, and the visibility map for index-only scans.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE failure_matches"))

@@ -190,6 +190,28 @@ failure_rollups_tenant_hourly = Table(
     Index("ix_frth_bucket", "bucket"),
 )
 
+# The same two time levels summed over all tenants: an all-tenant page reads one row per code and bucket
+# instead of one per tenant, code and bucket.
+failure_rollups_all = Table(
+    "failure_rollups_all",
+    metadata,
+    Column("bucket", UTCDateTime, nullable=False),
+    *_rollup_keys(),
+    *_rollup_counts(),
+    UniqueConstraint("bucket", "error_code", "category", "severity", "recovery_mode", "matched",
+                     name="uq_failure_rollups_all_key"),
+)
+
+failure_rollups_daily_all = Table(
+    "failure_rollups_daily_all",
+    metadata,
+    Column("bucket", UTCDateTime, nullable=False),  # UTC midnight
+    *_rollup_keys(),
+    *_rollup_counts(),
+    UniqueConstraint("bucket", "error_code", "category", "severity", "recovery_mode", "matched",
+                     name="uq_failure_rollups_daily_all_key"),
+)
+
 # All-time counts per tenant and code dimensions (what retention has not removed), with the first and last
 # hour a failure of that key was stored: filter options, on-call summary, "new codes".
 failure_totals = Table(
@@ -283,6 +305,8 @@ DATA_TABLES = (
     "failure_rollups_daily",
     "failure_rollups_tenant_hourly",
     "failure_totals",
+    "failure_rollups_all",
+    "failure_rollups_daily_all",
     "failure_matches",
     "failure_pattern_exports",
     "api_tokens",

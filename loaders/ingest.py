@@ -23,6 +23,7 @@ from loaders.pg_copy import copy_insert
 from loaders.spool import Spool
 from queries.flags import CATALOG_FLAG, is_enabled
 from queries.rollups import apply_rollup_deltas, deltas_for_inserts
+from queries.signature_rollups import apply_signature_deltas, signature_deltas
 
 COPY_MIN_ROWS = 200  # below this a multi-row INSERT is as fast as COPY plus the stage round trips
 
@@ -223,6 +224,7 @@ class IngestPipeline:
                     fresh.append(r)
             if fresh:
                 apply_rollup_deltas(conn, deltas_for_inserts(fresh))
+                apply_signature_deltas(conn, signature_deltas(fresh))
         report.inserted = len(fresh)
         report.duplicates = len(rows) - len(fresh)
         # One counter increment per (code, category, outcome) in the batch, not one per row.

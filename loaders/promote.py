@@ -19,6 +19,12 @@ from core.types import utcnow
 from loaders.catalog_file import CODE_RE, CatalogEntry, CatalogError, validate_entry
 from loaders.matcher import UNKNOWN_CODE, Matcher
 from queries.rollups import RollupKey, apply_rollup_deltas, rollup_key
+from queries.signature_rollups import (
+    SignatureDelta,
+    SignatureKey,
+    add_signature_delta,
+    remove_from_signature_rollups,
+)
 
 BATCH_SIZE = 500
 
@@ -143,7 +149,7 @@ def unmatched_batch_query(*, after: tuple[Any, ...] | None, batch_size: int = BA
     """One keyset batch of unmatched failures after (tenant_id, created_at, id), in ix_fm_unmatched order."""
     cols = [fm.c.id, fm.c.tenant_id, fm.c.created_at, fm.c.error_code, fm.c.error_message, fm.c.category,
             fm.c.severity, fm.c.recovery_mode, fm.c.catalog_entry_id, fm.c.recovery_attempted,
-            fm.c.recovery_succeeded, fm.c.version]
+            fm.c.recovery_succeeded, fm.c.version, fm.c.signature]
     query = select(*cols).where(fm.c.catalog_entry_id.is_(None))
     if after is not None:
         t, c, i = after
@@ -167,6 +173,7 @@ def rematch_unmatched(
     )
     last: tuple[Any, ...] | None = None
     deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
+    left_unmatched: dict[SignatureKey, SignatureDelta] = {}  # re-matched rows leave the unmatched set
     while True:
         query = unmatched_batch_query(after=last, batch_size=batch_size)
         if conn.dialect.name == "postgresql":
@@ -193,12 +200,14 @@ def rematch_unmatched(
                 counter["recovery_attempts"] += sign * int(bool(r["recovery_attempted"]))
                 counter["recovery_successes"] += sign * int(bool(r["recovery_succeeded"]))
             result.by_tenant[r["tenant_id"]] = result.by_tenant.get(r["tenant_id"], 0) + 1
+            add_signature_delta(left_unmatched, r, -1)
         if params:
             conn.execute(update, params)
             result.rematched += len(params)
         if len(rows) < batch_size:
             break
     apply_rollup_deltas(conn, deltas)
+    remove_from_signature_rollups(conn, left_unmatched)
 
 
 def suggest_code(template: str, category: str | None = None, *, words: int = 3) -> str:

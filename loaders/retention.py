@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from core.schema import failure_matches, failure_pattern_exports, recovery_events
 from core.types import utcnow
 from queries.rollups import expire_rollups, hour_bucket
+from queries.signature_rollups import expire_signature_rollups
 
 
 @dataclass
@@ -55,4 +56,6 @@ def apply_retention(
                 failure_pattern_exports.c.status.in_(("uploaded", "failed")),
             )
         ).rowcount
+    with engine.begin() as conn:
+        expire_signature_rollups(conn, cutoff)
     return report

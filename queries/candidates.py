@@ -1,21 +1,31 @@
-"""Candidate patterns: unmatched failures grouped by signature, for promotion into the catalog."""
+"""Candidate patterns: unmatched failures grouped by signature, for promotion into the catalog.
+
+Counts, codes and tenants come from unmatched_signature_daily (whole days) plus raw rows for the partial
+edge days; skills and examples from a bounded sample of each candidate's latest raw rows.
+"""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, column, func, literal, or_, select, true, union_all, values
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
+from core.schema import unmatched_signature_daily as usd
 from loaders.signature import normalise_message
+from queries.signature_rollups import day_ceil, day_floor
 
 MAX_EXAMPLES = 3
 # Lists per candidate (codes, skills, tenants) are capped so one noisy signature cannot blow up a document.
 MAX_LIST = 50
 MAX_LIMIT = 1000
+# Skills and examples are read from the latest SAMPLE_ROWS unmatched failures of each candidate signature,
+# so their cost does not grow with the window (the counts, codes and tenants come from the rollup).
+SAMPLE_ROWS = 100
 
 COLUMNS = [
     "signature", "template", "error_codes", "occurrences", "affected_skills", "tenants", "examples",
@@ -60,34 +70,154 @@ def _conditions(tenant_id: str | None, start: datetime | None, end: datetime | N
     if tenant_id:
         cond.append(fm.c.tenant_id == tenant_id)
     if start is not None:
-        if start.tzinfo is None:
-            raise ValueError("start must be timezone-aware")
+        _check_aware(start, "start")
         cond.append(fm.c.created_at >= start)
     if end is not None:
-        if end.tzinfo is None:
-            raise ValueError("end must be timezone-aware")
+        _check_aware(end, "end")
         cond.append(fm.c.created_at < end)
     return cond
 
 
-def _grouped_lists(conn: Connection, column: Any, cond: list[Any], signatures: list[str]) -> dict[str, list]:
-    """Distinct values of `column` per signature, most frequent first, capped at MAX_LIST."""
-    n = func.count().label("n")
-    rows = conn.execute(
-        select(fm.c.signature, column.label("value"), n)
-        .where(and_(*cond, fm.c.signature.in_(signatures), column.is_not(None)))
-        .group_by(fm.c.signature, column)
-        .order_by(fm.c.signature, n.desc(), column)
-    ).all()
-    out: dict[str, list] = {s: [] for s in signatures}
-    for sig, value, _n in rows:
-        if len(out[sig]) < MAX_LIST:
-            out[sig].append(value)
+def _check_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+Range = tuple[datetime | None, datetime | None]
+
+
+def split_window(start: datetime | None, end: datetime | None) -> tuple[Range | None, list[Range]]:
+    """[start, end) as whole UTC days read from the rollup (None = open side) and partial edge ranges read
+    from raw rows; a window inside one day is all raw."""
+    lo = day_ceil(start) if start is not None else None
+    hi = day_floor(end) if end is not None else None
+    if lo is not None and hi is not None and lo > hi:
+        return None, [(start, end)]
+    raw: list[Range] = []
+    if start is not None and lo is not None and start < lo:
+        raw.append((start, lo))
+    if end is not None and hi is not None and hi < end:
+        raw.append((hi, end))
+    days = (lo, hi) if lo is None or hi is None or lo < hi else None
+    return days, raw
+
+
+def _sources(tenant_id: str | None, start: datetime | None, end: datetime | None) -> Any:
+    """Rows (signature, tenant_id, error_code, n, first_seen, last_seen) that together cover the window's
+    unmatched failures exactly: rollup rows for whole days, raw rows grouped the same way for the edges."""
+    for value, name in ((start, "start"), (end, "end")):
+        if value is not None:
+            _check_aware(value, name)
+    days, raw = split_window(start, end)
+    parts: list[Any] = []
+    if days is not None:
+        cond: list[Any] = [usd.c.occurrences > 0]  # keys emptied by promotion are kept at 0 until deleted
+        if tenant_id:
+            cond.append(usd.c.tenant_id == tenant_id)
+        if days[0] is not None:
+            cond.append(usd.c.bucket >= days[0])
+        if days[1] is not None:
+            cond.append(usd.c.bucket < days[1])
+        parts.append(select(usd.c.signature, usd.c.tenant_id, usd.c.error_code, usd.c.occurrences.label("n"),
+                            usd.c.first_seen, usd.c.last_seen).where(*cond))
+    for lo, hi in raw or ([] if parts else [(start, end)]):
+        group = [fm.c.signature, fm.c.tenant_id, fm.c.error_code]
+        parts.append(select(*group, func.count().label("n"), func.min(fm.c.created_at).label("first_seen"),
+                            func.max(fm.c.created_at).label("last_seen"))
+                     .where(*_conditions(tenant_id, lo, hi)).group_by(*group))
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end: datetime | None,
+                           min_occurrences: int = 3, limit: int = 100) -> Any:
+    """The GROUP BY signature over unmatched failures (occurrences, first/last seen), most frequent first.
+
+    Whole UTC days come from unmatched_signature_daily, the partial first/last day from raw rows, so the
+    cost grows with the window's days and signatures, not with its failures.
+    """
+    src = _sources(tenant_id, start, end).subquery("candidate_src")
+    occurrences = func.sum(src.c.n).label("occurrences")
+    return (
+        select(src.c.signature, occurrences, func.min(src.c.first_seen).label("first_seen"),
+               func.max(src.c.last_seen).label("last_seen"))
+        .group_by(src.c.signature)
+        .having(func.sum(src.c.n) >= max(1, int(min_occurrences)))
+        .order_by(occurrences.desc(), src.c.signature)
+        .limit(max(1, min(int(limit), MAX_LIMIT)))
+    )
+
+
+def _code_and_tenant_lists(conn: Connection, tenant_id: str | None, start: datetime | None,
+                           end: datetime | None, signatures: list[str]) -> tuple[dict[str, list], dict[str, list]]:
+    """Error codes and tenants per signature, most frequent first (then by value), capped at MAX_LIST."""
+    src = _sources(tenant_id, start, end).cte("candidate_src")
+    n = func.sum(src.c.n).label("n")
+    picked = src.c.signature.in_(signatures)
+    both = union_all(
+        select(literal("code").label("kind"), src.c.signature, src.c.error_code.label("value"), n)
+        .where(picked).group_by(src.c.signature, src.c.error_code),
+        select(literal("tenant").label("kind"), src.c.signature, src.c.tenant_id.label("value"), n)
+        .where(picked).group_by(src.c.signature, src.c.tenant_id),
+    ).subquery("lists")
+    rows = conn.execute(select(both.c.kind, both.c.signature, both.c.value)
+                        .order_by(both.c.kind, both.c.signature, both.c.n.desc(), both.c.value)).all()
+    out: dict[str, dict[str, list]] = {"code": {s: [] for s in signatures}, "tenant": {s: [] for s in signatures}}
+    for kind, sig, value in rows:
+        if len(out[kind][sig]) < MAX_LIST:
+            out[kind][sig].append(value)
+    return out["code"], out["tenant"]
+
+
+def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[str, list[tuple]]:
+    """Per signature, its latest SAMPLE_ROWS rows of the window (rows tied with the last one included),
+    newest first, as (created_at, error_message, skill_id)."""
+    out: dict[str, list[tuple]] = {s: [] for s in signatures}
+    if conn.dialect.name == "postgresql":
+        # One LATERAL probe per signature: an ordered index range scan of (tenant_id, signature, created_at)
+        # or, across tenants, of ix_fm_unmatched_signature_created, stopping after SAMPLE_ROWS rows.
+        wanted = values(column("signature", String), name="wanted").data([(s,) for s in signatures])
+        sample = (select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
+                  .where(*cond, fm.c.signature == wanted.c.signature)
+                  .order_by(fm.c.created_at.desc())
+                  .fetch(SAMPLE_ROWS, with_ties=True)
+                  .lateral("sample"))
+        rows = conn.execute(select(wanted.c.signature, sample.c.created_at, sample.c.error_message,
+                                   sample.c.skill_id).select_from(wanted.join(sample, true()))).all()
+        for sig, *rest in rows:
+            out[sig].append(tuple(rest))
+    else:
+        # SQLite has neither LATERAL nor WITH TIES: one small query per signature, bounded by the created_at
+        # of its SAMPLE_ROWS-th latest row (the same index ranges).
+        for sig in signatures:
+            mine = [*cond, fm.c.signature == sig]
+            boundary = (select(fm.c.created_at).where(*mine).order_by(fm.c.created_at.desc())
+                        .limit(1).offset(SAMPLE_ROWS - 1).scalar_subquery())
+            out[sig] = [tuple(r) for r in conn.execute(
+                select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
+                .where(*mine, or_(boundary.is_(None), fm.c.created_at >= boundary))
+                .order_by(fm.c.created_at.desc()))]
+    for rows_ in out.values():
+        rows_.sort(key=lambda r: _utc(r[0]), reverse=True)
     return out
 
 
+def _skills(sample: list[tuple]) -> list[str]:
+    counts = Counter(skill for _ts, _msg, skill in sample if skill is not None)
+    return [s for s, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:MAX_LIST]
+
+
+def _sample_examples(sample: list[tuple]) -> list[str]:
+    """The MAX_EXAMPLES most recently seen distinct messages of a newest-first sample."""
+    last: dict[str, Any] = {}
+    for ts, message, _skill in sample:
+        last.setdefault(message, _utc(ts))
+    ranked = sorted(last.items(), key=lambda kv: kv[0])
+    ranked.sort(key=lambda kv: kv[1], reverse=True)
+    return [m for m, _ts in ranked[:MAX_EXAMPLES]]
+
+
 def _examples(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[str, list[str]]:
-    """Up to MAX_EXAMPLES distinct messages per signature, most recent first."""
+    """Up to MAX_EXAMPLES distinct messages per signature, most recent first (over all the window's rows)."""
     last = func.max(fm.c.created_at).label("last")
     per_message = (
         select(fm.c.signature, fm.c.error_message, last)
@@ -111,25 +241,6 @@ def _examples(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[
     return out
 
 
-def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end: datetime | None,
-                           min_occurrences: int = 3, limit: int = 100) -> Any:
-    """The GROUP BY signature over unmatched failures (occurrences, first/last seen), most frequent first."""
-    occurrences = func.count().label("occurrences")
-    return (
-        select(
-            fm.c.signature,
-            occurrences,
-            func.min(fm.c.created_at).label("first_seen"),
-            func.max(fm.c.created_at).label("last_seen"),
-        )
-        .where(and_(*_conditions(tenant_id, start, end)))
-        .group_by(fm.c.signature)
-        .having(func.count() >= max(1, int(min_occurrences)))
-        .order_by(occurrences.desc(), fm.c.signature)
-        .limit(max(1, min(int(limit), MAX_LIMIT)))
-    )
-
-
 def get_candidate_patterns(
     conn: Connection,
     *,
@@ -143,8 +254,9 @@ def get_candidate_patterns(
 
     Columns: signature, template, error_codes, occurrences, affected_skills, tenants, examples,
     first_seen, last_seen (UTC), suggested_category, suggested_recovery_mode.
+    occurrences, first/last seen, error_codes and tenants cover every unmatched failure of the window;
+    affected_skills come from the signature's latest SAMPLE_ROWS failures of the window (ties included).
     """
-    cond = _conditions(tenant_id, start, end)
     groups = conn.execute(candidate_groups_query(tenant_id=tenant_id, start=start, end=end,
                                                  min_occurrences=min_occurrences, limit=limit)).all()
     if not groups:
@@ -152,10 +264,17 @@ def get_candidate_patterns(
             {"occurrences": "int64", "first_seen": "datetime64[ns, UTC]", "last_seen": "datetime64[ns, UTC]"}
         )
     signatures = [g.signature for g in groups]
-    codes = _grouped_lists(conn, fm.c.error_code, cond, signatures)
-    skills = _grouped_lists(conn, fm.c.skill_id, cond, signatures)
-    tenants = _grouped_lists(conn, fm.c.tenant_id, cond, signatures)
-    examples = _examples(conn, cond, signatures)
+    codes, tenants = _code_and_tenant_lists(conn, tenant_id, start, end, signatures)
+    cond = _conditions(tenant_id, start, end)
+    samples = _latest_rows(conn, cond, signatures)
+    examples = {s: _sample_examples(samples[s]) for s in signatures}
+    # A sample with fewer distinct messages than wanted may miss older ones: those few signatures are
+    # read in full (a signature whose message never varies, e.g. one without numbers or ids in it).
+    short = [g.signature for g in groups
+             if len(examples[g.signature]) < MAX_EXAMPLES and len(samples[g.signature]) < int(g.occurrences)]
+    if short:
+        scoped = cond if tenant_id else [*cond, fm.c.tenant_id.in_({t for s in short for t in tenants[s]})]
+        examples.update(_examples(conn, scoped, short))
     records = []
     for g in groups:
         sample = examples[g.signature]
@@ -166,7 +285,7 @@ def get_candidate_patterns(
             "template": template,
             "error_codes": codes[g.signature],
             "occurrences": int(g.occurrences),
-            "affected_skills": skills[g.signature],
+            "affected_skills": _skills(samples[g.signature]),
             "tenants": tenants[g.signature],
             "examples": sample,
             "first_seen": _utc(g.first_seen),

@@ -18,7 +18,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from core.schema import failure_rollups, failure_rollups_daily, failure_rollups_tenant_hourly, failure_totals
+from core.schema import (
+    failure_rollups,
+    failure_rollups_all,
+    failure_rollups_daily,
+    failure_rollups_daily_all,
+    failure_rollups_tenant_hourly,
+    failure_totals,
+)
 
 KEY_COLUMNS = ("tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched")
 COUNT_COLUMNS = ("failures", "recovery_attempts", "recovery_successes")
@@ -60,17 +67,19 @@ def ceil_day(ts: datetime) -> datetime:
 
 def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: str = "rollup_src") -> Subquery:
     """Rollup rows covering [start, end) (whole hours): daily rows for the whole days inside, hourly rows for
-    the edges. Same columns as failure_rollups; bucket is a day or an hour."""
-    cols = [*KEY_COLUMNS, *COUNT_COLUMNS]
+    the edges; for all tenants (tenant None) the all-tenant levels. Columns: bucket (a day or an hour), the
+    code dimensions and the counts of failure_rollups."""
+    cols = ["bucket", *CODE_KEYS, *COUNT_COLUMNS]
+    hourly, daily = (failure_rollups, failure_rollups_daily) if tenant else (failure_rollups_all,
+                                                                            failure_rollups_daily_all)
     first_day, last_day = ceil_day(start), day_bucket(end)
     if first_day >= last_day:  # no whole day inside: hourly only
-        parts = [(failure_rollups, start, end)]
+        parts = [(hourly, start, end)]
     else:
-        parts = [(failure_rollups, start, first_day), (failure_rollups_daily, first_day, last_day),
-                 (failure_rollups, last_day, end)]
+        parts = [(hourly, start, first_day), (daily, first_day, last_day), (hourly, last_day, end)]
     selects = [select(*[t.c[c] for c in cols]).where(*_level_conditions(t, tenant, lo, hi))
                for t, lo, hi in parts if lo < hi] or [
-        select(*[failure_rollups.c[c] for c in cols]).where(*_level_conditions(failure_rollups, tenant, start, end))]
+        select(*[hourly.c[c] for c in cols]).where(*_level_conditions(hourly, tenant, start, end))]
     return union_all(*selects).subquery(name) if len(selects) > 1 else selects[0].subquery(name)
 
 
@@ -98,14 +107,18 @@ def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -
     """Add count deltas to every rollup level, creating rows when absent (one multi-row upsert per level)."""
     hourly: dict[tuple, Counter] = {}  # type: ignore[type-arg]
     daily: dict[tuple, Counter] = {}  # type: ignore[type-arg]
+    hourly_all: dict[tuple, Counter] = {}  # type: ignore[type-arg]
+    daily_all: dict[tuple, Counter] = {}  # type: ignore[type-arg]
     tenant_hourly: dict[tuple, Counter] = {}  # type: ignore[type-arg]
     totals: dict[tuple, list] = {}  # type: ignore[type-arg]
     for key, counts in deltas.items():
         if not any(counts.values()):
             continue
         tenant, bucket, *code_key = key
-        for level, level_key in ((hourly, key), (daily, (tenant, day_bucket(bucket), *code_key)),
-                                 (tenant_hourly, (tenant, bucket, key[-1]))):
+        day = day_bucket(bucket)
+        for level, level_key in ((hourly, key), (daily, (tenant, day, *code_key)),
+                                 (tenant_hourly, (tenant, bucket, key[-1])), (hourly_all, (bucket, *code_key)),
+                                 (daily_all, (day, *code_key))):
             level.setdefault(level_key, Counter()).update(counts)
         entry = totals.setdefault((tenant, *code_key), [Counter(), bucket, bucket])
         entry[0].update(counts)
@@ -113,6 +126,8 @@ def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -
     _upsert(conn, failure_rollups, KEY_COLUMNS, hourly)
     _upsert(conn, failure_rollups_daily, KEY_COLUMNS, daily)
     _upsert(conn, failure_rollups_tenant_hourly, ("tenant_id", "bucket", "matched"), tenant_hourly)
+    _upsert(conn, failure_rollups_all, ("bucket", *CODE_KEYS), hourly_all)
+    _upsert(conn, failure_rollups_daily_all, ("bucket", *CODE_KEYS), daily_all)
     _upsert(conn, failure_totals, ("tenant_id", *CODE_KEYS),
             {k: v[0] for k, v in totals.items()}, seen={k: (v[1], v[2]) for k, v in totals.items()})
 
@@ -160,11 +175,17 @@ def expire_rollups(conn: Connection, cutoff: datetime) -> int:
     if first_day < cutoff:
         partial = conn.execute(select(*group, *sums).where(fr.c.bucket >= first_day, fr.c.bucket < cutoff)
                                .group_by(*group)).mappings().all()
-        _upsert(conn, failure_rollups_daily, KEY_COLUMNS,
-                {(k[0], first_day, *k[1:]): v for k, v in _negated(partial, tkeys).items()})
+        negated = _negated(partial, tkeys)
+        _upsert(conn, failure_rollups_daily, KEY_COLUMNS, {(k[0], first_day, *k[1:]): v for k, v in negated.items()})
+        summed: dict[tuple, Counter] = {}  # type: ignore[type-arg]
+        for k, v in negated.items():
+            summed.setdefault((first_day, *k[1:]), Counter()).update(v)
+        _upsert(conn, failure_rollups_daily_all, ("bucket", *CODE_KEYS), summed)
     frd, frth = failure_rollups_daily, failure_rollups_tenant_hourly
     conn.execute(frd.delete().where(frd.c.bucket < first_day))
     conn.execute(frth.delete().where(frth.c.bucket < cutoff))
+    conn.execute(failure_rollups_daily_all.delete().where(failure_rollups_daily_all.c.bucket < first_day))
+    conn.execute(failure_rollups_all.delete().where(failure_rollups_all.c.bucket < cutoff))
     return int(conn.execute(fr.delete().where(fr.c.bucket < cutoff)).rowcount or 0)
 
 

@@ -1,4 +1,4 @@
-"""coarser rollup levels: daily, per tenant-hour, all-time totals (bench figures, docs/performance.md)
+"""coarser rollup levels: daily, per tenant-hour, all-time totals, all-tenant hourly and daily (bench figures, docs/performance.md)
 
 Revision ID: 0003
 Revises: 0002
@@ -69,6 +69,14 @@ def upgrade() -> None:
         sa.UniqueConstraint('tenant_id', 'error_code', 'category', 'severity', 'recovery_mode', 'matched',
                             name='uq_failure_totals_key'),
     )
+    for name in ('failure_rollups_all', 'failure_rollups_daily_all'):
+        op.create_table(
+            name,
+            sa.Column('bucket', core.types.UTCDateTime(timezone=True), nullable=False),
+            *_keys(), *_counts(),
+            sa.UniqueConstraint('bucket', 'error_code', 'category', 'severity', 'recovery_mode', 'matched',
+                                name=f'uq_{name}_key'),
+        )
     # Existing hourly rollups are the source of truth for the new levels (raw rows may be far more).
     day = ("date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
            if op.get_bind().dialect.name == "postgresql" else "substr(bucket, 1, 10) || ' 00:00:00.000000'")
@@ -78,12 +86,18 @@ def upgrade() -> None:
     op.execute("INSERT INTO failure_rollups_tenant_hourly (tenant_id, bucket, matched, failures, recovery_attempts, "
                f"recovery_successes) SELECT tenant_id, bucket, matched, {COUNTS} FROM failure_rollups "
                "GROUP BY tenant_id, bucket, matched")
+    op.execute(f"INSERT INTO failure_rollups_all (bucket, {KEYS}, failures, recovery_attempts, recovery_successes) "
+               f"SELECT bucket, {KEYS}, {COUNTS} FROM failure_rollups GROUP BY bucket, {KEYS}")
+    op.execute(f"INSERT INTO failure_rollups_daily_all (bucket, {KEYS}, failures, recovery_attempts, "
+               f"recovery_successes) SELECT bucket, {KEYS}, {COUNTS} FROM failure_rollups_daily GROUP BY bucket, {KEYS}")
     op.execute(f"INSERT INTO failure_totals (tenant_id, {KEYS}, failures, recovery_attempts, recovery_successes, "
                f"first_seen, last_seen) SELECT tenant_id, {KEYS}, {COUNTS}, min(bucket), max(bucket) "
                f"FROM failure_rollups GROUP BY tenant_id, {KEYS}")
 
 
 def downgrade() -> None:
+    op.drop_table('failure_rollups_daily_all')
+    op.drop_table('failure_rollups_all')
     op.drop_table('failure_totals')
     with op.batch_alter_table('failure_rollups_tenant_hourly', schema=None) as batch_op:
         batch_op.drop_index('ix_frth_bucket')

@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core.schema import failure_matches as fm
-from core.schema import failure_rollups_daily, failure_rollups_tenant_hourly, failure_totals
+from core.schema import (
+    failure_rollups_all,
+    failure_rollups_daily,
+    failure_rollups_daily_all,
+    failure_rollups_tenant_hourly,
+    failure_totals,
+)
 from core.schema import failure_rollups as fr
 from loaders.ingest import IngestPipeline
 from loaders.promote import promote_entry
@@ -71,6 +77,11 @@ def _check(engine, *, seen_exact: bool = True) -> None:
         assert _stored(conn, failure_rollups_tenant_hourly, keys) == _expected(df.rename(columns=renamed | {
             "hour": "bucket"}), keys)
         assert _stored(conn, failure_totals, KEY) == _expected(df, KEY)
+        all_keys = ["bucket", *KEY[1:]]
+        assert _stored(conn, failure_rollups_all, all_keys) == _expected(df.rename(columns={"hour": "bucket"}),
+                                                                         all_keys)
+        assert _stored(conn, failure_rollups_daily_all, all_keys) == _expected(
+            df.drop(columns="hour").rename(columns={"day": "bucket"}), all_keys)
         if seen_exact:
             seen = df.groupby(KEY)["hour"].agg(["min", "max"])
             rows = conn.execute(select(*[failure_totals.c[k] for k in KEY], failure_totals.c.first_seen,

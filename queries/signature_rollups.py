@@ -1,0 +1,138 @@
+"""Keep `unmatched_signature_daily` (unmatched failures per tenant, UTC day, signature and error code, with
+the first and last time seen) in step with inserts, promotions and retention.
+
+A key whose occurrences drop to 0 or below is ignored by readers (queries.candidates); promotion deletes
+the ones it empties and recomputes first/last seen of the ones it thins out, so every row with
+occurrences > 0 equals a GROUP BY of the raw unmatched rows of its day.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from core.schema import failure_matches as fm
+from core.schema import unmatched_signature_daily as usd
+
+KEY_COLUMNS = ("tenant_id", "bucket", "signature", "error_code")
+DAY = timedelta(days=1)
+
+SignatureKey = tuple[str, datetime, str, str]  # tenant_id, UTC day, signature, error_code
+# Per key: [occurrences delta, earliest created_at, latest created_at] of the rows behind the delta.
+SignatureDelta = list[Any]
+
+
+def day_floor(ts: datetime) -> datetime:
+    """Truncate a timestamp to its UTC day."""
+    return ts.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def day_ceil(ts: datetime) -> datetime:
+    """The first UTC midnight at or after ts."""
+    floor = day_floor(ts)
+    return floor if floor == ts else floor + DAY
+
+
+def signature_key(row: Mapping) -> SignatureKey:  # type: ignore[type-arg]
+    """The rollup key of one unmatched failure row (mapping with failure_matches columns)."""
+    return (row["tenant_id"], day_floor(row["created_at"]), row["signature"], row["error_code"])
+
+
+def signature_deltas(rows: Iterable[Mapping], sign: int = 1) -> dict[SignatureKey, SignatureDelta]:  # type: ignore[type-arg]
+    """Deltas for rows entering (sign=1) or leaving (sign=-1) the unmatched set; matched rows are skipped."""
+    deltas: dict[SignatureKey, SignatureDelta] = {}
+    for row in rows:
+        add_signature_delta(deltas, row, sign)
+    return deltas
+
+
+def add_signature_delta(deltas: dict[SignatureKey, SignatureDelta], row: Mapping, sign: int) -> None:  # type: ignore[type-arg]
+    """Add one failure row (if unmatched) to a delta map."""
+    if row["catalog_entry_id"] is not None:
+        return
+    ts = row["created_at"]
+    entry = deltas.get(key := signature_key(row))
+    if entry is None:
+        deltas[key] = [sign, ts, ts]
+    else:
+        entry[0] += sign
+        entry[1], entry[2] = min(entry[1], ts), max(entry[2], ts)
+
+
+def apply_signature_deltas(conn: Connection, deltas: Mapping[SignatureKey, SignatureDelta]) -> None:
+    """Add occurrence deltas (one multi-row upsert); first/last seen widen to the delta's rows."""
+    rows = [dict(zip(KEY_COLUMNS, key, strict=True), occurrences=int(n), first_seen=lo, last_seen=hi)
+            for key, (n, lo, hi) in deltas.items() if n]
+    if not rows:
+        return
+    pg = conn.dialect.name == "postgresql"
+    stmt = (pg_insert if pg else sqlite_insert)(usd)
+    # Two-argument min()/max() are scalar functions on SQLite; the stored text sorts like the time.
+    least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS),
+        set_={"occurrences": usd.c.occurrences + stmt.excluded.occurrences,
+              "first_seen": least(usd.c.first_seen, stmt.excluded.first_seen),
+              "last_seen": greatest(usd.c.last_seen, stmt.excluded.last_seen)},
+    ).returning(usd.c.occurrences)  # RETURNING lets SQLAlchemy send one multi-row upsert
+    # Sorted keys give every writer the same lock order, so concurrent batches cannot deadlock.
+    rows.sort(key=lambda r: tuple(r[k] for k in KEY_COLUMNS))
+    conn.execute(stmt, rows).all()
+
+
+def remove_from_signature_rollups(conn: Connection, deltas: Mapping[SignatureKey, SignatureDelta]) -> None:
+    """Apply negative deltas of rows that left the unmatched set (promotion); call after their UPDATE.
+
+    Keys left empty are deleted and the others get first/last seen recomputed from the raw unmatched rows
+    of their day (index ix_fm_tenant_signature_created), since the removed rows may have been the edges.
+    """
+    if not deltas:
+        return
+    apply_signature_deltas(conn, deltas)
+    keys = sorted(deltas)
+    params = [{"k_tenant": t, "k_bucket": b, "k_sig": s, "k_code": c, "k_end": b + DAY} for t, b, s, c in keys]
+    key_match = and_(usd.c.tenant_id == bindparam("k_tenant"), usd.c.bucket == bindparam("k_bucket"),
+                     usd.c.signature == bindparam("k_sig"), usd.c.error_code == bindparam("k_code"))
+    conn.execute(delete(usd).where(key_match, usd.c.occurrences <= 0), params)
+    raw = and_(fm.c.tenant_id == bindparam("k_tenant"), fm.c.signature == bindparam("k_sig"),
+               fm.c.error_code == bindparam("k_code"), fm.c.catalog_entry_id.is_(None),
+               fm.c.created_at >= bindparam("k_bucket"), fm.c.created_at < bindparam("k_end"))
+    first = select(func.min(fm.c.created_at)).where(raw).scalar_subquery()
+    last = select(func.max(fm.c.created_at)).where(raw).scalar_subquery()
+    conn.execute(usd.update().where(key_match).values(first_seen=func.coalesce(first, usd.c.first_seen),
+                                                      last_seen=func.coalesce(last, usd.c.last_seen)), params)
+
+
+def expire_signature_rollups(conn: Connection, cutoff: datetime) -> int:
+    """Retention: drop days before the cutoff's day and rebuild the cutoff's day from raw rows >= cutoff.
+
+    Rebuilding [cutoff, next midnight) from the raw rows (instead of subtracting [midnight, cutoff)) gives
+    the same result whether it runs before or after retention deleted the raw rows, and running it twice
+    is harmless. Returns the number of rollup rows deleted.
+    """
+    first_day = day_floor(cutoff)
+    deleted = int(conn.execute(delete(usd).where(usd.c.bucket < first_day)).rowcount or 0)
+    if first_day == cutoff:
+        return deleted
+    group = [fm.c.tenant_id, fm.c.signature, fm.c.error_code]
+    kept = conn.execute(
+        select(*group, func.count().label("n"), func.min(fm.c.created_at).label("lo"),
+               func.max(fm.c.created_at).label("hi"))
+        .where(fm.c.catalog_entry_id.is_(None), fm.c.created_at >= cutoff, fm.c.created_at < first_day + DAY)
+        .group_by(*group)
+    ).all()
+    deleted += int(conn.execute(delete(usd).where(usd.c.bucket == first_day)).rowcount or 0)
+    apply_signature_deltas(conn, {(t, first_day, s, c): [n, _dt(lo), _dt(hi)] for t, s, c, n, lo, hi in kept})
+    return deleted
+
+
+def _dt(value: Any) -> datetime:
+    # min()/max() of a timestamp can come back as text on SQLite (stored UTC, no offset).
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value

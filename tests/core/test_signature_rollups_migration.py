@@ -1,0 +1,80 @@
+"""Migration 0005 fills unmatched_signature_daily from the unmatched raw rows (both engines)."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import Engine
+
+from core.db import make_engine
+from core.metrics import FailcatMetrics
+from core.migrate import alembic_config, upgrade_schema
+from core.schema import failure_matches as fm
+from core.schema import unmatched_signature_daily as usd
+from core.types import utcnow
+from loaders.ingest import IngestPipeline
+from queries.signature_rollups import day_floor
+
+PG_ADMIN = os.environ.get("FAILCAT_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_engine(request, tmp_path) -> Iterator[Engine]:
+    """A brand-new database of each kind migrated to head, removed afterwards."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'sig.db'}")
+        upgrade_schema(eng)
+        yield eng
+        eng.dispose()
+        return
+    name = f"failcat_sigmig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # PostgreSQL missing fails the run, never skips
+        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
+    eng = make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
+    upgrade_schema(eng)
+    yield eng
+    eng.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_backfills_from_unmatched_rows(fresh_engine):
+    now = utcnow()
+    # No catalog in this database: every event is unmatched; times straddle midnights.
+    events = [{"tenant_id": f"t{i % 3}", "run_id": f"r{i}", "error_message": f"gizmo {i % 4} failed at step {i}",
+               "occurred_at": (day_floor(now) - timedelta(days=i % 3, minutes=(i * 37) % 200 - 100)).isoformat()}
+              for i in range(60)]
+    pipeline = IngestPipeline(fresh_engine, metrics=FailcatMetrics(), check_flag=False)
+    assert pipeline.ingest(events).inserted == len(events)
+    with fresh_engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    with fresh_engine.connect() as conn:
+        assert "unmatched_signature_daily" not in inspect(conn).get_table_names()
+    upgrade_schema(fresh_engine)  # 0005 again: the table comes back filled from failure_matches
+    with fresh_engine.connect() as conn:
+        raw = conn.execute(select(fm.c.tenant_id, fm.c.signature, fm.c.error_code, fm.c.created_at)
+                           .where(fm.c.catalog_entry_id.is_(None))).all()
+        stored = conn.execute(select(usd)).mappings().all()
+    expected: dict[tuple, list] = {}
+    for t, s, c, ts in raw:
+        key = (t, day_floor(ts), s, c)
+        entry = expected.setdefault(key, [0, ts, ts])
+        entry[0] += 1
+        entry[1], entry[2] = min(entry[1], ts), max(entry[2], ts)
+    got = {(r["tenant_id"], r["bucket"], r["signature"], r["error_code"]): [r["occurrences"], r["first_seen"],
+                                                                          r["last_seen"]] for r in stored}
+    assert got == expected
+    assert len({k[1] for k in got}) >= 3 and sum(Counter({k: v[0] for k, v in got.items()}).values()) == 60
