@@ -89,6 +89,14 @@ _LEVELS = [text(q) for q in (
                                                  recovery_successes)
        SELECT tenant_id, bucket, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes)
        FROM failure_rollups GROUP BY 1, 2, 3 ORDER BY 2""",
+    """INSERT INTO failure_rollups_all (bucket, error_code, category, severity, recovery_mode, matched, failures,
+                                       recovery_attempts, recovery_successes)
+       SELECT bucket, error_code, category, severity, recovery_mode, matched, sum(failures), sum(recovery_attempts),
+              sum(recovery_successes) FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1""",
+    """INSERT INTO failure_rollups_daily_all (bucket, error_code, category, severity, recovery_mode, matched,
+                                             failures, recovery_attempts, recovery_successes)
+       SELECT bucket, error_code, category, severity, recovery_mode, matched, sum(failures), sum(recovery_attempts),
+              sum(recovery_successes) FROM failure_rollups_daily GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1""",
     """INSERT INTO failure_totals (tenant_id, error_code, category, severity, recovery_mode, matched, failures,
                                   recovery_attempts, recovery_successes, first_seen, last_seen)
        SELECT tenant_id, error_code, category, severity, recovery_mode, matched, sum(failures),

@@ -226,6 +226,27 @@ failure_totals = Table(
                      name="uq_failure_totals_key"),
 )
 
+# Migration 0005: unmatched failures per tenant, UTC day, signature and code, kept in step by
+# queries.signature_rollups, so the Catalog candidates group days of rollup rows instead of raw failures.
+unmatched_signature_daily = Table(
+    "unmatched_signature_daily",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),  # UTC midnight
+    Column("signature", String(64), nullable=False),
+    Column("error_code", String(128), nullable=False),
+    Column("occurrences", Integer, nullable=False, server_default=text("0")),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "bucket", "signature", "error_code", name="uq_unmatched_signature_daily_key"),
+    Index("ix_usd_bucket", "bucket"),
+    Index("ix_usd_tenant_bucket", "tenant_id", "bucket"),
+)
+
+# Migration 0005: the latest unmatched rows of one signature across tenants (candidate examples and skills).
+Index("ix_fm_unmatched_signature_created", failure_matches.c.signature, failure_matches.c.created_at,
+      postgresql_where=text("catalog_entry_id IS NULL"), sqlite_where=text("catalog_entry_id IS NULL"))
+
 catalog_entries = Table(
     "catalog_entries",
     metadata,
@@ -307,6 +328,7 @@ DATA_TABLES = (
     "failure_totals",
     "failure_rollups_all",
     "failure_rollups_daily_all",
+    "unmatched_signature_daily",
     "failure_matches",
     "failure_pattern_exports",
     "api_tokens",
