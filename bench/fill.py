@@ -103,8 +103,8 @@ _LEVELS = [text(q) for q in (
               sum(recovery_attempts), sum(recovery_successes), min(bucket), max(bucket)
        FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6""",
 )]
-LEVEL_TABLES = ("failure_rollups_daily", "failure_rollups_tenant_hourly", "failure_totals",
-                "unmatched_signature_daily")
+LEVEL_TABLES = ("failure_rollups_daily", "failure_rollups_tenant_hourly", "failure_totals", "failure_rollups_all",
+                "failure_rollups_daily_all", "unmatched_signature_daily")
 
 # Unmatched failures per tenant, day, signature and code (queries.signature_rollups), as migration 0005 fills it.
 _SIGNATURES = text(
