@@ -32,9 +32,13 @@ PAGE_SIZE = 50  # Explore's default rows per page
 CANDIDATE_MIN = 3  # Catalog page's default minimum occurrences
 
 
-def page_window(now: datetime, days: int) -> tuple[datetime, datetime]:
-    """The dashboard's preset range: whole hours ending with the current one (dashboard.widgets.time_range)."""
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+def page_window(now: datetime, days: int, *, whole_days: bool = False) -> tuple[datetime, datetime]:
+    """The dashboard's preset range (dashboard.widgets.time_range): whole hours ending with the current one, or
+    whole UTC days ending with today (Trends, Catalog)."""
+    if whole_days:
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    else:
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     return end - timedelta(days=days), end
 
 
@@ -77,9 +81,9 @@ def oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def trends(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    """dashboard.trends loaders (default range 30 days, daily grain)."""
+    """dashboard.trends loaders (default range 30 whole days, daily grain)."""
     _common(conn)
-    start, end = page_window(now, 30)
+    start, end = page_window(now, 30, whole_days=True)
     prev_start = start - (end - start)
     return (qt.get_period_totals(conn, tenant=tenant, start=start, end=end),
             qt.get_period_totals(conn, tenant=tenant, start=prev_start, end=start),
@@ -90,9 +94,9 @@ def trends(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def catalog(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    """dashboard.catalog loaders (default range 30 days): entries with hits, other-code hits, candidates."""
+    """dashboard.catalog loaders (default range 30 whole days): entries with hits, other-code hits, candidates."""
     _common(conn)
-    start, end = page_window(now, 30)
+    start, end = page_window(now, 30, whole_days=True)
     return (get_catalog_hits(conn, tenant=tenant, start=start, end=end),
             get_matched_under_other_codes(conn, tenant=tenant, start=start, end=end),
             get_candidate_patterns(conn, tenant_id=tenant, start=start, end=end, min_occurrences=CANDIDATE_MIN,
@@ -177,7 +181,7 @@ def naive_oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def naive_trends(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    start, end = page_window(now, 30)
+    start, end = page_window(now, 30, whole_days=True)
     df = _rows(conn, tenant, start - (end - start), end)
     cur, prev = df[df["created_at"] >= start], df[df["created_at"] < start]
     day = cur["created_at"].dt.floor("D")
@@ -194,7 +198,7 @@ def naive_trends(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def naive_catalog(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    start, end = page_window(now, 30)
+    start, end = page_window(now, 30, whole_days=True)
     df = _rows(conn, tenant, start, end)
     entries = pd.read_sql(select(catalog_entries), conn)
     hits = df.groupby("catalog_entry_id").agg(hits=("id", "size"), last_hit=("created_at", "max"))

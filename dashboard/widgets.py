@@ -40,6 +40,13 @@ class TimeRange:
         span = self.end - self.start
         return TimeRange(self.start - span, self.start, f"previous {self.label.lower()}")
 
+    def describe(self) -> str:
+        """The dates covered, for a caption: '1 Nov - 30 Nov 2026 (UTC days)' or with hours when not whole days."""
+        last = self.end - timedelta(microseconds=1)
+        if self.start.time() == time.min and self.end.time() == time.min:
+            return f"{self.start:%-d %b} – {last:%-d %b %Y} (UTC days)"
+        return f"{self.start:%-d %b %H:%M} – {self.end:%-d %b %Y %H:%M} UTC"
+
 
 def _warn(message: str) -> None:
     st.session_state.setdefault(_WARN_KEY, [])
@@ -128,8 +135,11 @@ def _parse_date(raw: str) -> date:
 
 
 def time_range(*, key: str = "range", container: Any = None, default: str = "7d",
-               now: datetime | None = None) -> TimeRange:
-    """Preset or custom time range, kept in the URL as range=7d or range=custom&from=...&to=..."""
+               now: datetime | None = None, whole_days: bool = False) -> TimeRange:
+    """Preset or custom time range, kept in the URL as range=7d or range=custom&from=...&to=...
+
+    whole_days: presets of several days become that many whole UTC days ending with today (daily charts
+    then have no partial first day, and the daily rollups answer without hourly edges)."""
     where = container or st
     now = now or datetime.now(UTC)
     options = [*PRESETS, "custom"]
@@ -141,6 +151,9 @@ def time_range(*, key: str = "range", container: Any = None, default: str = "7d"
         # Whole hours (ending with the current one): rollups and raw rows then cover the same rows,
         # and reruns within the hour share cached results.
         end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        if whole_days and PRESETS[preset] >= timedelta(days=2):
+            end = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=UTC)
+            return TimeRange(end - PRESETS[preset], end, PRESET_LABELS[preset])
         return TimeRange(end - PRESETS[preset], end, PRESET_LABELS[preset])
     first = url_value("from", (now - timedelta(days=7)).date(), _parse_date)
     last = url_value("to", now.date(), _parse_date)

@@ -56,7 +56,11 @@ def add_rates(df: pd.DataFrame) -> pd.DataFrame:
 
 def get_summary(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """One row for [start, end): failures, matched, unmatched, recovery_attempts, recovery_successes, rates."""
-    row = conn.execute(select(*_counts()).where(*_where(tenant, start, end))).mappings().one()
+    if tenant is None:  # the all-tenant levels have one row per code and bucket, not per tenant too
+        src = rollup_source(tenant=None, start=start, end=end)
+        row = conn.execute(select(*_counts(src))).mappings().one()
+    else:
+        row = conn.execute(select(*_counts()).where(*_where(tenant, start, end))).mappings().one()
     return add_rates(pd.DataFrame([dict(row)]))[SUMMARY_COLUMNS]
 
 

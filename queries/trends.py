@@ -188,13 +188,16 @@ def get_new_codes(conn: Connection, *, tenant: str | None, start: datetime, end:
 def get_period_totals(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> dict[str, float]:
     """Totals of one window: failures, matched, hit_rate, recovery_attempts, recovery_successes,
     recovery_success_rate (rates NaN when nothing to divide)."""
-    fr = frth
+    # Per tenant the tenant-hour level is smallest; for all tenants the all-tenant daily level is.
+    fr = frth if tenant else _source(None, start, end)
     query = select(
         func.coalesce(func.sum(fr.c.failures), 0).label("failures"),
         func.coalesce(func.sum(fr.c.failures).filter(fr.c.matched.is_(True)), 0).label("matched"),
         func.coalesce(func.sum(fr.c.recovery_attempts), 0).label("recovery_attempts"),
         func.coalesce(func.sum(fr.c.recovery_successes), 0).label("recovery_successes"),
-    ).where(*_tenant_hours(tenant, start, end))
+    )
+    if tenant:
+        query = query.where(*_tenant_hours(tenant, start, end))
     row = conn.execute(query).mappings().one()
     out = {k: int(v or 0) for k, v in row.items()}
     nan = float("nan")

@@ -20,11 +20,10 @@ PAGE = "pages/trends.py"
 
 
 def _window_rows(engine, tenant, days):
-    # The page's 7-day preset ends at the next minute; the rollup grain widens it to whole hours.
-    now = datetime.now(UTC)
-    end = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-    start = (end - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
-    q = select(fm).where(fm.c.created_at >= start)
+    # The page's presets are whole UTC days ending with today (dashboard.widgets.time_range(whole_days=True)).
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    start = end - timedelta(days=days)
+    q = select(fm).where(fm.c.created_at >= start, fm.c.created_at < end)
     if tenant:
         q = q.where(fm.c.tenant_id == tenant)
     with engine.connect() as conn:
@@ -52,6 +51,7 @@ def test_tiles_and_tables_equal_raw_counts(engine):
     assert movers.loc["NET_CONNECTION_REFUSED", "current"] == sum(
         r["error_code"] == "NET_CONNECTION_REFUSED" for r in rows)
     assert len(at.get("plotly_chart")) == 3
+    assert "UTC days" in shown_text(at)
 
 
 def test_weekly_grain_from_link_and_bad_grain_warns(engine):
