@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from core.schema import UNRECOVERED, failure_matches, recovery_events
+from queries.counts import count_from_rollups
 from queries.filters import FailureFilter, FilterError
 
 fm = failure_matches
@@ -140,7 +141,10 @@ def count_failures_query(*, filt: FailureFilter) -> Select:  # type: ignore[type
 
 
 def count_failures(conn: Connection, *, filt: FailureFilter) -> int:
-    """Number of failures matching `filt`."""
+    """Number of failures matching `filt` (from the rollups when the filter allows it, else raw rows)."""
+    counted = count_from_rollups(conn, filt)
+    if counted is not None:
+        return counted
     return int(conn.execute(count_failures_query(filt=filt)).scalar_one())
 
 

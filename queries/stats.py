@@ -1,4 +1,4 @@
-"""Aggregate failure statistics for a time range: hourly rollups for whole hours, raw rows for the edges."""
+"""Aggregate failure statistics for a time range: rollups for whole hours, raw rows for the edges."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches, failure_rollups
 from queries.filters import FilterError
+from queries.rollups import rollup_source
 
 fm = failure_matches
 fr = failure_rollups
@@ -46,14 +47,13 @@ def split_range(start: datetime, end: datetime) -> tuple[Span | None, list[Span]
 
 
 def rollup_query(*, tenant_id: str | None, start: datetime, end: datetime) -> Select:  # type: ignore[type-arg]
-    """Grouped sums of failure_rollups over whole-hour buckets in [start, end)."""
-    query = select(
-        fr.c.error_code, fr.c.category, fr.c.severity, fr.c.recovery_mode, fr.c.matched,
-        func.sum(fr.c.failures), func.sum(fr.c.recovery_attempts), func.sum(fr.c.recovery_successes),
-    ).where(fr.c.bucket >= start, fr.c.bucket < end)
-    if tenant_id is not None:
-        query = query.where(fr.c.tenant_id == tenant_id)
-    return query.group_by(fr.c.error_code, fr.c.category, fr.c.severity, fr.c.recovery_mode, fr.c.matched)
+    """Grouped sums of the rollup levels over whole-hour buckets in [start, end) (whole days from the daily
+    level, all tenants from the all-tenant levels)."""
+    src = rollup_source(tenant=tenant_id, start=start, end=end)
+    return select(
+        src.c.error_code, src.c.category, src.c.severity, src.c.recovery_mode, src.c.matched,
+        func.sum(src.c.failures), func.sum(src.c.recovery_attempts), func.sum(src.c.recovery_successes),
+    ).group_by(src.c.error_code, src.c.category, src.c.severity, src.c.recovery_mode, src.c.matched)
 
 
 def raw_query(*, tenant_id: str | None, start: datetime, end: datetime) -> Select:  # type: ignore[type-arg]
