@@ -273,7 +273,7 @@ def get_candidate_patterns(
     short = [g.signature for g in groups
              if len(examples[g.signature]) < MAX_EXAMPLES and len(samples[g.signature]) < int(g.occurrences)]
     if short:
-        scoped = cond if tenant_id else [*cond, fm.c.tenant_id.in_({t for s in short for t in tenants[s]})]
+        scoped = cond if tenant_id else [*cond, fm.c.tenant_id.in_(sorted({t for s in short for t in tenants[s]}))]
         examples.update(_examples(conn, scoped, short))
     records = []
     for g in groups:
