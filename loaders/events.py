@@ -86,6 +86,17 @@ def unstorable_reason(value: Any) -> str | None:
     return None
 
 
+def _surely_storable(raw: dict[str, Any]) -> bool:
+    """Fast path for the common event: one encoding of the whole event instead of a walk over every string.
+    False only means "look closer" (a NUL escape or a lone surrogate may be present)."""
+    try:
+        blob = json.dumps(raw, ensure_ascii=False, default=str)
+        blob.encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return False
+    return "\\u0000" not in blob
+
+
 @dataclass(frozen=True)
 class EventError:
     """Why one event was refused: position (line number or batch index), field and reason."""
@@ -103,7 +114,7 @@ def validate_event(raw: Any, position: int) -> FailureEvent | list[EventError]:
     if not isinstance(raw, dict):
         return [EventError(position, "(event)", f"expected a JSON object, got {type(raw).__name__}")]
     # Checked here, not by the database, so one bad event is refused alone instead of failing its batch.
-    unstorable = [
+    unstorable = [] if _surely_storable(raw) else [
         EventError(position, str(key), problem)
         for key, value in raw.items()
         if (problem := unstorable_reason(key) or unstorable_reason(value))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, func, select, union_all
+from sqlalchemy import ColumnElement, Subquery, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -105,6 +105,9 @@ def rollup_key(row: Mapping) -> RollupKey:  # type: ignore[type-arg]
 
 def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -> None:  # type: ignore[type-arg]
     """Add count deltas to every rollup level, creating rows when absent (one multi-row upsert per level)."""
+    if conn.dialect.name == "postgresql":
+        _apply_pg(conn, deltas)
+        return
     hourly: dict[tuple, Counter] = {}  # type: ignore[type-arg]
     daily: dict[tuple, Counter] = {}  # type: ignore[type-arg]
     hourly_all: dict[tuple, Counter] = {}  # type: ignore[type-arg]
@@ -130,6 +133,56 @@ def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -
     _upsert(conn, failure_rollups_daily_all, ("bucket", *CODE_KEYS), daily_all)
     _upsert(conn, failure_totals, ("tenant_id", *CODE_KEYS),
             {k: v[0] for k, v in totals.items()}, seen={k: (v[1], v[2]) for k, v in totals.items()})
+
+
+def _level_sql() -> str:
+    """One statement for PostgreSQL: the hourly deltas arrive as arrays, every level is derived server-side."""
+    codes = ", ".join(CODE_KEYS)
+    counts = ", ".join(COUNT_COLUMNS)
+    sums = ", ".join(f"sum({c})" for c in COUNT_COLUMNS)
+    add = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in COUNT_COLUMNS)
+    day = "date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+
+    def level(table: str, keys: str, select_keys: str, extra: str = "", extra_select: str = "",
+              extra_set: str = "") -> str:
+        return (f"INSERT INTO {table} ({keys}, {counts}{extra}) SELECT {select_keys}, {sums}{extra_select} FROM d "
+                f"GROUP BY {select_keys} ORDER BY {select_keys} ON CONFLICT ({keys}) DO UPDATE SET "
+                f"{add.format(t=table)}{extra_set}")
+
+    parts = {
+        "h": level("failure_rollups", f"tenant_id, bucket, {codes}", f"tenant_id, bucket, {codes}"),
+        "dd": level("failure_rollups_daily", f"tenant_id, bucket, {codes}", f"tenant_id, {day}, {codes}"),
+        "th": level("failure_rollups_tenant_hourly", "tenant_id, bucket, matched", "tenant_id, bucket, matched"),
+        "ha": level("failure_rollups_all", f"bucket, {codes}", f"bucket, {codes}"),
+        "da": level("failure_rollups_daily_all", f"bucket, {codes}", f"{day}, {codes}"),
+        "tt": level("failure_totals", f"tenant_id, {codes}", f"tenant_id, {codes}", ", first_seen, last_seen",
+                    ", min(bucket), max(bucket)",
+                    ", first_seen = least(failure_totals.first_seen, excluded.first_seen)"
+                    ", last_seen = greatest(failure_totals.last_seen, excluded.last_seen)"),
+    }
+    unnest = ("SELECT * FROM unnest(CAST(:tenant_id AS text[]), CAST(:bucket AS timestamptz[]), "
+              "CAST(:error_code AS text[]), CAST(:category AS text[]), CAST(:severity AS text[]), "
+              "CAST(:recovery_mode AS text[]), CAST(:matched AS boolean[]), CAST(:failures AS integer[]), "
+              "CAST(:recovery_attempts AS integer[]), CAST(:recovery_successes AS integer[])) "
+              f"AS d(tenant_id, bucket, {codes}, {counts})")
+    ctes = ", ".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
+    return f"WITH d AS ({unnest}), {ctes} SELECT (SELECT count(*) FROM h)"
+
+
+_LEVEL_SQL = text(_level_sql())
+
+
+def _apply_pg(conn: Connection, deltas: Mapping[RollupKey, Counter]) -> None:  # type: ignore[type-arg]
+    items = sorted((k, c) for k, c in deltas.items() if any(c.values()))
+    if not items:
+        return
+    params: dict[str, list[Any]] = {c: [] for c in (*KEY_COLUMNS, *COUNT_COLUMNS)}
+    for key, counts in items:
+        for col, value in zip(KEY_COLUMNS, key, strict=True):
+            params[col].append(value)
+        for col in COUNT_COLUMNS:
+            params[col].append(int(counts.get(col, 0)))
+    conn.execute(_LEVEL_SQL, params)
 
 
 def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Counter],  # type: ignore[type-arg]
