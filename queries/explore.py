@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, literal, select, true, union_all
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
@@ -111,21 +111,25 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, conds: 
     src = rollup_source(tenant=filt.tenant_id, start=filt.start, end=filt.end)
     conds = _rollup_conditions(filt, src) or []
     key = src.c[by]
-    total = func.sum(src.c.failures)
-    query = (
-        select(
-            key.label("key"),
-            total.label("failures"),
-            func.sum(case((src.c.matched.is_(True), src.c.failures), else_=0)).label("matched"),
-            func.sum(src.c.recovery_successes).label("recovered"),
-            func.max(src.c.category).label("category"),
-        )
-        .where(*conds).group_by(key).having(total > 0).order_by(total.desc(), key).limit(limit)
-    )
-    df = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()],
-                      columns=["key", "failures", "matched", "recovered", "category"])
+    # One pass over the window's rollup rows per (group, bucket) gives both the group totals and the sparklines.
+    rows = conn.execute(
+        select(key.label("key"), src.c.bucket, func.sum(src.c.failures).label("failures"),
+               func.sum(case((src.c.matched.is_(True), src.c.failures), else_=0)).label("matched"),
+               func.sum(src.c.recovery_successes).label("recovered"), func.max(src.c.category).label("category"))
+        .where(*conds).group_by(key, src.c.bucket)
+    ).all()
+    totals: dict[Any, list[Any]] = {}
+    for k, _bucket, failures, matched, recovered, category in rows:
+        t = totals.setdefault(k, [0, 0, 0, None])
+        t[0] += int(failures or 0)
+        t[1] += int(matched or 0)
+        t[2] += int(recovered or 0)
+        t[3] = category if t[3] is None or (category is not None and category > t[3]) else t[3]
+    ranked = sorted(((k, t) for k, t in totals.items() if t[0] > 0), key=lambda kt: (-kt[1][0], kt[0]))[:limit]
+    df = pd.DataFrame([(k, *t) for k, t in ranked], columns=["key", "failures", "matched", "recovered", "category"])
     for col in ("failures", "matched", "recovered"):
-        df[col] = df[col].fillna(0).astype("int64")
+        df[col] = df[col].astype("int64")
+    stored_keys = df["key"].tolist()
     # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
     df["key"] = _objects(df["key"], empty_is_none=True)
     df["category"] = _objects(df["category"], empty_is_none=True)
@@ -133,7 +137,7 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, conds: 
     df["first_seen"] = pd.to_datetime(pd.Series([seen[k][0] for k in df["key"]], dtype=object), utc=True)
     df["last_seen"] = pd.to_datetime(pd.Series([seen[k][1] for k in df["key"]], dtype=object), utc=True)
     df["example"] = [seen[k][2] for k in df["key"]]
-    df["sparkline"] = _rollup_sparklines(conn, src, key, conds, df["key"].tolist(), filt.start, filt.end, buckets)
+    df["sparkline"] = _rollup_sparklines(rows, stored_keys, filt.start, filt.end, buckets)
     return df[GROUP_COLUMNS]
 
 
@@ -150,9 +154,16 @@ def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, key
         def seek(col: Any, order: Any) -> Any:
             return select(col).where(*cond).order_by(order).limit(1).scalar_subquery()
 
-        rows = conn.execute(select(listed.c.k, seek(fm.c.created_at, fm.c.created_at.asc()),
-                                   seek(fm.c.created_at, fm.c.created_at.desc()),
-                                   seek(fm.c.error_message, fm.c.created_at.desc()))).all()
+        if conn.dialect.name == "postgresql":  # the newest row's time and message in one seek
+            latest = (select(fm.c.created_at, fm.c.error_message).where(*cond).order_by(fm.c.created_at.desc())
+                      .limit(1).lateral("latest"))
+            rows = conn.execute(
+                select(listed.c.k, seek(fm.c.created_at, fm.c.created_at.asc()), latest.c.created_at,
+                       latest.c.error_message).select_from(listed.outerjoin(latest, true()))).all()
+        else:
+            rows = conn.execute(select(listed.c.k, seek(fm.c.created_at, fm.c.created_at.asc()),
+                                       seek(fm.c.created_at, fm.c.created_at.desc()),
+                                       seek(fm.c.error_message, fm.c.created_at.desc()))).all()
         out.update({k: (first, last, example) for k, first, last, example in rows})
     if None in keys:
         cond = [*base, raw_key.is_(None)]
@@ -163,26 +174,23 @@ def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, key
     return {k: out.get(k, (None, None, None)) for k in keys}
 
 
-def _rollup_sparklines(conn: Connection, src: Any, key: Any, conds: list[ColumnElement[bool]], keys: list[Any],
-                       start: datetime, end: datetime, buckets: int) -> list[list[int]]:
-    """Failures per slice for the listed groups: one slice per day when the window holds whole days (the daily
-    level cannot be split finer), else `buckets` equal slices of hours."""
+def _rollup_sparklines(rows: list[Any], keys: list[Any], start: datetime, end: datetime,
+                       buckets: int) -> list[list[int]]:
+    """Failures per slice for the listed groups from (key, bucket, failures, ...) rollup rows: one slice per
+    day when the window holds whole days (the daily level cannot be split finer), else `buckets` equal slices."""
     if not keys:
         return []
     by_day = ceil_day(start) < day_bucket(end)
     origin = day_bucket(start) if by_day else start
     width = (DAY if by_day else max(end - start, HOUR) / buckets).total_seconds()
-    slots = int((end - origin).total_seconds() // width) + (1 if (end - origin).total_seconds() % width else 0)
-    slots = max(1, slots) if by_day else buckets
-    stored = ["" if k is None else k for k in keys]
-    rows = conn.execute(select(key, src.c.bucket, func.sum(src.c.failures)).where(*conds, key.in_(stored))
-                        .group_by(key, src.c.bucket)).all()
-    series: dict[Any, list[int]] = {k: [0] * slots for k in stored}
-    for k, bucket, n in rows:
-        slot = int((as_datetime(bucket) - origin).total_seconds() // width)
+    span = (end - origin).total_seconds()
+    slots = max(1, int(span // width) + (1 if span % width else 0)) if by_day else buckets
+    series: dict[Any, list[int]] = {k: [0] * slots for k in keys}
+    for k, bucket, n, *_ in rows:
         if k in series:
+            slot = int((as_datetime(bucket) - origin).total_seconds() // width)
             series[k][min(max(slot, 0), slots - 1)] += int(n or 0)
-    return [series[k] for k in stored]
+    return [series[k] for k in keys]
 
 
 def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, groups: pd.DataFrame,  # type: ignore[type-arg]
