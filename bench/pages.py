@@ -54,12 +54,7 @@ def overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
     """dashboard.loaders_overview.load_overview (default range 7 days)."""
     _common(conn)
     start, end = page_window(now, 7)
-    prev = start - (end - start)
-    summary = qo.get_summary(conn, tenant=tenant, start=start, end=end)
-    return (summary, qo.get_summary(conn, tenant=tenant, start=prev, end=start),
-            qo.get_rate_series(conn, tenant=tenant, start=start, end=end),
-            qo.get_top_codes(conn, tenant=tenant, start=start, end=end, limit=10),
-            qo.get_recovery_by_mode(conn, tenant=tenant, start=start, end=end),
+    return (qo.get_overview(conn, tenant=tenant, start=start, end=end, limit=10),
             qo.count_export_fallbacks(conn, tenant=tenant, start=start, end=end))
 
 

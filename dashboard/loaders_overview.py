@@ -27,16 +27,9 @@ class OverviewData:
 @cached_loader()
 def load_overview(url: str, tenant: str | None, start: datetime, end: datetime) -> OverviewData:
     """Summary (this and the previous period), hourly series, top codes, recovery by mode, export fallbacks."""
-    prev_start = start - (end - start)
     with connect(url) as conn:
-        return OverviewData(
-            summary=q.get_summary(conn, tenant=tenant, start=start, end=end),
-            previous=q.get_summary(conn, tenant=tenant, start=prev_start, end=start),
-            series=q.get_rate_series(conn, tenant=tenant, start=start, end=end),
-            top_codes=q.get_top_codes(conn, tenant=tenant, start=start, end=end, limit=10),
-            modes=q.get_recovery_by_mode(conn, tenant=tenant, start=start, end=end),
-            fallbacks=q.count_export_fallbacks(conn, tenant=tenant, start=start, end=end),
-        )
+        frames = q.get_overview(conn, tenant=tenant, start=start, end=end, limit=10)
+        return OverviewData(**frames, fallbacks=q.count_export_fallbacks(conn, tenant=tenant, start=start, end=end))
 
 
 @cached_loader(ttl=30)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,30 +87,74 @@ def resample_series(df: pd.DataFrame, freq: str) -> pd.DataFrame:
 def get_top_codes(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
                   limit: int = 10) -> pd.DataFrame:
     """Most frequent error codes: error_code, category, matched (bool), failures; largest first."""
+    return _top_codes_frame(conn.execute(_code_mode_query(tenant, start, end)).mappings().all(), limit)
+
+
+def get_recovery_by_mode(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+    """Per recovery mode ('' = none): recovery_mode, failures, recovery_attempts, recovery_successes, success_rate."""
+    return _modes_frame(conn.execute(_code_mode_query(tenant, start, end)).mappings().all())
+
+
+def get_overview(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
+                 limit: int = 10) -> dict[str, pd.DataFrame]:
+    """What the Overview draws, in two rollup reads: summary and previous (get_summary of this and the previous
+    period of equal length), series (get_rate_series), top_codes (get_top_codes) and modes
+    (get_recovery_by_mode); the same frames as those functions."""
+    prev_start = start - (end - start)
+    query = select(frth.c.bucket, *_counts()).where(*_where(tenant, prev_start, end)).group_by(frth.c.bucket)
+    hours = conn.execute(query.order_by(frth.c.bucket)).mappings().all()
+    current = [h for h in hours if h["bucket"] >= start]
+    previous = [h for h in hours if h["bucket"] < start]
+    codes = conn.execute(_code_mode_query(tenant, start, end)).mappings().all()
+    return {"summary": _summary_frame(current), "previous": _summary_frame(previous),
+            "series": _series_frame(current), "top_codes": _top_codes_frame(codes, limit),
+            "modes": _modes_frame(codes)}
+
+
+_COUNTS = ("failures", "matched", "recovery_attempts", "recovery_successes")
+
+
+def _summary_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
+    sums = {c: sum(int(r[c] or 0) for r in rows) for c in _COUNTS}
+    return add_rates(pd.DataFrame([sums]))[SUMMARY_COLUMNS]
+
+
+def _series_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
+    df = pd.DataFrame(rows, columns=["bucket", *_COUNTS])
+    df["bucket"] = pd.to_datetime(df["bucket"], utc=True)
+    return add_rates(df)
+
+
+def _code_mode_query(tenant: str | None, start: datetime, end: datetime) -> Any:
+    """Sums per (error_code, recovery_mode) of the window: top codes and recovery modes come from one read."""
     fr = rollup_source(tenant=tenant, start=start, end=end)
-    total = func.sum(fr.c.failures)
-    query = (
-        select(fr.c.error_code, func.max(fr.c.category).label("category"),
-               func.max(func.cast(fr.c.matched, Integer)).label("matched"), total.label("failures"))
-        .group_by(fr.c.error_code)
-        .having(total > 0)
-        .order_by(total.desc(), fr.c.error_code)
-        .limit(limit)
-    )
-    df = pd.DataFrame(conn.execute(query).mappings().all(), columns=["error_code", "category", "matched", "failures"])
+    return (select(fr.c.error_code, fr.c.recovery_mode, func.max(fr.c.category).label("category"),
+                   func.max(func.cast(fr.c.matched, Integer)).label("any_matched"), *_counts(fr))
+            .group_by(fr.c.error_code, fr.c.recovery_mode))
+
+
+def _top_codes_frame(rows: list, limit: int) -> pd.DataFrame:  # type: ignore[type-arg]
+    codes: dict[str, list[Any]] = {}
+    for r in rows:
+        c = codes.setdefault(r["error_code"], [None, 0, 0])
+        if r["category"] is not None and (c[0] is None or r["category"] > c[0]):
+            c[0] = r["category"]
+        c[1] = max(c[1], int(r["any_matched"] or 0))
+        c[2] += int(r["failures"] or 0)
+    ranked = sorted(((code, *v) for code, v in codes.items() if v[2] > 0), key=lambda x: (-x[3], x[0]))[:limit]
+    df = pd.DataFrame(ranked, columns=["error_code", "category", "matched", "failures"])
     df["matched"] = df["matched"].astype(bool)
     df["failures"] = df["failures"].astype("int64")
     return df
 
 
-def get_recovery_by_mode(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
-    """Per recovery mode ('' = none): recovery_mode, failures, recovery_attempts, recovery_successes, success_rate."""
-    fr = rollup_source(tenant=tenant, start=start, end=end)
-    query = select(fr.c.recovery_mode, *_counts(fr)).group_by(fr.c.recovery_mode)
-    rows = conn.execute(query).mappings().all()
-    df = pd.DataFrame(rows, columns=["recovery_mode", "failures", "matched", "recovery_attempts",
-                                     "recovery_successes"])
-    df = add_rates(df)
+def _modes_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
+    modes: dict[str, list[int]] = {}
+    for r in rows:
+        m = modes.setdefault(r["recovery_mode"], [0, 0, 0, 0])
+        for i, col in enumerate(_COUNTS):
+            m[i] += int(r[col] or 0)
+    df = add_rates(pd.DataFrame([(mode, *v) for mode, v in modes.items()], columns=["recovery_mode", *_COUNTS]))
     df["recovery_mode"] = df["recovery_mode"].replace("", "NONE")
     df["success_rate"] = df["recovery_success_rate"]
     df["recovery_failures"] = df["recovery_attempts"] - df["recovery_successes"]
