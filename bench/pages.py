@@ -21,14 +21,13 @@ from queries import overview as qo
 from queries import trends as qt
 from queries.candidates import get_candidate_patterns
 from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
-from queries.failures import count_failures, get_failure, get_recovery_history, list_failures
+from queries.failures import count_failures, get_failure, get_recovery_history
 from queries.filters import FailureFilter
 from queries.flags import CATALOG_FLAG, is_enabled
 from queries.oncall import get_unrecovered_queue, get_unrecovered_summary
 from queries.tenants import list_tenants
 
 QUEUE_LIMIT = 500  # dashboard.oncall.QUEUE_LIMIT (not imported: dashboard/ imports streamlit)
-PAGE_SIZE = 50  # Explore's default rows per page
 CANDIDATE_MIN = 3  # Catalog page's default minimum occurrences
 
 
@@ -59,13 +58,13 @@ def overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    """dashboard.loaders_explore: options, count, grouped view by error code, first list page (7 days)."""
+    """dashboard.loaders_explore as pages/explore.py calls them by default: options, count and the grouped view
+    by error code (7 days); the list view is another view of the page (it stops after the grouped view)."""
     _common(conn)
     start, end = page_window(now, 7)
     filt = FailureFilter(tenant_id=tenant, start=start, end=end)
     return (qe.get_filter_options(conn, tenant=tenant), count_failures(conn, filt=filt),
-            qe.get_groups(conn, filt=filt, by="error_code", limit=100),
-            list_failures(conn, filt=filt, limit=PAGE_SIZE, cursor=None))
+            qe.get_groups(conn, filt=filt, by="error_code", limit=100))
 
 
 def oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:
@@ -164,8 +163,7 @@ def naive_explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
                                           example=("error_message", "first"))
     groups = groups.nlargest(100, "failures")
     spark = df[df["error_code"].isin(groups.index)].groupby(["error_code", df["created_at"].dt.floor("D")]).size()
-    page = df.sort_values(["created_at", "id"], ascending=False).head(PAGE_SIZE)
-    return options, len(df), groups, spark, page
+    return options, len(df), groups, spark
 
 
 def naive_oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:
