@@ -69,10 +69,7 @@ def get_summary(conn: Connection, *, tenant: str | None, start: datetime, end: d
 def get_rate_series(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """Per hour bucket (UTC): bucket, failures, matched, unmatched, recovery counts and rates."""
     query = select(frth.c.bucket, *_counts()).where(*_where(tenant, start, end)).group_by(frth.c.bucket)
-    rows = conn.execute(query.order_by(frth.c.bucket)).mappings().all()
-    df = pd.DataFrame(rows, columns=["bucket", "failures", "matched", "recovery_attempts", "recovery_successes"])
-    df["bucket"] = pd.to_datetime(df["bucket"], utc=True)
-    return add_rates(df)
+    return _series_frame(conn.execute(query.order_by(frth.c.bucket)).mappings().all())
 
 
 def resample_series(df: pd.DataFrame, freq: str) -> pd.DataFrame:
@@ -115,14 +112,22 @@ _COUNTS = ("failures", "matched", "recovery_attempts", "recovery_successes")
 
 
 def _summary_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
-    sums = {c: sum(int(r[c] or 0) for r in rows) for c in _COUNTS}
-    return add_rates(pd.DataFrame([sums]))[SUMMARY_COLUMNS]
+    frame = _rates_frame({c: [sum(int(r[c] or 0) for r in rows)] for c in _COUNTS})
+    return frame.reindex(columns=SUMMARY_COLUMNS, copy=False) if list(frame.columns) != SUMMARY_COLUMNS else frame
+
+
+def _rates_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """A frame of the given columns plus the rate columns of add_rates, built in one construction."""
+    f, m, a, s = (np.asarray(columns[c], dtype="int64") for c in _COUNTS)
+    rates = {"failures": f, "matched": m, "unmatched": f - m, "recovery_attempts": a, "recovery_successes": s,
+             "hit_rate": _ratio(m, f), "miss_rate": _ratio(f - m, f), "recovery_success_rate": _ratio(s, a)}
+    return pd.DataFrame({**{k: v for k, v in columns.items() if k not in rates}, **rates})
 
 
 def _series_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
-    df = pd.DataFrame(rows, columns=["bucket", *_COUNTS])
-    df["bucket"] = pd.to_datetime(df["bucket"], utc=True)
-    return add_rates(df)
+    columns: dict[str, Any] = {"bucket": pd.to_datetime(pd.Series([r["bucket"] for r in rows], dtype=object), utc=True)}
+    columns.update({c: [r[c] for r in rows] for c in _COUNTS})
+    return _rates_frame(columns)
 
 
 def _code_mode_query(tenant: str | None, start: datetime, end: datetime) -> Any:
@@ -154,13 +159,14 @@ def _modes_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
         m = modes.setdefault(r["recovery_mode"], [0, 0, 0, 0])
         for i, col in enumerate(_COUNTS):
             m[i] += int(r[col] or 0)
-    df = add_rates(pd.DataFrame([(mode, *v) for mode, v in modes.items()], columns=["recovery_mode", *_COUNTS]))
-    df["recovery_mode"] = df["recovery_mode"].replace("", "NONE")
-    df["success_rate"] = df["recovery_success_rate"]
-    df["recovery_failures"] = df["recovery_attempts"] - df["recovery_successes"]
-    cols = ["recovery_mode", "failures", "recovery_attempts", "recovery_successes", "recovery_failures",
-            "success_rate"]
-    return df.sort_values(["recovery_attempts", "failures"], ascending=False)[cols].reset_index(drop=True)
+    # Most attempted first, then most failures (stable on the mode name for ties).
+    ordered = sorted(modes.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
+    f, _m, a, s = (np.asarray([v[i] for _, v in ordered], dtype="int64") for i in range(4))
+    return pd.DataFrame({
+        "recovery_mode": pd.Series([k or "NONE" for k, _ in ordered], dtype=object),
+        "failures": f, "recovery_attempts": a, "recovery_successes": s, "recovery_failures": a - s,
+        "success_rate": _ratio(s, a),
+    })
 
 
 def count_export_fallbacks(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> int:
