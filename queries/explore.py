@@ -1,12 +1,13 @@
 """Explore: failures grouped by error code, category or signature, with first/last seen and a sparkline."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
-
-import pandas as pd
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, literal, select, true, union_all
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, select, text, true
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
@@ -126,19 +127,32 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, conds: 
         t[2] += int(recovered or 0)
         t[3] = category if t[3] is None or (category is not None and category > t[3]) else t[3]
     ranked = sorted(((k, t) for k, t in totals.items() if t[0] > 0), key=lambda kt: (-kt[1][0], kt[0]))[:limit]
-    df = pd.DataFrame([(k, *t) for k, t in ranked], columns=["key", "failures", "matched", "recovered", "category"])
-    for col in ("failures", "matched", "recovered"):
-        df[col] = df[col].astype("int64")
-    stored_keys = df["key"].tolist()
+    stored_keys = [k for k, _ in ranked]
     # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
-    df["key"] = _objects(df["key"], empty_is_none=True)
-    df["category"] = _objects(df["category"], empty_is_none=True)
-    seen = _first_last_example(conn, filt, GROUPINGS[by], df["key"].tolist())
-    df["first_seen"] = pd.to_datetime(pd.Series([seen[k][0] for k in df["key"]], dtype=object), utc=True)
-    df["last_seen"] = pd.to_datetime(pd.Series([seen[k][1] for k in df["key"]], dtype=object), utc=True)
-    df["example"] = [seen[k][2] for k in df["key"]]
-    df["sparkline"] = _rollup_sparklines(rows, stored_keys, filt.start, filt.end, buckets)
+    keys = [k if k else None for k in stored_keys]
+    seen = _first_last_example(conn, filt, GROUPINGS[by], keys)
+    df = pd.DataFrame({
+        "key": pd.Series(keys, dtype=object),
+        "failures": np.asarray([t[0] for _, t in ranked], dtype="int64"),
+        "matched": np.asarray([t[1] for _, t in ranked], dtype="int64"),
+        "recovered": np.asarray([t[2] for _, t in ranked], dtype="int64"),
+        "first_seen": pd.to_datetime(pd.Series([seen[k][0] for k in keys], dtype=object), utc=True),
+        "last_seen": pd.to_datetime(pd.Series([seen[k][1] for k in keys], dtype=object), utc=True),
+        "example": pd.Series([seen[k][2] for k in keys], dtype=object),
+        "category": pd.Series([t[3] if t[3] else None for _, t in ranked], dtype=object),
+        "sparkline": pd.Series(_rollup_sparklines(rows, stored_keys, filt.start, filt.end, buckets), dtype=object),
+    })
     return df[GROUP_COLUMNS]
+
+
+def _listed(conn: Connection, values: list[str]) -> Any:
+    """The values as a one-column table `listed(k)` from one bound parameter, so the statement text (and its
+    compiled form, which SQLAlchemy caches) does not depend on how many groups are listed."""
+    if conn.dialect.name == "postgresql":
+        listed = text("SELECT unnest(CAST(:listed_keys AS text[])) AS k").bindparams(listed_keys=values)
+    else:
+        listed = text("SELECT value AS k FROM json_each(:listed_keys)").bindparams(listed_keys=json.dumps(values))
+    return listed.columns(k=String).subquery("listed")
 
 
 def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, keys: list[Any]
@@ -148,7 +162,7 @@ def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, key
     values = [k for k in keys if k is not None]
     base = filt.conditions()
     if values:
-        listed = union_all(*[select(literal(v, String).label("k")) for v in values]).subquery("listed")
+        listed = _listed(conn, values)
         cond = [*base, raw_key == listed.c.k]
 
         def seek(col: Any, order: Any) -> Any:
