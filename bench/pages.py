@@ -32,8 +32,8 @@ CANDIDATE_MIN = 3  # Catalog page's default minimum occurrences
 
 
 def page_window(now: datetime, days: int, *, whole_days: bool = False) -> tuple[datetime, datetime]:
-    """The dashboard's preset range (dashboard.widgets.time_range): whole hours ending with the current one, or
-    whole UTC days ending with today (Trends, Catalog)."""
+    """The dashboard's preset range (dashboard.widgets.time_range): whole UTC days ending with today for the
+    multi-day presets, whole hours ending with the current one for the others."""
     if whole_days:
         end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     else:
@@ -52,7 +52,7 @@ def _common(conn: Connection) -> None:
 def overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
     """dashboard.loaders_overview.load_overview (default range 7 days)."""
     _common(conn)
-    start, end = page_window(now, 7)
+    start, end = page_window(now, 7, whole_days=True)
     return (qo.get_overview(conn, tenant=tenant, start=start, end=end, limit=10),
             qo.count_export_fallbacks(conn, tenant=tenant, start=start, end=end))
 
@@ -61,7 +61,7 @@ def explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
     """dashboard.loaders_explore as pages/explore.py calls them by default: options, count and the grouped view
     by error code (7 days); the list view is another view of the page (it stops after the grouped view)."""
     _common(conn)
-    start, end = page_window(now, 7)
+    start, end = page_window(now, 7, whole_days=True)
     filt = FailureFilter(tenant_id=tenant, start=start, end=end)
     return (qe.get_filter_options(conn, tenant=tenant), count_failures(conn, filt=filt),
             qe.get_groups(conn, filt=filt, by="error_code", limit=100))
@@ -143,7 +143,7 @@ def _totals(df: pd.DataFrame) -> dict[str, float]:
 
 
 def naive_overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    start, end = page_window(now, 7)
+    start, end = page_window(now, 7, whole_days=True)
     df = _rows(conn, tenant, start - (end - start), end)
     cur, prev = df[df["created_at"] >= start], df[df["created_at"] < start]
     series = cur.groupby(cur["created_at"].dt.floor("h")).agg(
@@ -154,7 +154,7 @@ def naive_overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def naive_explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    start, end = page_window(now, 7)
+    start, end = page_window(now, 7, whole_days=True)
     df = _rows(conn, tenant, start, end)
     options = {c: sorted(df[c].dropna().unique()) for c in ("error_code", "category", "recovery_mode")}
     groups = df.groupby("error_code").agg(failures=("id", "size"), matched=("catalog_entry_id", "count"),

@@ -135,11 +135,12 @@ def _parse_date(raw: str) -> date:
 
 
 def time_range(*, key: str = "range", container: Any = None, default: str = "7d",
-               now: datetime | None = None, whole_days: bool = False) -> TimeRange:
+               now: datetime | None = None, whole_days: bool = True) -> TimeRange:
     """Preset or custom time range, kept in the URL as range=7d or range=custom&from=...&to=...
 
-    whole_days: presets of several days become that many whole UTC days ending with today (daily charts
-    then have no partial first day, and the daily rollups answer without hourly edges)."""
+    whole_days (default): presets of several days are that many whole UTC days ending with today, so daily
+    charts have no partial first day and the daily rollups answer without hourly edges; "This hour" and
+    "Last 24 hours" stay whole hours ending with the current one."""
     where = container or st
     now = now or datetime.now(UTC)
     options = [*PRESETS, "custom"]
@@ -153,8 +154,9 @@ def time_range(*, key: str = "range", container: Any = None, default: str = "7d"
         end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         if whole_days and PRESETS[preset] >= timedelta(days=2):
             end = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=UTC)
-            return TimeRange(end - PRESETS[preset], end, PRESET_LABELS[preset])
-        return TimeRange(end - PRESETS[preset], end, PRESET_LABELS[preset])
+        chosen = TimeRange(end - PRESETS[preset], end, PRESET_LABELS[preset])
+        where.caption(chosen.describe())
+        return chosen
     first = url_value("from", (now - timedelta(days=7)).date(), _parse_date)
     last = url_value("to", now.date(), _parse_date)
     seed_state(f"{key}_dates", (first, last))

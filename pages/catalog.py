@@ -21,9 +21,8 @@ page_header("Catalog", "Known failure patterns and how often they matched; recur
 url = database_url()
 c1, c2, _ = st.columns([1, 1, 1])
 tenant = tenant_picker(principal, key="catalog_tenant", container=c1)
-window = time_range(key="catalog_range", container=c2, default="30d", whole_days=True)
+window = time_range(key="catalog_range", container=c2, default="30d")
 url_warnings()
-st.caption(window.describe())
 
 outcome = st.session_state.pop(OUTCOME, None)
 if outcome is not None:

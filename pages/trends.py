@@ -29,13 +29,12 @@ page_header("Trends", "How the catalog and recoveries are doing over time, and w
 url = database_url()
 c1, c2, c3 = st.columns([1, 1, 1])
 tenant = tenant_picker(principal, key="trends_tenant", container=c1)
-window = time_range(key="trends_range", container=c2, default="30d", whole_days=True)
+window = time_range(key="trends_range", container=c2, default="30d")
 seed_state("trends_grain", url_value("grain", "day", lambda v: v if v in ("day", "week") else _bad(v)))
 grain = c3.radio("Grain", ["day", "week"], horizontal=True, key="trends_grain",
                  format_func={"day": "Daily", "week": "Weekly (Mon)"}.get)
 set_url(grain=None if grain == "day" else grain)
 url_warnings()
-st.caption(window.describe())
 
 
 prev = window.previous

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.e2e
 
 
 def _seven_days() -> tuple[datetime, datetime]:
+    # Multi-day presets are whole UTC days ending with today (dashboard.widgets.time_range).
     now = datetime.now(UTC)
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return end - timedelta(days=7), end
 
 
@@ -144,7 +145,7 @@ def test_tenant_viewer_sees_only_own_tenant_and_no_write_controls(live_app, page
     rows = list(csv.DictReader(io.StringIO(open(info.value.path()).read())))
     assert rows and {r["tenant_id"] for r in rows} == {own}
     with live_app.engine.connect() as conn:
-        start = (datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        start = (datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
                  - timedelta(days=30))
         expected = conn.execute(select(func.count()).select_from(fm).where(
             fm.c.tenant_id == own, fm.c.created_at >= start)).scalar_one()

@@ -15,7 +15,8 @@ from tests.pages.conftest import app_for, shown_text, signed_in
 
 
 def _window(now):
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    # Multi-day presets are whole UTC days ending with today (dashboard.widgets.time_range).
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return fm.c.created_at >= end - timedelta(days=7), fm.c.created_at < end
 
 

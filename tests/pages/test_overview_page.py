@@ -11,7 +11,8 @@ from tests.pages.conftest import app_for, shown_text, signed_in
 
 
 def _range(now):
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    # Multi-day presets are whole UTC days ending with today (dashboard.widgets.time_range).
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return end - timedelta(days=7), end
 
 
