@@ -36,6 +36,12 @@ UNKNOWN_SEVERITY_RANK = 5
 
 UNRECOVERED = text("recovery_succeeded IS NOT TRUE")
 
+# On PostgreSQL, migration 0004 partitions failure_matches by week on created_at (queries.partitions), and a
+# partitioned table's unique constraints must contain the partition key: there the primary key is
+# PG_PRIMARY_KEY, on SQLite it stays (id). Ingest keeps ids unique on both engines; the drift test
+# tests/core/test_migrations.py checks both keys.
+PG_PRIMARY_KEY = ("id", "created_at")
+
 failure_matches = Table(
     "failure_matches",
     metadata,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from core.metrics import FailcatMetrics, get_metrics
 from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, failure_matches
@@ -22,6 +22,7 @@ from loaders.matcher import Matcher, load_matcher
 from loaders.pg_copy import copy_insert
 from loaders.spool import Spool
 from queries.flags import CATALOG_FLAG, is_enabled
+from queries.partitions import ensure_for_times, forget_known, is_missing_partition, lock_and_find_ids
 from queries.rollups import apply_rollup_deltas, deltas_for_inserts
 from queries.signature_rollups import apply_signature_deltas, signature_deltas
 
@@ -189,7 +190,8 @@ class IngestPipeline:
             return self._spool([_event_row(e) for e in events])
         rows = [build_row(e, matcher, now) for e in events]
         try:
-            report = self._insert(rows, check_existing=any(e.id is not None for e in events))
+            client_ids = {r["id"] for e, r in zip(events, rows, strict=True) if e.id is not None}
+            report = self._insert(rows, check_existing=bool(client_ids), client_ids=client_ids)
         except (OperationalError, DBAPIError) as exc:
             if not _is_connection_error(exc):
                 raise
@@ -197,26 +199,52 @@ class IngestPipeline:
         self.metrics.ingest_seconds.observe(time.perf_counter() - started)
         return report
 
-    def _insert(self, rows: list[dict[str, Any]], *, check_existing: bool = True) -> IngestReport:
+    def _insert(
+        self, rows: list[dict[str, Any]], *, check_existing: bool = True, client_ids: set[Any] | None = None
+    ) -> IngestReport:
+        if self.engine.dialect.name == "postgresql":
+            # Weekly partitions must exist before rows arrive (no DEFAULT partition); cached per process.
+            ensure_for_times(self.engine, [r["created_at"] for r in rows])
+            try:
+                return self._insert_rows(rows, check_existing=check_existing, client_ids=client_ids)
+            except IntegrityError as exc:
+                if not is_missing_partition(exc):
+                    raise
+                forget_known(self.engine)  # retention dropped a cached week meanwhile: create it again
+                ensure_for_times(self.engine, [r["created_at"] for r in rows])
+        return self._insert_rows(rows, check_existing=check_existing, client_ids=client_ids)
+
+    def _insert_rows(
+        self, rows: list[dict[str, Any]], *, check_existing: bool, client_ids: set[Any] | None
+    ) -> IngestReport:
         report = IngestReport()
         dialect = self.engine.dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         # RETURNING lists exactly the rows this statement inserted (ON CONFLICT DO NOTHING skips the rest),
         # which is race-free against a concurrent replay of the same ids, and lets SQLAlchemy batch the
         # executemany into multi-row VALUES (without RETURNING it falls back to one round trip per row).
-        # check_existing is kept for API compatibility; the RETURNING clause answers it for every batch.
+        # On SQLite the primary key is id, so RETURNING answers check_existing for every batch. On PostgreSQL
+        # the (partitioned) table's key is (id, created_at): a client id that comes back with another
+        # occurred_at would not conflict, so client ids are looked up first under advisory locks.
         stmt = (
             insert(failure_matches)
-            .on_conflict_do_nothing(index_elements=["id"])
+            .on_conflict_do_nothing(index_elements=["id", "created_at"] if dialect == "postgresql" else ["id"])
             .returning(failure_matches.c.id)
         )
         with self.engine.begin() as conn:
-            if not rows:
+            to_store = rows
+            if dialect == "postgresql" and rows:
+                to_store = _first_per_id(rows)  # one id twice in a batch, with two created_at, is stored once
+                if check_existing:
+                    ids = client_ids if client_ids is not None else [r["id"] for r in rows]
+                    stored = lock_and_find_ids(conn, ids)
+                    to_store = [r for r in to_store if r["id"] not in stored]
+            if not to_store:
                 inserted: set[Any] = set()
-            elif dialect == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-                inserted = copy_insert(conn, rows)  # same semantics, several times faster on big batches
+            elif dialect == "postgresql" and len(to_store) >= COPY_MIN_ROWS:
+                inserted = copy_insert(conn, to_store)  # same semantics, several times faster on big batches
             else:
-                inserted = set(conn.execute(stmt, rows).scalars())
+                inserted = set(conn.execute(stmt, to_store).scalars())
             fresh = []
             for r in rows:
                 if r["id"] in inserted:
@@ -279,6 +307,16 @@ def _event_row(event: FailureEvent, failure_id: uuid.UUID | None = None) -> dict
     data["id"] = str(failure_id or event.id or uuid.uuid4())
     data.setdefault("occurred_at", utcnow().isoformat())
     return data
+
+
+def _first_per_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[Any] = set()
+    out = []
+    for r in rows:
+        if r["id"] not in seen:
+            seen.add(r["id"])
+            out.append(r)
+    return out
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -1,8 +1,10 @@
 """PostgreSQL bulk path for the ingest pipeline: COPY a batch into a temporary stage, then one INSERT ... SELECT.
 
 A multi-row INSERT of 2,000 rows x 26 columns spends most of its time parsing parameters; COPY does not.
-The INSERT ... SELECT keeps the pipeline's semantics: ON CONFLICT (id) DO NOTHING, RETURNING the ids
-actually stored, all inside the caller's transaction.
+The INSERT ... SELECT keeps the pipeline's semantics: ON CONFLICT DO NOTHING on the primary key (id, created_at)
+of the partitioned table, RETURNING the ids actually stored, all inside the caller's transaction. An id stored
+with another created_at does not conflict: the pipeline removes client ids already stored beforehand
+(queries.partitions.lock_and_find_ids).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ _COPY = f"COPY {STAGE_NAME} ({', '.join(COLUMNS)}) FROM STDIN"
 _INSERT = (
     pg_insert(failure_matches)
     .from_select(COLUMNS, select(*[_stage.c[n] for n in COLUMNS]))
-    .on_conflict_do_nothing(index_elements=["id"])
+    .on_conflict_do_nothing(index_elements=["id", "created_at"])  # the partitioned table's primary key
     .returning(failure_matches.c.id)
 )
 
@@ -94,12 +96,12 @@ def copy_text(rows: Iterable[dict[str, Any]]) -> io.StringIO:
 
 
 def copy_insert(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert rows (skipping ids already stored) in the caller's transaction; return the ids stored."""
+    """Insert rows (skipping (id, created_at) already stored) in the caller's transaction; return the ids stored."""
     conn.execute(_CREATE_STAGE)
     dbapi = conn.connection.dbapi_connection
     with dbapi.cursor() as cur:  # type: ignore[union-attr]
         cur.copy_expert(_COPY, copy_text(rows))
     # ON COMMIT DELETE ROWS empties the stage at commit. A second call in the same transaction would see the
-    # first call's rows again, but they conflict on id and are not RETURNed, so the answer stays right.
+    # first call's rows again, but they conflict on (id, created_at) and are not RETURNed, so the answer stays right.
     ids = conn.execute(_INSERT).scalars().all()
     return {i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in ids}

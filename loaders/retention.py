@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from core.schema import failure_matches, failure_pattern_exports, recovery_events
 from core.types import utcnow
+from queries.partitions import maintain_partitions
 from queries.rollups import expire_rollups, hour_bucket
 from queries.signature_rollups import expire_signature_rollups
 
@@ -38,6 +39,9 @@ def apply_retention(
     cutoff = retention_cutoff(days, now)
     report = RetentionReport(cutoff=cutoff)
     fm = failure_matches
+    # PostgreSQL: whole weeks before the cutoff are detached and dropped (rows counted first) and the next
+    # weeks' partitions created; the batches below then only meet the week that straddles the cutoff.
+    report.failures, report.recovery_events = maintain_partitions(engine, cutoff)
     while True:
         with engine.begin() as conn:
             ids = list(conn.execute(select(fm.c.id).where(fm.c.created_at < cutoff).limit(batch_size)).scalars())
@@ -46,7 +50,7 @@ def apply_retention(
             report.recovery_events += conn.execute(
                 delete(recovery_events).where(recovery_events.c.failure_id.in_(ids))
             ).rowcount
-            report.failures += conn.execute(delete(fm).where(fm.c.id.in_(ids))).rowcount
+            report.failures += conn.execute(delete(fm).where(fm.c.id.in_(ids), fm.c.created_at < cutoff)).rowcount
     with engine.begin() as conn:
         report.recovery_events += conn.execute(delete(recovery_events).where(recovery_events.c.at < cutoff)).rowcount
         report.rollups += expire_rollups(conn, cutoff)

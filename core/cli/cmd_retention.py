@@ -15,7 +15,12 @@ def register(main: click.Group) -> None:
 @click.option("--days", type=click.IntRange(min=1), default=None, help="Keep this many days (default RETENTION_DAYS).")
 @click.option("--batch-size", type=click.IntRange(min=100, max=100_000), default=5000, show_default=True)
 def retention(days: int | None, batch_size: int) -> None:
-    """Delete failures, recovery history and rollups older than the retention period, in batches."""
+    """Delete failures, recovery history and rollups older than the retention period, in batches.
+
+    On PostgreSQL whole weeks of failures older than the cutoff are dropped as partitions (only the week that
+    straddles the cutoff is deleted in batches) and the next weeks' partitions are created; see also
+    `failcat partitions`.
+    """
     from core.settings import get_settings
     from loaders.retention import apply_retention
 
