@@ -153,6 +153,10 @@ failure_rollups = Table(
 )
 
 
+ROLLUP_KEY_NAMES = ("error_code", "category", "severity", "recovery_mode", "matched")
+ROLLUP_COUNT_NAMES = ("failures", "recovery_attempts", "recovery_successes")
+
+
 def _rollup_counts() -> list[Column]:  # type: ignore[type-arg]
     return [Column("failures", Integer, nullable=False, server_default=text("0")),
             Column("recovery_attempts", Integer, nullable=False, server_default=text("0")),
@@ -181,7 +185,8 @@ failure_rollups_daily = Table(
         name="uq_failure_rollups_daily_key",
     ),
     Index("ix_frd_bucket", "bucket"),
-    Index("ix_frd_tenant_bucket", "tenant_id", "bucket"),
+    # Covering on PostgreSQL: a tenant's window is an index-only range scan, not heap reads across all tenants.
+    Index("ix_frd_tenant_bucket", "tenant_id", "bucket", postgresql_include=[*ROLLUP_KEY_NAMES, *ROLLUP_COUNT_NAMES]),
 )
 
 # Per tenant and hour, without the code dimensions: rate series and totals of short windows.
@@ -194,6 +199,7 @@ failure_rollups_tenant_hourly = Table(
     *_rollup_counts(),
     UniqueConstraint("tenant_id", "bucket", "matched", name="uq_failure_rollups_tenant_hourly_key"),
     Index("ix_frth_bucket", "bucket"),
+    Index("ix_frth_tenant_bucket", "tenant_id", "bucket", postgresql_include=["matched", *ROLLUP_COUNT_NAMES]),
 )
 
 # The same two time levels summed over all tenants: an all-tenant page reads one row per code and bucket

@@ -21,6 +21,8 @@ branch_labels = None
 depends_on = None
 
 KEYS = "error_code, category, severity, recovery_mode, matched"
+CODE_KEYS = ['error_code', 'category', 'severity', 'recovery_mode', 'matched']
+COUNT_NAMES = ['failures', 'recovery_attempts', 'recovery_successes']
 COUNTS = "sum(failures), sum(recovery_attempts), sum(recovery_successes)"
 
 
@@ -49,7 +51,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('failure_rollups_daily', schema=None) as batch_op:
         batch_op.create_index('ix_frd_bucket', ['bucket'], unique=False)
-        batch_op.create_index('ix_frd_tenant_bucket', ['tenant_id', 'bucket'], unique=False)
+        batch_op.create_index('ix_frd_tenant_bucket', ['tenant_id', 'bucket'], unique=False,
+                              postgresql_include=[*CODE_KEYS, *COUNT_NAMES])
     op.create_table(
         'failure_rollups_tenant_hourly',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
@@ -60,6 +63,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('failure_rollups_tenant_hourly', schema=None) as batch_op:
         batch_op.create_index('ix_frth_bucket', ['bucket'], unique=False)
+        batch_op.create_index('ix_frth_tenant_bucket', ['tenant_id', 'bucket'], unique=False,
+                              postgresql_include=['matched', *COUNT_NAMES])
     op.create_table(
         'failure_totals',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
@@ -77,6 +82,7 @@ def upgrade() -> None:
             sa.UniqueConstraint('bucket', 'error_code', 'category', 'severity', 'recovery_mode', 'matched',
                                 name=f'uq_{name}_key'),
         )
+    # Covering indexes (PostgreSQL): a tenant's window is an index-only scan of its own rows.
     # Existing hourly rollups are the source of truth for the new levels (raw rows may be far more).
     day = ("date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
            if op.get_bind().dialect.name == "postgresql" else "substr(bucket, 1, 10) || ' 00:00:00.000000'")
@@ -100,6 +106,7 @@ def downgrade() -> None:
     op.drop_table('failure_rollups_all')
     op.drop_table('failure_totals')
     with op.batch_alter_table('failure_rollups_tenant_hourly', schema=None) as batch_op:
+        batch_op.drop_index('ix_frth_tenant_bucket')
         batch_op.drop_index('ix_frth_bucket')
     op.drop_table('failure_rollups_tenant_hourly')
     with op.batch_alter_table('failure_rollups_daily', schema=None) as batch_op:
