@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, and_, column, func, literal, or_, select, true, union_all, values
+from sqlalchemy import String, and_, column, func, or_, select, true, union_all, values
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
@@ -147,27 +148,6 @@ def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end
     )
 
 
-def _code_and_tenant_lists(conn: Connection, tenant_id: str | None, start: datetime | None,
-                           end: datetime | None, signatures: list[str]) -> tuple[dict[str, list], dict[str, list]]:
-    """Error codes and tenants per signature, most frequent first (then by value), capped at MAX_LIST."""
-    src = _sources(tenant_id, start, end).cte("candidate_src")
-    n = func.sum(src.c.n).label("n")
-    picked = src.c.signature.in_(signatures)
-    both = union_all(
-        select(literal("code").label("kind"), src.c.signature, src.c.error_code.label("value"), n)
-        .where(picked).group_by(src.c.signature, src.c.error_code),
-        select(literal("tenant").label("kind"), src.c.signature, src.c.tenant_id.label("value"), n)
-        .where(picked).group_by(src.c.signature, src.c.tenant_id),
-    ).subquery("lists")
-    rows = conn.execute(select(both.c.kind, both.c.signature, both.c.value)
-                        .order_by(both.c.kind, both.c.signature, both.c.n.desc(), both.c.value)).all()
-    out: dict[str, dict[str, list]] = {"code": {s: [] for s in signatures}, "tenant": {s: [] for s in signatures}}
-    for kind, sig, value in rows:
-        if len(out[kind][sig]) < MAX_LIST:
-            out[kind][sig].append(value)
-    return out["code"], out["tenant"]
-
-
 def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[str, list[tuple]]:
     """Per signature, its latest SAMPLE_ROWS rows of the window (rows tied with the last one included),
     newest first, as (created_at, error_message, skill_id)."""
@@ -241,6 +221,46 @@ def _examples(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[
     return out
 
 
+@dataclass(frozen=True)
+class _Group:
+    signature: str
+    occurrences: int
+    first_seen: Any
+    last_seen: Any
+
+
+def _grouped(conn: Connection, tenant_id: str | None, start: datetime | None, end: datetime | None,
+             min_occurrences: int, limit: int) -> tuple[list[_Group], dict[str, list], dict[str, list]]:
+    """The candidate groups (as candidate_groups_query) with their code and tenant lists (as
+    _code_and_tenant_lists), from one read of the window's rows per (signature, tenant, code)."""
+    src = _sources(tenant_id, start, end).subquery("candidate_src")
+    keys = [src.c.signature, src.c.tenant_id, src.c.error_code]
+    rows = conn.execute(select(*keys, func.sum(src.c.n), func.min(src.c.first_seen), func.max(src.c.last_seen))
+                        .group_by(*keys)).all()
+    per_sig: dict[str, list[Any]] = {}
+    per_code: dict[str, dict[str, int]] = {}
+    per_tenant: dict[str, dict[str, int]] = {}
+    for sig, tenant, code, n, first, last in rows:
+        n = int(n or 0)
+        first, last = _utc(first), _utc(last)
+        g = per_sig.setdefault(sig, [0, first, last])
+        g[0] += n
+        g[1], g[2] = min(g[1], first), max(g[2], last)
+        per_code.setdefault(sig, {}).setdefault(code, 0)
+        per_code[sig][code] += n
+        per_tenant.setdefault(sig, {}).setdefault(tenant, 0)
+        per_tenant[sig][tenant] += n
+    floor = max(1, int(min_occurrences))
+    ranked = sorted((sig for sig, g in per_sig.items() if g[0] >= floor), key=lambda sig: (-per_sig[sig][0], sig))
+    groups = [_Group(sig, *per_sig[sig]) for sig in ranked[:max(1, min(int(limit), MAX_LIMIT))]]
+
+    def listed(counts: dict[str, int]) -> list[str]:
+        return [v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:MAX_LIST]
+
+    return (groups, {g.signature: listed(per_code[g.signature]) for g in groups},
+            {g.signature: listed(per_tenant[g.signature]) for g in groups})
+
+
 def get_candidate_patterns(
     conn: Connection,
     *,
@@ -257,14 +277,12 @@ def get_candidate_patterns(
     occurrences, first/last seen, error_codes and tenants cover every unmatched failure of the window;
     affected_skills come from the signature's latest SAMPLE_ROWS failures of the window (ties included).
     """
-    groups = conn.execute(candidate_groups_query(tenant_id=tenant_id, start=start, end=end,
-                                                 min_occurrences=min_occurrences, limit=limit)).all()
+    groups, codes, tenants = _grouped(conn, tenant_id, start, end, min_occurrences, limit)
     if not groups:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS}).astype(
             {"occurrences": "int64", "first_seen": "datetime64[ns, UTC]", "last_seen": "datetime64[ns, UTC]"}
         )
     signatures = [g.signature for g in groups]
-    codes, tenants = _code_and_tenant_lists(conn, tenant_id, start, end, signatures)
     cond = _conditions(tenant_id, start, end)
     samples = _latest_rows(conn, cond, signatures)
     examples = {s: _sample_examples(samples[s]) for s in signatures}
