@@ -137,7 +137,7 @@ def fill(engine: Engine, *, rows: int, tenants: int = 20, days: int = 90, chunk:
         conn.execute(text("DELETE FROM failure_rollups"))
         conn.execute(_ROLLUPS)
         for table in LEVEL_TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))  # constant table names
+            conn.execute(text(f"DELETE FROM {table}"))  # constant table names  # noqa: S608
         for statement in _LEVELS:
             conn.execute(statement)
         conn.execute(_SIGNATURES)
