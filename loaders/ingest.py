@@ -5,6 +5,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,34 +162,63 @@ class IngestPipeline:
             except (OperationalError, DBAPIError):
                 pass  # still down; the spool keeps its batches
         batch: list[FailureEvent] = []
-        for item in items:
-            report.received += 1
-            if on_item is not None:
-                on_item()
-            if isinstance(item, list):
-                report.errors.extend(item)
-                if item:
-                    self.metrics.events_rejected.labels(reason=item[0].field.split(".")[0]).inc()
-                continue
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                report.merge(self.store(batch))
-                batch = []
-        if batch:
-            report.merge(self.store(batch))
+        # While one batch is written (the database works, this process mostly waits on the socket), the next
+        # one is validated and matched here: one writer thread, at most one batch in flight, reports merged in
+        # order. A single-batch call (the API's) never starts the thread.
+        writer: ThreadPoolExecutor | None = None
+        pending: Future[IngestReport] | None = None
+        try:
+            for item in items:
+                report.received += 1
+                if on_item is not None:
+                    on_item()
+                if isinstance(item, list):
+                    report.errors.extend(item)
+                    if item:
+                        self.metrics.events_rejected.labels(reason=item[0].field.split(".")[0]).inc()
+                    continue
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    prepared = self._prepare(batch)
+                    if pending is not None:
+                        report.merge(pending.result())
+                    writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="failcat-ingest")
+                    pending = writer.submit(self._write, batch, prepared)
+                    batch = []
+            if batch:
+                prepared = self._prepare(batch)
+                if pending is not None:
+                    report.merge(pending.result())
+                    pending = None
+                report.merge(self._write(batch, prepared))
+            if pending is not None:
+                report.merge(pending.result())
+                pending = None
+        finally:
+            if writer is not None:
+                writer.shutdown(wait=True)
         return report
 
     def store(self, events: list[FailureEvent]) -> IngestReport:
         """Match and insert one batch of validated events; spool it if the database fails."""
+        return self._write(events, self._prepare(events))
+
+    def _prepare(self, events: list[FailureEvent]) -> tuple[float, list[dict[str, Any]] | None]:
+        """Match a batch (CPU only): (start time, rows), rows None when the catalog cannot be loaded."""
         started = time.perf_counter()
         now = utcnow()
         try:
             matcher = self.matcher
         except (OperationalError, DBAPIError):
-            matcher = None
-        if matcher is None:
+            return started, None
+        return started, [build_row(e, matcher, now) for e in events]
+
+    def _write(self, events: list[FailureEvent], prepared: tuple[float, list[dict[str, Any]] | None]
+               ) -> IngestReport:
+        """Insert a matched batch; spool it if the database fails."""
+        started, rows = prepared
+        if rows is None:
             return self._spool([_event_row(e) for e in events])
-        rows = [build_row(e, matcher, now) for e in events]
         try:
             client_ids = {r["id"] for e, r in zip(events, rows, strict=True) if e.id is not None}
             report = self._insert(rows, check_existing=bool(client_ids), client_ids=client_ids)

@@ -21,7 +21,6 @@ branch_labels = None
 depends_on = None
 
 KEYS = "error_code, category, severity, recovery_mode, matched"
-CODE_KEYS = ['error_code', 'category', 'severity', 'recovery_mode', 'matched']
 COUNT_NAMES = ['failures', 'recovery_attempts', 'recovery_successes']
 COUNTS = "sum(failures), sum(recovery_attempts), sum(recovery_successes)"
 
@@ -50,9 +49,7 @@ def upgrade() -> None:
                             'matched', name='uq_failure_rollups_daily_key'),
     )
     with op.batch_alter_table('failure_rollups_daily', schema=None) as batch_op:
-        batch_op.create_index('ix_frd_bucket', ['bucket'], unique=False)
-        batch_op.create_index('ix_frd_tenant_bucket', ['tenant_id', 'bucket'], unique=False,
-                              postgresql_include=[*CODE_KEYS, *COUNT_NAMES])
+        batch_op.create_index('ix_frd_tenant_bucket', ['tenant_id', 'bucket'], unique=False)
     op.create_table(
         'failure_rollups_tenant_hourly',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
@@ -111,5 +108,4 @@ def downgrade() -> None:
     op.drop_table('failure_rollups_tenant_hourly')
     with op.batch_alter_table('failure_rollups_daily', schema=None) as batch_op:
         batch_op.drop_index('ix_frd_tenant_bucket')
-        batch_op.drop_index('ix_frd_bucket')
     op.drop_table('failure_rollups_daily')
