@@ -19,7 +19,7 @@ from queries import detail as qd
 from queries import explore as qe
 from queries import overview as qo
 from queries import trends as qt
-from queries.candidates import get_candidate_patterns
+from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
 from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
 from queries.failures import count_failures, get_failure, get_recovery_history
 from queries.filters import FailureFilter
@@ -94,7 +94,7 @@ def catalog(conn: Connection, tenant: str | None, now: datetime) -> Any:
     return (get_catalog_hits(conn, tenant=tenant, start=start, end=end),
             get_matched_under_other_codes(conn, tenant=tenant, start=start, end=end),
             get_candidate_patterns(conn, tenant_id=tenant, start=start, end=end, min_occurrences=CANDIDATE_MIN,
-                                   limit=200))
+                                   limit=200, sample_rows=PAGE_SAMPLE_ROWS))
 
 
 def detail(conn: Connection, tenant: str | None, now: datetime, failure_id: str) -> Any:

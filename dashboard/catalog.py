@@ -12,7 +12,7 @@ from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
 from loaders.promote import PromotionError, PromotionResult, build_entry, examples_covered, promote_entry
-from queries.candidates import get_candidate_patterns
+from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
 from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
 
 
@@ -36,7 +36,7 @@ def load_candidates(url: str, tenant: str | None, start: datetime, end: datetime
     """Candidate patterns (unmatched signatures) in the window."""
     with connect(url) as conn:
         return get_candidate_patterns(conn, tenant_id=tenant, start=start, end=end,
-                                      min_occurrences=min_occurrences, limit=200)
+                                      min_occurrences=min_occurrences, limit=200, sample_rows=PAGE_SAMPLE_ROWS)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.schema import SEVERITY_RANK
-from dashboard.catalog import load_candidates, load_catalog_hits, load_other_code_hits, promote
+from dashboard.catalog import PAGE_SAMPLE_ROWS, load_candidates, load_catalog_hits, load_other_code_hits, promote
 from dashboard.db import database_url
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
@@ -82,7 +82,8 @@ with candidates_tab:
         "template": "Message template", "occurrences": "Count",
         "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
         "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="YYYY-MM-DD HH:mm"),
-        "error_codes": st.column_config.ListColumn("Codes"), "affected_skills": st.column_config.ListColumn("Skills"),
+        "error_codes": st.column_config.ListColumn("Codes"), "affected_skills": st.column_config.ListColumn(
+            "Recent skills", help=f"Skills of the latest {PAGE_SAMPLE_ROWS} failures of the pattern in the range"),
         "tenants": st.column_config.ListColumn("Tenants"), "examples": st.column_config.ListColumn("Examples"),
         "suggested_category": "Suggested category", "suggested_recovery_mode": "Suggested recovery",
     })

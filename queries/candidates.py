@@ -27,6 +27,8 @@ MAX_LIMIT = 1000
 # Skills and examples are read from the latest SAMPLE_ROWS unmatched failures of each candidate signature,
 # so their cost does not grow with the window (the counts, codes and tenants come from the rollup).
 SAMPLE_ROWS = 100
+# The Catalog page previews candidates with a smaller sample (its load time is dominated by these rows).
+PAGE_SAMPLE_ROWS = 30
 
 COLUMNS = [
     "signature", "template", "error_codes", "occurrences", "affected_skills", "tenants", "examples",
@@ -148,9 +150,11 @@ def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end
     )
 
 
-def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[str, list[tuple]]:
-    """Per signature, its latest SAMPLE_ROWS rows of the window (rows tied with the last one included),
-    newest first, as (created_at, error_message, skill_id)."""
+def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str], sample_rows: int | None = None
+                 ) -> dict[str, list[tuple]]:
+    """Per signature, its latest sample_rows (default SAMPLE_ROWS) rows of the window (rows tied with the last
+    one included), newest first, as (created_at, error_message, skill_id)."""
+    sample_rows = max(1, int(sample_rows or SAMPLE_ROWS))
     out: dict[str, list[tuple]] = {s: [] for s in signatures}
     if conn.dialect.name == "postgresql":
         # One LATERAL probe per signature: an ordered index range scan of (tenant_id, signature, created_at)
@@ -159,7 +163,7 @@ def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str]) -> di
         sample = (select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
                   .where(*cond, fm.c.signature == wanted.c.signature)
                   .order_by(fm.c.created_at.desc())
-                  .fetch(SAMPLE_ROWS, with_ties=True)
+                  .fetch(sample_rows, with_ties=True)
                   .lateral("sample"))
         rows = conn.execute(select(wanted.c.signature, sample.c.created_at, sample.c.error_message,
                                    sample.c.skill_id).select_from(wanted.join(sample, true()))).all()
@@ -171,7 +175,7 @@ def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str]) -> di
         for sig in signatures:
             mine = [*cond, fm.c.signature == sig]
             boundary = (select(fm.c.created_at).where(*mine).order_by(fm.c.created_at.desc())
-                        .limit(1).offset(SAMPLE_ROWS - 1).scalar_subquery())
+                        .limit(1).offset(sample_rows - 1).scalar_subquery())
             out[sig] = [tuple(r) for r in conn.execute(
                 select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
                 .where(*mine, or_(boundary.is_(None), fm.c.created_at >= boundary))
@@ -269,13 +273,15 @@ def get_candidate_patterns(
     end: datetime | None,
     min_occurrences: int = 3,
     limit: int = 100,
+    sample_rows: int | None = None,
 ) -> pd.DataFrame:
     """One row per unmatched signature with >= min_occurrences in [start, end), most frequent first.
 
     Columns: signature, template, error_codes, occurrences, affected_skills, tenants, examples,
     first_seen, last_seen (UTC), suggested_category, suggested_recovery_mode.
     occurrences, first/last seen, error_codes and tenants cover every unmatched failure of the window;
-    affected_skills come from the signature's latest SAMPLE_ROWS failures of the window (ties included).
+    affected_skills come from the signature's latest sample_rows (default SAMPLE_ROWS) failures of the window
+    (ties included).
     """
     groups, codes, tenants = _grouped(conn, tenant_id, start, end, min_occurrences, limit)
     if not groups:
@@ -284,7 +290,7 @@ def get_candidate_patterns(
         )
     signatures = [g.signature for g in groups]
     cond = _conditions(tenant_id, start, end)
-    samples = _latest_rows(conn, cond, signatures)
+    samples = _latest_rows(conn, cond, signatures, sample_rows)
     examples = {s: _sample_examples(samples[s]) for s in signatures}
     # A sample with fewer distinct messages than wanted may miss older ones: those few signatures are
     # read in full (a signature whose message never varies, e.g. one without numbers or ids in it).
