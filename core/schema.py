@@ -148,7 +148,8 @@ failure_rollups = Table(
         "tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched",
         name="uq_failure_rollups_key",
     ),
-    Index("ix_fr_bucket", "bucket"),
+    # BRIN on PostgreSQL (migration 0006): a btree here drew tenant reads away from ix_fr_tenant_bucket.
+    Index("ix_fr_bucket", "bucket", postgresql_using="brin"),
     Index("ix_fr_tenant_bucket", "tenant_id", "bucket"),
 )
 

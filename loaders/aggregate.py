@@ -10,9 +10,9 @@ from sqlalchemy.engine import Connection
 
 from core.schema import catalog_entries
 from core.schema import failure_matches as fm
-from core.schema import failure_rollups as fr
 from core.types import utcnow
 from queries.candidates import get_candidate_patterns
+from queries.rollups import rollup_source
 
 SCHEMA_NAME = "failcat.candidate_patterns"
 SCHEMA_VERSION = "1.0"
@@ -39,19 +39,19 @@ def _rate(num: int, den: int) -> float | None:
 
 def summary(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime) -> dict[str, Any]:
     """Totals, hit rate, recovery success and top error codes from the rollups; top skills from failures."""
-    rc = [fr.c.bucket >= start, fr.c.bucket < end]
-    if tenant_id:
-        rc.append(fr.c.tenant_id == tenant_id)
+    # Whole days from the daily levels, the rest from hourly rows (all tenants: the all-tenant levels); the
+    # current hour's bucket is included whole, as before.
+    fr = rollup_source(tenant=tenant_id, start=start, end=end)
     row = conn.execute(select(
         func.coalesce(func.sum(fr.c.failures), 0),
         func.coalesce(func.sum(case((fr.c.matched.is_(True), fr.c.failures), else_=0)), 0),
         func.coalesce(func.sum(fr.c.recovery_attempts), 0),
         func.coalesce(func.sum(fr.c.recovery_successes), 0),
-    ).where(and_(*rc))).one()
+    )).one()
     total, matched, attempts, successes = (int(v or 0) for v in row)
     n = func.sum(fr.c.failures).label("n")
     codes = conn.execute(
-        select(fr.c.error_code, n).where(and_(*rc)).group_by(fr.c.error_code)
+        select(fr.c.error_code, n).group_by(fr.c.error_code).having(n > 0)
         .order_by(n.desc(), fr.c.error_code).limit(TOP_N)
     ).all()
     mc = [fm.c.created_at >= start, fm.c.created_at < end, fm.c.skill_id.is_not(None)]
