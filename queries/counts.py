@@ -16,8 +16,9 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_totals as ft
+from core.types import utcnow
 from queries.filters import FailureFilter
-from queries.rollups import rollup_source
+from queries.rollups import day_bucket, rollup_source
 
 HOUR = timedelta(hours=1)
 
@@ -47,19 +48,23 @@ def _dimension_conditions(t: Any, filt: FailureFilter) -> list[Any]:
 def rollup_countable(filt: FailureFilter) -> bool:
     """True when every condition of the filter is a rollup dimension (or the recovery status)."""
     return not (filt.run_id or filt.skill_id or filt.signature or filt.q) and (
-        (filt.start is None) == (filt.end is None))
+        filt.start is not None or filt.end is None)
 
 
 def count_from_rollups(conn: Connection, filt: FailureFilter) -> int | None:
     """The number of failures matching `filt`, or None when the filter needs raw rows."""
     if not rollup_countable(filt):
         return None
-    if filt.start is None or filt.end is None:  # all time: the totals
+    if filt.start is None:  # all time (rollup_countable: no end either): the totals
         query = select(func.coalesce(func.sum(_status_count(ft, filt.status)), 0)).where(
             *_dimension_conditions(ft, filt))
         if filt.tenant_id:
             query = query.where(ft.c.tenant_id == filt.tenant_id)
         return int(conn.execute(query).scalar_one())
+    if filt.end is None:
+        # Open-ended ("since"): ingest refuses events more than 10 minutes ahead, so two days past today's
+        # midnight covers every stored failure; the raw edge below then has nothing after that either.
+        filt = replace(filt, end=day_bucket(utcnow()) + timedelta(days=2))
     first_hour, last_hour = _ceil_hour(filt.start), filt.end.replace(minute=0, second=0, microsecond=0)
     if first_hour >= last_hour:
         return None  # less than one whole hour: the raw count is cheap
