@@ -95,12 +95,17 @@ def copy_text(rows: Iterable[dict[str, Any]]) -> io.StringIO:
     return buf
 
 
-def copy_insert(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert rows (skipping (id, created_at) already stored) in the caller's transaction; return the ids stored."""
+def copy_insert(conn: Connection, rows: list[dict[str, Any]], text: io.StringIO | None = None) -> set[uuid.UUID]:
+    """Insert rows (skipping (id, created_at) already stored) in the caller's transaction; return the ids stored.
+
+    `text` is copy_text(rows) when the caller prepared it already (ingest does, while the previous batch is
+    written)."""
     conn.execute(_CREATE_STAGE)
+    if text is not None:
+        text.seek(0)  # a retried insert (a partition created meanwhile) sends the same text again
     dbapi = conn.connection.dbapi_connection
     with dbapi.cursor() as cur:  # type: ignore[union-attr]
-        cur.copy_expert(_COPY, copy_text(rows))
+        cur.copy_expert(_COPY, copy_text(rows) if text is None else text)
     # ON COMMIT DELETE ROWS empties the stage at commit. A second call in the same transaction would see the
     # first call's rows again, but they conflict on (id, created_at) and are not RETURNed, so the answer stays right.
     ids = conn.execute(_INSERT).scalars().all()
