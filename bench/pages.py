@@ -20,7 +20,7 @@ from queries import explore as qe
 from queries import overview as qo
 from queries import trends as qt
 from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
-from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
+from queries.catalog_stats import get_catalog_usage
 from queries.failures import count_failures, get_failure, get_recovery_history
 from queries.filters import FailureFilter
 from queries.flags import CATALOG_FLAG, is_enabled
@@ -91,8 +91,7 @@ def catalog(conn: Connection, tenant: str | None, now: datetime) -> Any:
     """dashboard.catalog loaders (default range 30 whole days): entries with hits, other-code hits, candidates."""
     _common(conn)
     start, end = page_window(now, 30, whole_days=True)
-    return (get_catalog_hits(conn, tenant=tenant, start=start, end=end),
-            get_matched_under_other_codes(conn, tenant=tenant, start=start, end=end),
+    return (get_catalog_usage(conn, tenant=tenant, start=start, end=end),
             get_candidate_patterns(conn, tenant_id=tenant, start=start, end=end, min_occurrences=CANDIDATE_MIN,
                                    limit=200, sample_rows=PAGE_SAMPLE_ROWS))
 

@@ -13,21 +13,14 @@ from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
 from loaders.promote import PromotionError, PromotionResult, build_entry, examples_covered, promote_entry
 from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
-from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
+from queries.catalog_stats import get_catalog_usage
 
 
 @cached_loader()
-def load_catalog_hits(url: str, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
-    """Catalog entries with hit counts in the window."""
+def load_catalog_usage(url: str, tenant: str | None, start: datetime, end: datetime) -> tuple[pd.DataFrame, int]:
+    """Catalog entries with hit counts in the window, and matched failures under a runtime's own code."""
     with connect(url) as conn:
-        return get_catalog_hits(conn, tenant=tenant, start=start, end=end)
-
-
-@cached_loader()
-def load_other_code_hits(url: str, tenant: str | None, start: datetime, end: datetime) -> int:
-    """Matched failures stored under a runtime's own (non-catalog) code."""
-    with connect(url) as conn:
-        return get_matched_under_other_codes(conn, tenant=tenant, start=start, end=end)
+        return get_catalog_usage(conn, tenant=tenant, start=start, end=end)
 
 
 @cached_loader()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.schema import SEVERITY_RANK
-from dashboard.catalog import PAGE_SAMPLE_ROWS, load_candidates, load_catalog_hits, load_other_code_hits, promote
+from dashboard.catalog import PAGE_SAMPLE_ROWS, load_candidates, load_catalog_usage, promote
 from dashboard.db import database_url
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
@@ -32,8 +32,7 @@ entries_tab, candidates_tab = st.tabs(["Entries", "Candidate patterns"])
 
 with entries_tab:
     with guarded():
-        entries = load_catalog_hits(url, tenant, window.start, window.end)
-        other = load_other_code_hits(url, tenant, window.start, window.end)
+        entries, other = load_catalog_usage(url, tenant, window.start, window.end)
     if entries.empty:
         empty_state("The catalog is empty.", "Run `failcat migrate` to load the shipped catalog.")
     else:

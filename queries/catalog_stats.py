@@ -50,29 +50,33 @@ def get_catalog_hits(conn: Connection, *, tenant: str | None, start: datetime | 
                      end: datetime | None = None) -> pd.DataFrame:
     """One row per catalog entry: ENTRY_COLUMNS; hits = matched failures stored under the entry's code in the
     window (tenant-scoped), last_hit = latest hour bucket with a hit (UTC) or NaT. Most hits first."""
-    fr = _source(tenant, start, end)
-    hits_q = select(fr.c.error_code, func.sum(fr.c.failures).label("hits"), func.max(fr.c.bucket).label("last_hit")
-                    ).group_by(fr.c.error_code)
-    hits = {r.error_code: (int(r.hits or 0), r.last_hit) for r in conn.execute(hits_q)}
-    # A daily row only says which day: the all-time last hour is the window's last hit whenever it lies before
-    # the window's end (the window has a hit, so that hour is inside it).
-    exact = _last_hits(conn, tenant, end, [c for c, (n, _) in hits.items() if n > 0])
-    hits = {c: (n, exact.get(c, last)) for c, (n, last) in hits.items()}
-    rows = [dict(r) for r in conn.execute(select(ce).order_by(ce.c.code)).mappings()]
-    for row in rows:
-        n, last = hits.get(row["code"], (0, None))
-        row["hits"], row["last_hit"] = n, (last if n > 0 else None)
-    df = pd.DataFrame(rows, columns=ENTRY_COLUMNS)
-    df["hits"] = df["hits"].fillna(0).astype("int64")
-    df["last_hit"] = pd.to_datetime(df["last_hit"], utc=True)
-    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
-    return df.sort_values(["hits", "code"], ascending=[False, True]).reset_index(drop=True)
+    return get_catalog_usage(conn, tenant=tenant, start=start, end=end)[0]
 
 
 def get_matched_under_other_codes(conn: Connection, *, tenant: str | None, start: datetime | None = None,
                                   end: datetime | None = None) -> int:
     """Matched failures whose stored code is not a catalog code (a runtime's own code matched by message)."""
-    codes = select(ce.c.code)
+    return get_catalog_usage(conn, tenant=tenant, start=start, end=end)[1]
+
+
+def get_catalog_usage(conn: Connection, *, tenant: str | None, start: datetime | None = None,
+                      end: datetime | None = None) -> tuple[pd.DataFrame, int]:
+    """(get_catalog_hits, get_matched_under_other_codes) from one read of the window's matched rollups."""
     fr = _source(tenant, start, end)
-    query = select(func.coalesce(func.sum(fr.c.failures), 0)).where(fr.c.error_code.not_in(codes))
-    return int(conn.execute(query).scalar() or 0)
+    hits_q = select(fr.c.error_code, func.sum(fr.c.failures).label("hits"), func.max(fr.c.bucket).label("last_hit")
+                    ).group_by(fr.c.error_code)
+    hits = {r.error_code: (int(r.hits or 0), r.last_hit) for r in conn.execute(hits_q)}
+    rows = [dict(r) for r in conn.execute(select(ce).order_by(ce.c.code)).mappings()]
+    codes = {row["code"] for row in rows}
+    other = sum(n for code, (n, _) in hits.items() if code not in codes)
+    # A daily row only says which day: the all-time last hour is the window's last hit whenever it lies before
+    # the window's end (the window has a hit, so that hour is inside it).
+    exact = _last_hits(conn, tenant, end, [c for c, (n, _) in hits.items() if n > 0 and c in codes])
+    for row in rows:
+        n, last = hits.get(row["code"], (0, None))
+        row["hits"], row["last_hit"] = n, (exact.get(row["code"], last) if n > 0 else None)
+    df = pd.DataFrame(rows, columns=ENTRY_COLUMNS)
+    df["hits"] = df["hits"].fillna(0).astype("int64")
+    df["last_hit"] = pd.to_datetime(df["last_hit"], utc=True)
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    return df.sort_values(["hits", "code"], ascending=[False, True]).reset_index(drop=True), other

@@ -121,7 +121,7 @@ def test_empty_and_database_down(engine, monkeypatch):
     def down(*_a, **_k):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr("dashboard.catalog.get_catalog_hits", down)
+    monkeypatch.setattr("dashboard.catalog.get_catalog_usage", down)
     st.cache_data.clear()
     at = app_for(PAGE, signed_in(engine, "vic2", "viewer")).run()
     assert not at.exception
