@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER, UUID
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateSchema
 
 PARTITION_SCHEMA = "failcat_partitions"
 PARENT = "failure_matches"
@@ -116,16 +117,21 @@ def ensure_partitions(conn: Connection, start: datetime, end: datetime) -> list[
     conn.execute(_ddl_lock)
     existing = {p.start for p in list_partitions(conn)}
     created = []
-    conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {PARTITION_SCHEMA}"))
+    quote = conn.dialect.identifier_preparer.quote
+    schema, parent = quote(PARTITION_SCHEMA), quote(PARENT)
+    conn.execute(CreateSchema(PARTITION_SCHEMA, if_not_exists=True))
+    # CREATE TABLE ... LIKE and ATTACH PARTITION have no SQLAlchemy construct and DDL takes no bind
+    # parameters: identifiers are quoted by the dialect, the bounds formatted from weeks computed here.
     for week in weeks_between(start, end):
         if week in existing:
             continue
-        name = f"{PARTITION_SCHEMA}.{partition_name(week)}"
-        lo, hi = f"{week:%Y-%m-%d} 00:00:00+00", f"{week + WEEK:%Y-%m-%d} 00:00:00+00"
+        name = f"{schema}.{quote(partition_name(week))}"
+        lo, hi = (f"{day:%Y-%m-%d} 00:00:00+00" for day in (week, week + WEEK))
         # IF NOT EXISTS: a table left detached by an interrupted retention run is attached again.
-        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING STORAGE)"))
-        conn.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES FROM ('{lo}') TO ('{hi}')"))
-        created.append(name)
+        conn.execute(text(
+            f"CREATE TABLE IF NOT EXISTS {name} (LIKE {parent} INCLUDING DEFAULTS INCLUDING STORAGE)"))
+        conn.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {name} FOR VALUES FROM ('{lo}') TO ('{hi}')"))
+        created.append(f"{PARTITION_SCHEMA}.{partition_name(week)}")
     return created
 
 
