@@ -34,7 +34,8 @@ def _status_count(t: Any, status: str) -> Any:
     }[status]
 
 
-def _dimension_conditions(t: Any, filt: FailureFilter) -> list[Any]:
+def dimension_conditions(t: Any, filt: FailureFilter) -> list[Any]:
+    """The filter's code, category, severity, mode and matched conditions on a rollup level or source `t`."""
     cond = []
     for values, col in ((filt.error_codes, t.c.error_code), (filt.categories, t.c.category),
                         (filt.severities, t.c.severity), (filt.recovery_modes, t.c.recovery_mode)):
@@ -57,7 +58,7 @@ def count_from_rollups(conn: Connection, filt: FailureFilter) -> int | None:
         return None
     if filt.start is None:  # all time (rollup_countable: no end either): the totals
         query = select(func.coalesce(func.sum(_status_count(ft, filt.status)), 0)).where(
-            *_dimension_conditions(ft, filt))
+            *dimension_conditions(ft, filt))
         if filt.tenant_id:
             query = query.where(ft.c.tenant_id == filt.tenant_id)
         return int(conn.execute(query).scalar_one())
@@ -70,7 +71,7 @@ def count_from_rollups(conn: Connection, filt: FailureFilter) -> int | None:
         return None  # less than one whole hour: the raw count is cheap
     src = rollup_source(tenant=filt.tenant_id, start=first_hour, end=last_hour)
     total = int(conn.execute(select(func.coalesce(func.sum(_status_count(src, filt.status)), 0))
-                             .where(*_dimension_conditions(src, filt))).scalar_one())
+                             .where(*dimension_conditions(src, filt))).scalar_one())
     for lo, hi in ((filt.start, first_hour), (last_hour, filt.end)):
         if lo < hi:
             edge = replace(filt, start=lo, end=hi)

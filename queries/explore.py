@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
+from queries.counts import dimension_conditions
 from queries.filters import FailureFilter, FilterError
-from queries.rollups import DAY, as_datetime, ceil_day, day_bucket, rollup_source
+from queries.rollups import DAY, as_datetime, ceil_day, day_bucket, rollup_conditions, rollup_source
 
 GROUPINGS = {"error_code": fm.c.error_code, "category": fm.c.category, "signature": fm.c.signature}
 GROUP_COLUMNS = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category",
@@ -38,9 +39,8 @@ def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code",
         raise FilterError(f"group by must be one of {', '.join(GROUPINGS)}")
     if not 1 <= limit <= MAX_GROUPS:
         raise FilterError(f"limit must be between 1 and {MAX_GROUPS}")
-    rollup_conds = _rollup_conditions(filt) if by in ROLLUP_GROUPINGS else None
-    if rollup_conds is not None:
-        return _groups_from_rollups(conn, filt, by, rollup_conds, limit, buckets)
+    if by in ROLLUP_GROUPINGS and _rollup_conditions(filt) is not None:
+        return _groups_from_rollups(conn, filt, by, limit, buckets)
     key = GROUPINGS[by]
     count = func.count()
     conds = filt.conditions()
@@ -89,23 +89,13 @@ def _rollup_conditions(filt: FailureFilter, src: Any = None) -> list[ColumnEleme
         return None
     if not (_whole_hour(filt.start) and _whole_hour(filt.end)):
         return None
-    t = fr if src is None else src
-    c: list[ColumnElement[bool]] = []
-    if src is None:
-        c += [fr.c.bucket >= filt.start, fr.c.bucket < filt.end]
-        if filt.tenant_id:
-            c.append(fr.c.tenant_id == filt.tenant_id)
-    for values, col in ((filt.error_codes, t.c.error_code), (filt.categories, t.c.category),
-                        (filt.severities, t.c.severity), (filt.recovery_modes, t.c.recovery_mode)):
-        if values:
-            c.append(col.in_(values))
-    if filt.matched is not None:
-        c.append(t.c.matched.is_(filt.matched))
-    return c
+    if src is not None:
+        return dimension_conditions(src, filt)
+    return [*rollup_conditions(tenant=filt.tenant_id, start=filt.start, end=filt.end), *dimension_conditions(fr, filt)]
 
 
-def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, conds: list[ColumnElement[bool]],
-                         limit: int, buckets: int) -> pd.DataFrame:
+def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: int, buckets: int
+                         ) -> pd.DataFrame:
     """Grouped view from the rollup levels (no scan of raw rows); first/last seen and an example message come
     from index seeks per listed group, all in one statement."""
     assert filt.start is not None and filt.end is not None  # _rollup_conditions demands a whole-hour range
@@ -208,26 +198,23 @@ def _rollup_sparklines(rows: list[Any], keys: list[Any], start: datetime, end: d
 
 
 def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, groups: pd.DataFrame,  # type: ignore[type-arg]
-                buckets: int, *, time_col: ColumnElement | None = None, count: ColumnElement | None = None,  # type: ignore[type-arg]
-                conds: list[ColumnElement[bool]] | None = None) -> list[list[int]]:
-    """Counts per time slice for the listed groups only (one grouped query, no per-row queries)."""
+                buckets: int) -> list[list[int]]:
+    """Raw rows' counts per time slice for the listed groups only (one grouped query, no per-row queries)."""
     if groups.empty:
         return []
     start: datetime = filt.start or groups["first_seen"].min().to_pydatetime()
     end: datetime = filt.end or groups["last_seen"].max().to_pydatetime()
     span = max((end - start).total_seconds(), 1.0)
     width = span / buckets
-    time_col = fm.c.created_at if time_col is None else time_col
-    offset = (_epoch(conn, time_col) - start.timestamp()) / width
+    offset = (_epoch(conn, fm.c.created_at) - start.timestamp()) / width
     # SQLite's CAST truncates (offsets are >= 0); PostgreSQL's rounds, so floor first there.
     slot = cast(offset if conn.dialect.name == "sqlite" else func.floor(offset), Integer)
     keys = [k for k in groups["key"].tolist() if k is not None]
-    conds = [*(filt.conditions() if conds is None else conds)]
+    conds = filt.conditions()
     if keys:
         conds.append(key.in_(keys))
-    n = func.count() if count is None else count
     rows = conn.execute(
-        select(key.label("key"), slot.label("slot"), n.label("n")).where(*conds).group_by(key, slot)
+        select(key.label("key"), slot.label("slot"), func.count().label("n")).where(*conds).group_by(key, slot)
     ).all()
     series: dict[object, list[int]] = {k: [0] * buckets for k in groups["key"].tolist()}
     for k, s, n in rows:

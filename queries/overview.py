@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_pattern_exports as fpe
 from core.schema import failure_rollups_tenant_hourly as frth
-from queries.rollups import rollup_source
+from queries.rollups import rollup_conditions, rollup_source
 
 HIT_RATE_ALERT = 0.70  # original guide: hit rate panel alert below 70%
 MISS_RATE_ALERT = 0.30  # FailureCatalogMissRateHigh: miss_rate > 30%
@@ -25,10 +25,7 @@ SUMMARY_COLUMNS = ["failures", "matched", "unmatched", "recovery_attempts", "rec
 
 def _where(tenant: str | None, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
     """Conditions on the per tenant-hour level (totals and rate series need no code dimension)."""
-    cond = [frth.c.bucket >= start, frth.c.bucket < end]
-    if tenant:
-        cond.append(frth.c.tenant_id == tenant)
-    return cond
+    return rollup_conditions(tenant=tenant, start=start, end=end, table=frth)
 
 
 def _counts(fr=frth) -> list:  # type: ignore[no-untyped-def,type-arg]

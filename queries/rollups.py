@@ -36,16 +36,17 @@ RollupKey = tuple[str, datetime, str, str, str, str, bool]
 
 
 def rollup_conditions(
-    *, tenant: str | None, start: datetime | None = None, end: datetime | None = None
+    *, tenant: str | None, start: datetime | None = None, end: datetime | None = None, table: Any = failure_rollups
 ) -> list[ColumnElement[bool]]:
-    """Conditions on failure_rollups for one tenant (None = all) and a [start, end) bucket range."""
+    """Conditions on a rollup level (default failure_rollups) for one tenant (None = all) and a [start, end)
+    bucket range."""
     cond: list[ColumnElement[bool]] = []
     if start is not None:
-        cond.append(failure_rollups.c.bucket >= start)
+        cond.append(table.c.bucket >= start)
     if end is not None:
-        cond.append(failure_rollups.c.bucket < end)
+        cond.append(table.c.bucket < end)
     if tenant:
-        cond.append(failure_rollups.c.tenant_id == tenant)
+        cond.append(table.c.tenant_id == tenant)
     return cond
 
 
@@ -77,17 +78,10 @@ def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: s
         parts = [(hourly, start, end)]
     else:
         parts = [(hourly, start, first_day), (daily, first_day, last_day), (hourly, last_day, end)]
-    selects = [select(*[t.c[c] for c in cols]).where(*_level_conditions(t, tenant, lo, hi))
-               for t, lo, hi in parts if lo < hi] or [
-        select(*[hourly.c[c] for c in cols]).where(*_level_conditions(hourly, tenant, start, end))]
+    parts = [(t, lo, hi) for t, lo, hi in parts if lo < hi] or [(hourly, start, end)]
+    selects = [select(*[t.c[c] for c in cols]).where(*rollup_conditions(tenant=tenant, start=lo, end=hi, table=t))
+               for t, lo, hi in parts]
     return union_all(*selects).subquery(name) if len(selects) > 1 else selects[0].subquery(name)
-
-
-def _level_conditions(table: Any, tenant: str | None, start: datetime, end: datetime) -> list[Any]:
-    cond = [table.c.bucket >= start, table.c.bucket < end]
-    if tenant:
-        cond.append(table.c.tenant_id == tenant)
-    return cond
 
 
 def rollup_key(row: Mapping) -> RollupKey:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_rollups_tenant_hourly as frth
 from core.schema import failure_totals as ft
-from queries.rollups import rollup_source
+from queries.rollups import rollup_conditions, rollup_source
 
 GRAINS = ("day", "week")
 HOUR = timedelta(hours=1)
@@ -41,10 +41,7 @@ def _source(tenant: str | None, start: datetime, end: datetime) -> Any:
 def _tenant_hours(tenant: str | None, start: datetime, end: datetime) -> list:  # type: ignore[type-arg]
     """Conditions on the per tenant-hour level (no code dimension needed)."""
     start, end = _checked(start, end)
-    cond = [frth.c.bucket >= start, frth.c.bucket < end]
-    if tenant:
-        cond.append(frth.c.tenant_id == tenant)
-    return cond
+    return rollup_conditions(tenant=tenant, start=start, end=end, table=frth)
 
 
 def hour_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
