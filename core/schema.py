@@ -205,25 +205,20 @@ failure_rollups_tenant_hourly = Table(
 
 # The same two time levels summed over all tenants: an all-tenant page reads one row per code and bucket
 # instead of one per tenant, code and bucket.
-failure_rollups_all = Table(
-    "failure_rollups_all",
-    metadata,
-    Column("bucket", UTCDateTime, nullable=False),
-    *_rollup_keys(),
-    *_rollup_counts(),
-    UniqueConstraint("bucket", "error_code", "category", "severity", "recovery_mode", "matched",
-                     name="uq_failure_rollups_all_key"),
-)
+def _all_tenant_level(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("bucket", UTCDateTime, nullable=False),  # an hour, or a UTC midnight for the daily level
+        *_rollup_keys(),
+        *_rollup_counts(),
+        UniqueConstraint("bucket", "error_code", "category", "severity", "recovery_mode", "matched",
+                         name=f"uq_{name}_key"),
+    )
 
-failure_rollups_daily_all = Table(
-    "failure_rollups_daily_all",
-    metadata,
-    Column("bucket", UTCDateTime, nullable=False),  # UTC midnight
-    *_rollup_keys(),
-    *_rollup_counts(),
-    UniqueConstraint("bucket", "error_code", "category", "severity", "recovery_mode", "matched",
-                     name="uq_failure_rollups_daily_all_key"),
-)
+
+failure_rollups_all = _all_tenant_level("failure_rollups_all")
+failure_rollups_daily_all = _all_tenant_level("failure_rollups_daily_all")
 
 # All-time counts per tenant and code dimensions (what retention has not removed), with the first and last
 # hour a failure of that key was stored: filter options, on-call summary, "new codes".
