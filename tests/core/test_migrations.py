@@ -2,7 +2,6 @@
 and no drift between the migrations and core/schema.py."""
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,40 +10,23 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from core.db import make_engine
 from core.migrate import alembic_config, upgrade_schema
 from core.schema import PG_PRIMARY_KEY, failure_matches, failure_rollups, metadata, recovery_events
 from queries.partitions import ensure_partitions
+from tests.databases import empty_database
 
-PG_ADMIN = os.environ.get("FAILCAT_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_engine(request, tmp_path) -> Iterator[Engine]:
     """A brand-new empty database (no tables at all) of each kind, removed afterwards."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with empty_database(request.param, tmp_path, "failcat_mig") as eng:
         yield eng
-        eng.dispose()
-        return
-    name = f"failcat_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # PostgreSQL missing fails the run, never skips
-        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
-    eng = make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _tables(engine: Engine) -> set[str]:

@@ -1,18 +1,15 @@
 """Migration 0005 fills unmatched_signature_daily from the unmatched raw rows (both engines)."""
 from __future__ import annotations
 
-import os
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
-from core.db import make_engine
 from core.metrics import FailcatMetrics
 from core.migrate import alembic_config, upgrade_schema
 from core.schema import failure_matches as fm
@@ -20,33 +17,15 @@ from core.schema import unmatched_signature_daily as usd
 from core.types import utcnow
 from loaders.ingest import IngestPipeline
 from queries.signature_rollups import day_floor
-
-PG_ADMIN = os.environ.get("FAILCAT_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+from tests.databases import empty_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_engine(request, tmp_path) -> Iterator[Engine]:
     """A brand-new database of each kind migrated to head, removed afterwards."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'sig.db'}")
+    with empty_database(request.param, tmp_path, "failcat_sigmig") as eng:
         upgrade_schema(eng)
         yield eng
-        eng.dispose()
-        return
-    name = f"failcat_sigmig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # PostgreSQL missing fails the run, never skips
-        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
-    eng = make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-    upgrade_schema(eng)
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_upgrade_backfills_from_unmatched_rows(fresh_engine):

@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from bench.explain import seq_scans
 from core.cli import main as cli
-from core.db import make_engine
 from core.metrics import FailcatMetrics
 from core.migrate import upgrade_schema
 from core.schema import failure_matches, failure_rollups, recovery_events
@@ -30,7 +29,8 @@ from queries.partitions import (
     week_start,
 )
 from queries.recovery import mark_recovery
-from tests.core.test_migrations import PG_ADMIN, _downgrade
+from tests.core.test_migrations import _downgrade
+from tests.databases import empty_database
 
 fm = failure_matches
 
@@ -57,24 +57,8 @@ def _weeks(engine) -> set[datetime]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def scratch(request, tmp_path):
     """An empty database of each kind, dropped afterwards."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'part.db'}")
+    with empty_database(request.param, tmp_path, "failcat_part_test") as eng:
         yield eng
-        eng.dispose()
-        return
-    name = f"failcat_part_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # PostgreSQL missing fails the run, never skips
-        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN}: {exc}")
-    eng = make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _indexes(engine) -> list[dict]:

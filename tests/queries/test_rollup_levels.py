@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.schema import failure_matches as fm
+from core.schema import failure_rollups as fr
 from core.schema import (
     failure_rollups_all,
     failure_rollups_daily,
@@ -17,7 +18,6 @@ from core.schema import (
     failure_rollups_tenant_hourly,
     failure_totals,
 )
-from core.schema import failure_rollups as fr
 from loaders.ingest import IngestPipeline
 from loaders.promote import promote_entry
 from loaders.retention import apply_retention
@@ -141,5 +141,6 @@ def test_rollup_source_equals_raw_rows_of_the_window(engine, metrics, hours):
         df = df[(df["created_at"] >= start) & (df["created_at"] < end)]
         if tenant:
             df = df[df["tenant_id"] == tenant]
-        expected = {c: (int(g["failures"].sum()), int(g["recovery_attempts"].sum())) for c, g in df.groupby("error_code")}
+        expected = {c: (int(g["failures"].sum()), int(g["recovery_attempts"].sum()))
+                    for c, g in df.groupby("error_code")}
         assert {c: (int(n), int(a)) for c, n, a in got if n} == expected
