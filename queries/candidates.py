@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, and_, column, func, or_, select, true, union_all, values
+from sqlalchemy import and_, func, or_, select, true, union_all
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
 from loaders.signature import normalise_message
+from queries.listed import listed_table
 from queries.signature_rollups import day_ceil, day_floor
 
 MAX_EXAMPLES = 3
@@ -151,53 +152,49 @@ def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end
 
 
 def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str], sample_rows: int | None = None
-                 ) -> dict[str, list[tuple]]:
+                 ) -> dict[str, list[tuple[str, str | None]]]:
     """Per signature, its latest sample_rows (default SAMPLE_ROWS) rows of the window (rows tied with the last
-    one included), newest first, as (created_at, error_message, skill_id)."""
+    one included) as (error_message, skill_id), newest first and, at equal times, by message."""
     sample_rows = max(1, int(sample_rows or SAMPLE_ROWS))
-    out: dict[str, list[tuple]] = {s: [] for s in signatures}
+    out: dict[str, list[tuple[str, str | None]]] = {s: [] for s in signatures}
     if conn.dialect.name == "postgresql":
         # One LATERAL probe per signature: an ordered index range scan of (tenant_id, signature, created_at)
-        # or, across tenants, of ix_fm_unmatched_signature_created, stopping after SAMPLE_ROWS rows.
-        wanted = values(column("signature", String), name="wanted").data([(s,) for s in signatures])
+        # or, across tenants, of ix_fm_unmatched_signature_created, stopping after SAMPLE_ROWS rows. The
+        # signatures are one array parameter, so the statement compiles once whatever their number; the
+        # times stay in the database (ORDER BY), which spares converting thousands of timestamps.
+        wanted = listed_table(conn, signatures, name="wanted")
         sample = (select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
-                  .where(*cond, fm.c.signature == wanted.c.signature)
+                  .where(*cond, fm.c.signature == wanted.c.k)
                   .order_by(fm.c.created_at.desc())
                   .fetch(sample_rows, with_ties=True)
                   .lateral("sample"))
-        rows = conn.execute(select(wanted.c.signature, sample.c.created_at, sample.c.error_message,
-                                   sample.c.skill_id).select_from(wanted.join(sample, true()))).all()
-        for sig, *rest in rows:
-            out[sig].append(tuple(rest))
-    else:
-        # SQLite has neither LATERAL nor WITH TIES: one small query per signature, bounded by the created_at
-        # of its SAMPLE_ROWS-th latest row (the same index ranges).
-        for sig in signatures:
-            mine = [*cond, fm.c.signature == sig]
-            boundary = (select(fm.c.created_at).where(*mine).order_by(fm.c.created_at.desc())
-                        .limit(1).offset(sample_rows - 1).scalar_subquery())
-            out[sig] = [tuple(r) for r in conn.execute(
-                select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
-                .where(*mine, or_(boundary.is_(None), fm.c.created_at >= boundary))
-                .order_by(fm.c.created_at.desc()))]
-    for rows_ in out.values():
-        rows_.sort(key=lambda r: _utc(r[0]), reverse=True)
+        rows = conn.execute(select(wanted.c.k, sample.c.error_message, sample.c.skill_id)
+                            .select_from(wanted.join(sample, true()))
+                            .order_by(wanted.c.k, sample.c.created_at.desc(), sample.c.error_message)).all()
+        for sig, message, skill in rows:
+            out[sig].append((message, skill))
+        return out
+    # SQLite has neither LATERAL nor WITH TIES: one small query per signature, bounded by the created_at
+    # of its SAMPLE_ROWS-th latest row (the same index ranges).
+    for sig in signatures:
+        mine = [*cond, fm.c.signature == sig]
+        boundary = (select(fm.c.created_at).where(*mine).order_by(fm.c.created_at.desc())
+                    .limit(1).offset(sample_rows - 1).scalar_subquery())
+        out[sig] = [(m, skill) for m, skill in conn.execute(
+            select(fm.c.error_message, fm.c.skill_id)
+            .where(*mine, or_(boundary.is_(None), fm.c.created_at >= boundary))
+            .order_by(fm.c.created_at.desc(), fm.c.error_message))]
     return out
 
 
-def _skills(sample: list[tuple]) -> list[str]:
-    counts = Counter(skill for _ts, _msg, skill in sample if skill is not None)
+def _skills(sample: list[tuple[str, str | None]]) -> list[str]:
+    counts = Counter(skill for _msg, skill in sample if skill is not None)
     return [s for s, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:MAX_LIST]
 
 
-def _sample_examples(sample: list[tuple]) -> list[str]:
+def _sample_examples(sample: list[tuple[str, str | None]]) -> list[str]:
     """The MAX_EXAMPLES most recently seen distinct messages of a newest-first sample."""
-    last: dict[str, Any] = {}
-    for ts, message, _skill in sample:
-        last.setdefault(message, _utc(ts))
-    ranked = sorted(last.items(), key=lambda kv: kv[0])
-    ranked.sort(key=lambda kv: kv[1], reverse=True)
-    return [m for m, _ts in ranked[:MAX_EXAMPLES]]
+    return list(dict.fromkeys(message for message, _skill in sample))[:MAX_EXAMPLES]
 
 
 def _examples(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[str, list[str]]:

@@ -1,19 +1,19 @@
 """Explore: failures grouped by error code, category or signature, with first/last seen and a sparkline."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, select, text, true
+from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, select, true
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from queries.counts import dimension_conditions
 from queries.filters import FailureFilter, FilterError
+from queries.listed import listed_table
 from queries.rollups import DAY, as_datetime, ceil_day, day_bucket, rollup_conditions, rollup_source
 
 GROUPINGS = {"error_code": fm.c.error_code, "category": fm.c.category, "signature": fm.c.signature}
@@ -135,16 +135,6 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: 
     return df[GROUP_COLUMNS]
 
 
-def _listed(conn: Connection, values: list[str]) -> Any:
-    """The values as a one-column table `listed(k)` from one bound parameter, so the statement text (and its
-    compiled form, which SQLAlchemy caches) does not depend on how many groups are listed."""
-    if conn.dialect.name == "postgresql":
-        listed = text("SELECT unnest(CAST(:listed_keys AS text[])) AS k").bindparams(listed_keys=values)
-    else:
-        listed = text("SELECT value AS k FROM json_each(:listed_keys)").bindparams(listed_keys=json.dumps(values))
-    return listed.columns(k=String).subquery("listed")
-
-
 def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, keys: list[Any]
                         ) -> dict[Any, tuple[Any, Any, Any]]:
     """(first created_at, last created_at, latest message) per group key: three index seeks per key."""
@@ -152,7 +142,7 @@ def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, key
     values = [k for k in keys if k is not None]
     base = filt.conditions()
     if values:
-        listed = _listed(conn, values)
+        listed = listed_table(conn, values)
         cond = [*base, raw_key == listed.c.k]
 
         def seek(col: Any, order: Any) -> Any:
