@@ -85,28 +85,10 @@ failure_matches = Table(
         postgresql_where=text("catalog_entry_id IS NULL"),
         sqlite_where=text("catalog_entry_id IS NULL"),
     ),
-    Index(
-        "ix_fm_unrecovered",
-        "tenant_id",
-        "severity_rank",
-        "created_at",
-        postgresql_where=UNRECOVERED,
-        sqlite_where=UNRECOVERED,
-    ),
-    Index(
-        "ix_fm_unrecovered_all",
-        "severity_rank",
-        "created_at",
-        postgresql_where=UNRECOVERED,
-        sqlite_where=UNRECOVERED,
-    ),
     Index("ix_fm_tenant_mode_created", "tenant_id", "recovery_mode", "created_at"),
-    # Migration 0002 (page queries at scale, docs/performance.md).
-    Index("ix_fm_unrecovered_summary", "tenant_id", "severity_rank", "recovery_attempted", "severity",
-          postgresql_where=UNRECOVERED, sqlite_where=UNRECOVERED),
-    Index("ix_fm_unmatched_created", "created_at", "signature",
-          postgresql_where=text("catalog_entry_id IS NULL"), sqlite_where=text("catalog_entry_id IS NULL")),
 )
+# Migration 0007 dropped ix_fm_unrecovered, ix_fm_unrecovered_all, ix_fm_unrecovered_summary and
+# ix_fm_unmatched_created: the queue indexes below and the rollup tables serve their queries.
 
 # Migration 0002: the on-call queue's exact order (created_at descending needs a column expression).
 Index("ix_fm_unrecovered_queue", failure_matches.c.severity_rank, failure_matches.c.created_at.desc(),
