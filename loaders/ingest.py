@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,7 +25,7 @@ from loaders.matcher import Matcher, load_matcher
 from loaders.pg_copy import copy_insert, copy_text
 from loaders.spool import Spool
 from queries.flags import CATALOG_FLAG, is_enabled
-from queries.partitions import ensure_for_times, forget_known, is_missing_partition, lock_and_find_ids
+from queries.partitions import ensure_weeks, forget_known, is_missing_partition, lock_and_find_ids, weeks_of
 from queries.rollups import apply_rollup_deltas, deltas_for_inserts
 from queries.signature_rollups import apply_signature_deltas, signature_deltas
 
@@ -107,6 +108,7 @@ class Prepared:
     deltas: dict[Any, Counter] | None = None  # type: ignore[type-arg]
     signatures: Any = None
     copy: io.StringIO | None = None
+    weeks: set[datetime] | None = None  # the partitions the rows need (PostgreSQL)
 
 
 class IngestPipeline:
@@ -225,8 +227,10 @@ class IngestPipeline:
             return Prepared(started, None)
         rows = [build_row(e, matcher, now) for e in events]
         prepared = Prepared(started, rows, deltas_for_inserts(rows), signature_deltas(rows))
-        if self.engine.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-            prepared.copy = copy_text(rows)
+        if self.engine.dialect.name == "postgresql":
+            prepared.weeks = weeks_of(r["created_at"] for r in rows)
+            if len(rows) >= COPY_MIN_ROWS:
+                prepared.copy = copy_text(rows)
         return prepared
 
     def _write(self, events: list[FailureEvent], prepared: Prepared) -> IngestReport:
@@ -250,7 +254,9 @@ class IngestPipeline:
     ) -> IngestReport:
         if self.engine.dialect.name == "postgresql":
             # Weekly partitions must exist before rows arrive (no DEFAULT partition); cached per process.
-            ensure_for_times(self.engine, [r["created_at"] for r in rows])
+            weeks = prepared.weeks if prepared is not None and prepared.weeks is not None else weeks_of(
+                r["created_at"] for r in rows)
+            ensure_weeks(self.engine, weeks)
             try:
                 return self._insert_rows(rows, check_existing=check_existing, client_ids=client_ids,
                                          prepared=prepared)
@@ -258,7 +264,7 @@ class IngestPipeline:
                 if not is_missing_partition(exc):
                     raise
                 forget_known(self.engine)  # retention dropped a cached week meanwhile: create it again
-                ensure_for_times(self.engine, [r["created_at"] for r in rows])
+                ensure_weeks(self.engine, weeks)
         return self._insert_rows(rows, check_existing=check_existing, client_ids=client_ids, prepared=prepared)
 
     def _insert_rows(

@@ -154,7 +154,18 @@ def ensure_for_times(engine: Engine, times: Iterable[datetime]) -> None:
     """Make sure a partition exists for every instant in `times`; costs nothing when all are cached."""
     if engine.dialect.name != "postgresql":
         return
-    wanted = {week_start(t) for t in times}
+    ensure_weeks(engine, weeks_of(times))
+
+
+def weeks_of(times: Iterable[datetime]) -> set[datetime]:
+    """The week starts (Monday 00:00 UTC) of the instants in `times`."""
+    return {week_start(t) for t in times}
+
+
+def ensure_weeks(engine: Engine, wanted: set[datetime]) -> None:
+    """Make sure a partition exists for every week start in `wanted`; costs nothing when all are cached."""
+    if engine.dialect.name != "postgresql":
+        return
     key = _key(engine)
     with _known_lock:
         known = _known.get(key, set())
