@@ -66,40 +66,45 @@ _FILL = text(
 _ROLLUPS = text(
     """
     INSERT INTO failure_rollups (tenant_id, bucket, error_code, category, severity, recovery_mode, matched,
-                                 failures, recovery_attempts, recovery_successes)
+                                 failures, recovery_attempts, recovery_successes, first_at, last_at, last_message)
     SELECT tenant_id, date_trunc('hour', created_at), error_code, coalesce(category, ''),
            coalesce(severity, ''), coalesce(recovery_mode, ''), catalog_entry_id IS NOT NULL,
            count(*), count(*) FILTER (WHERE recovery_attempted),
-           count(*) FILTER (WHERE recovery_succeeded IS TRUE)
+           count(*) FILTER (WHERE recovery_succeeded IS TRUE), min(created_at), max(created_at),
+           (array_agg(error_message ORDER BY created_at DESC, error_message DESC))[1]
     FROM failure_matches
     GROUP BY 1, 2, 3, 4, 5, 6, 7
     ORDER BY 2
-    ON CONFLICT ON CONSTRAINT uq_failure_rollups_key DO UPDATE SET
-        failures = failure_rollups.failures + excluded.failures,
-        recovery_attempts = failure_rollups.recovery_attempts + excluded.recovery_attempts,
-        recovery_successes = failure_rollups.recovery_successes + excluded.recovery_successes
     """
 )
 
 # The coarser levels derive from the hourly rollups, as migration 0003 fills them.
 _LEVELS = [text(q) for q in (
     """INSERT INTO failure_rollups_daily (tenant_id, bucket, error_code, category, severity, recovery_mode, matched,
-                                         failures, recovery_attempts, recovery_successes)
+                                         failures, recovery_attempts, recovery_successes, first_at, last_at,
+                                         last_message)
        SELECT tenant_id, date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', error_code, category,
-              severity, recovery_mode, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes)
+              severity, recovery_mode, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes),
+              min(first_at), max(last_at),
+              (array_agg(last_message ORDER BY last_at DESC, last_message DESC))[1]
        FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 2""",
     """INSERT INTO failure_rollups_tenant_hourly (tenant_id, bucket, matched, failures, recovery_attempts,
                                                  recovery_successes)
        SELECT tenant_id, bucket, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes)
        FROM failure_rollups GROUP BY 1, 2, 3 ORDER BY 2""",
     """INSERT INTO failure_rollups_all (bucket, error_code, category, severity, recovery_mode, matched, failures,
-                                       recovery_attempts, recovery_successes)
+                                       recovery_attempts, recovery_successes, first_at, last_at, last_message)
        SELECT bucket, error_code, category, severity, recovery_mode, matched, sum(failures), sum(recovery_attempts),
-              sum(recovery_successes) FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1""",
+              sum(recovery_successes), min(first_at), max(last_at),
+              (array_agg(last_message ORDER BY last_at DESC, last_message DESC))[1]
+       FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1""",
     """INSERT INTO failure_rollups_daily_all (bucket, error_code, category, severity, recovery_mode, matched,
-                                             failures, recovery_attempts, recovery_successes)
+                                             failures, recovery_attempts, recovery_successes, first_at, last_at,
+                                             last_message)
        SELECT bucket, error_code, category, severity, recovery_mode, matched, sum(failures), sum(recovery_attempts),
-              sum(recovery_successes) FROM failure_rollups_daily GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1""",
+              sum(recovery_successes), min(first_at), max(last_at),
+              (array_agg(last_message ORDER BY last_at DESC, last_message DESC))[1]
+       FROM failure_rollups_daily GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1""",
     """INSERT INTO failure_totals (tenant_id, error_code, category, severity, recovery_mode, matched, failures,
                                   recovery_attempts, recovery_successes, first_seen, last_seen)
        SELECT tenant_id, error_code, category, severity, recovery_mode, matched, sum(failures),

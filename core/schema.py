@@ -113,6 +113,14 @@ recovery_events = Table(
     Index("ix_re_tenant_at", "tenant_id", "at"),
 )
 
+def _rollup_seen() -> list[Column]:  # type: ignore[type-arg]
+    # Migration 0008: the earliest and latest created_at of the failures a rollup row counts, and the latest one's
+    # message (queries.rollup_seen), so Explore's groups need no raw rows. NULL until a failure is counted.
+    return [Column("first_at", UTCDateTime, nullable=True),
+            Column("last_at", UTCDateTime, nullable=True),
+            Column("last_message", Text, nullable=True)]
+
+
 failure_rollups = Table(
     "failure_rollups",
     metadata,
@@ -126,6 +134,7 @@ failure_rollups = Table(
     Column("failures", Integer, nullable=False, server_default=text("0")),
     Column("recovery_attempts", Integer, nullable=False, server_default=text("0")),
     Column("recovery_successes", Integer, nullable=False, server_default=text("0")),
+    *_rollup_seen(),
     UniqueConstraint(
         "tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched",
         name="uq_failure_rollups_key",
@@ -162,6 +171,7 @@ failure_rollups_daily = Table(
     Column("bucket", UTCDateTime, nullable=False),  # UTC midnight
     *_rollup_keys(),
     *_rollup_counts(),
+    *_rollup_seen(),
     UniqueConstraint(
         "tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched",
         name="uq_failure_rollups_daily_key",
@@ -194,6 +204,7 @@ def _all_tenant_level(name: str) -> Table:
         Column("bucket", UTCDateTime, nullable=False),  # an hour, or a UTC midnight for the daily level
         *_rollup_keys(),
         *_rollup_counts(),
+        *_rollup_seen(),
         UniqueConstraint("bucket", "error_code", "category", "severity", "recovery_mode", "matched",
                          name=f"uq_{name}_key"),
     )

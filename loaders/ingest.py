@@ -109,6 +109,7 @@ class Prepared:
     signatures: Any = None
     copy: io.StringIO | None = None
     weeks: set[datetime] | None = None  # the partitions the rows need (PostgreSQL)
+    seen: dict[Any, Any] | None = None  # first/last time and latest message per rollup key (queries.rollup_seen)
 
 
 class IngestPipeline:
@@ -226,7 +227,8 @@ class IngestPipeline:
         except (OperationalError, DBAPIError):
             return Prepared(started, None)
         rows = [build_row(e, matcher, now) for e in events]
-        prepared = Prepared(started, rows, deltas_for_inserts(rows), signature_deltas(rows))
+        seen: dict[Any, Any] = {}
+        prepared = Prepared(started, rows, deltas_for_inserts(rows, seen), signature_deltas(rows), seen=seen)
         if self.engine.dialect.name == "postgresql":
             prepared.weeks = weeks_of(r["created_at"] for r in rows)
             if len(rows) >= COPY_MIN_ROWS:
@@ -309,7 +311,11 @@ class IngestPipeline:
                     fresh.append(r)
             if fresh:
                 every = prepared is not None and prepared.deltas is not None and len(fresh) == len(rows)
-                apply_rollup_deltas(conn, prepared.deltas if every else deltas_for_inserts(fresh))  # type: ignore[union-attr]
+                if every:
+                    apply_rollup_deltas(conn, prepared.deltas, prepared.seen)  # type: ignore[union-attr]
+                else:
+                    seen: dict[Any, Any] = {}
+                    apply_rollup_deltas(conn, deltas_for_inserts(fresh, seen), seen)
                 apply_signature_deltas(conn, prepared.signatures if every else signature_deltas(fresh))  # type: ignore[union-attr]
         report.inserted = len(fresh)
         report.duplicates = len(rows) - len(fresh)

@@ -18,6 +18,7 @@ from core.schema import failure_matches as fm
 from core.types import utcnow
 from loaders.catalog_file import CODE_RE, CatalogEntry, CatalogError, validate_entry
 from loaders.matcher import UNKNOWN_CODE, Matcher
+from queries.rollup_seen import Seen, add_seen, refresh_seen
 from queries.rollups import RollupKey, apply_rollup_deltas, rollup_key
 from queries.signature_rollups import (
     SignatureDelta,
@@ -173,6 +174,7 @@ def rematch_unmatched(
     )
     last: tuple[Any, ...] | None = None
     deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
+    moved_in: dict[RollupKey, Seen] = {}  # the rows' times and messages join their new keys
     left_unmatched: dict[SignatureKey, SignatureDelta] = {}  # re-matched rows leave the unmatched set
     while True:
         query = unmatched_batch_query(after=last, batch_size=batch_size)
@@ -193,8 +195,10 @@ def rematch_unmatched(
             values = _new_values(entry, m.match_type, m.confidence, m.error_code)
             params.append({**values, "b_id": r["id"], "b_version": r["version"],
                            "version": r["version"] + 1, "updated_at": now})
+            new_key = rollup_key({**r, **values})
             old = deltas.setdefault(rollup_key(r), Counter())
-            new = deltas.setdefault(rollup_key({**r, **values}), Counter())
+            new = deltas.setdefault(new_key, Counter())
+            add_seen(moved_in, new_key, r["created_at"], r["error_message"])
             for counter, sign in ((old, -1), (new, 1)):
                 counter["failures"] += sign
                 counter["recovery_attempts"] += sign * int(bool(r["recovery_attempted"]))
@@ -206,7 +210,9 @@ def rematch_unmatched(
             result.rematched += len(params)
         if len(rows) < batch_size:
             break
-    apply_rollup_deltas(conn, deltas)
+    apply_rollup_deltas(conn, deltas, moved_in)
+    # The keys the rows left may have had their first, last or latest failure among them.
+    refresh_seen(conn, [key for key, counts in deltas.items() if counts["failures"] < 0])
     remove_from_signature_rollups(conn, left_unmatched)
 
 

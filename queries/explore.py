@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, select, true
+from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, null, select, true, union_all
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
@@ -14,7 +14,8 @@ from core.schema import failure_rollups as fr
 from queries.counts import dimension_conditions
 from queries.filters import FailureFilter, FilterError
 from queries.listed import listed_table
-from queries.rollups import DAY, as_datetime, ceil_day, day_bucket, rollup_conditions, rollup_source
+from queries.rollup_seen import latest_message
+from queries.rollups import DAY, ceil_day, day_bucket, rollup_conditions, rollup_source
 
 GROUPINGS = {"error_code": fm.c.error_code, "category": fm.c.category, "signature": fm.c.signature}
 GROUP_COLUMNS = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category",
@@ -41,6 +42,11 @@ def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code",
         raise FilterError(f"limit must be between 1 and {MAX_GROUPS}")
     if by in ROLLUP_GROUPINGS and _rollup_conditions(filt) is not None:
         return _groups_from_rollups(conn, filt, by, limit, buckets)
+    return _groups_from_raw(conn, filt, by, limit, buckets)
+
+
+def _groups_from_raw(conn: Connection, filt: FailureFilter, by: str, limit: int, buckets: int) -> pd.DataFrame:
+    """Grouped view from the raw rows (filters the rollups cannot answer: text, run, skill, signature, status)."""
     key = GROUPINGS[by]
     count = func.count()
     conds = filt.conditions()
@@ -52,7 +58,7 @@ def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code",
             func.sum(cast(fm.c.recovery_succeeded.is_(True), Integer)).label("recovered"),
             func.min(fm.c.created_at).label("first_seen"),
             func.max(fm.c.created_at).label("last_seen"),
-            func.min(fm.c.error_message).label("example"),
+            latest_message(conn, fm.c.created_at, fm.c.error_message).label("example"),
             func.max(fm.c.category).label("category"),
         )
         .where(*conds)
@@ -62,7 +68,7 @@ def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code",
     )
     rows = conn.execute(query).mappings().all()
     df = pd.DataFrame([dict(r) for r in rows], columns=GROUP_COLUMNS[:-1])
-    df["key"], df["category"] = _objects(df["key"]), _objects(df["category"])
+    df["key"], df["category"], df["example"] = _objects(df["key"]), _objects(df["category"]), _objects(df["example"])
     for col in ("first_seen", "last_seen"):
         df[col] = pd.to_datetime(df[col], utc=True)
     for col in ("failures", "matched", "recovered"):
@@ -96,48 +102,71 @@ def _rollup_conditions(filt: FailureFilter, src: Any = None) -> list[ColumnEleme
 
 def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: int, buckets: int
                          ) -> pd.DataFrame:
-    """Grouped view from the rollup levels (no scan of raw rows); first/last seen and an example message come
-    from index seeks per listed group, all in one statement."""
+    """Grouped view from the rollup levels alone: one statement returns each group's totals, first and last seen
+    and latest message (rollup_seen columns) and its failures per sparkline slot, computed in the database."""
     assert filt.start is not None and filt.end is not None  # _rollup_conditions demands a whole-hour range
-    src = rollup_source(tenant=filt.tenant_id, start=filt.start, end=filt.end)
+    src = rollup_source(tenant=filt.tenant_id, start=filt.start, end=filt.end, seen=True)
     conds = _rollup_conditions(filt, src) or []
     key = src.c[by]
-    # One pass over the window's rollup rows per (group, bucket) gives both the group totals and the sparklines.
-    rows = conn.execute(
-        select(key.label("key"), src.c.bucket, func.sum(src.c.failures).label("failures"),
-               func.sum(case((src.c.matched.is_(True), src.c.failures), else_=0)).label("matched"),
-               func.sum(src.c.recovery_successes).label("recovered"), func.max(src.c.category).label("category"))
-        .where(*conds).group_by(key, src.c.bucket)
-    ).all()
-    totals: dict[Any, list[Any]] = {}
-    for k, _bucket, failures, matched, recovered, category in rows:
-        t = totals.setdefault(k, [0, 0, 0, None])
-        t[0] += int(failures or 0)
-        t[1] += int(matched or 0)
-        t[2] += int(recovered or 0)
-        t[3] = category if t[3] is None or (category is not None and category > t[3]) else t[3]
-    ranked = sorted(((k, t) for k, t in totals.items() if t[0] > 0), key=lambda kt: (-kt[1][0], kt[0]))[:limit]
-    stored_keys = [k for k, _ in ranked]
+    origin, width, slots = _slot_grid(filt.start, filt.end, buckets)
+    offset = (_epoch(conn, src.c.bucket) - origin.timestamp()) / width
+    # Buckets never precede the origin, so SQLite's truncating CAST floors; PostgreSQL's CAST rounds.
+    slot = cast(offset if conn.dialect.name == "sqlite" else func.floor(offset), Integer)
+    failures = func.sum(src.c.failures)
+    totals = select(
+        key.label("key"), null().label("slot"), failures.label("failures"),
+        func.sum(case((src.c.matched.is_(True), src.c.failures), else_=0)).label("matched"),
+        func.sum(src.c.recovery_successes).label("recovered"), func.max(src.c.category).label("category"),
+        func.min(src.c.first_at).label("first_seen"), func.max(src.c.last_at).label("last_seen"),
+        latest_message(conn, src.c.last_at, src.c.last_message).label("example"),
+    ).where(*conds).group_by(key)
+    per_slot = select(key, slot, failures, null(), null(), null(), null(), null(), null()
+                      ).where(*conds).group_by(key, slot)
+    groups: dict[Any, list[Any]] = {}
+    series: dict[Any, list[int]] = {}
+    for k, s, n, matched, recovered, category, first, last, example in conn.execute(union_all(totals, per_slot)):
+        if s is None:
+            groups[k] = [int(n or 0), int(matched or 0), int(recovered or 0), category or None, first, last, example]
+        else:
+            series.setdefault(k, [0] * slots)[min(max(int(s), 0), slots - 1)] += int(n or 0)
+    ranked = sorted((k for k, g in groups.items() if g[0] > 0), key=lambda k: (-groups[k][0], k))[:limit]
     # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
-    keys = [k if k else None for k in stored_keys]
-    seen = _first_last_example(conn, filt, GROUPINGS[by], keys)
+    keys = [k if k else None for k in ranked]
+    unseen = [key_ for key_, k in zip(keys, ranked, strict=True) if groups[k][5] is None]
+    if unseen:  # rows counted before their times were kept: read those groups' times from the raw rows
+        for key_, (first, last, example) in _first_last_example(conn, filt, GROUPINGS[by], unseen).items():
+            groups[key_ if key_ is not None else ""][4:7] = [first, last, example]
+    rows = [groups[k] for k in ranked]
     df = pd.DataFrame({
         "key": pd.Series(keys, dtype=object),
-        "failures": np.asarray([t[0] for _, t in ranked], dtype="int64"),
-        "matched": np.asarray([t[1] for _, t in ranked], dtype="int64"),
-        "recovered": np.asarray([t[2] for _, t in ranked], dtype="int64"),
-        "first_seen": pd.to_datetime(pd.Series([seen[k][0] for k in keys], dtype=object), utc=True),
-        "last_seen": pd.to_datetime(pd.Series([seen[k][1] for k in keys], dtype=object), utc=True),
-        "example": pd.Series([seen[k][2] for k in keys], dtype=object),
-        "category": pd.Series([t[3] if t[3] else None for _, t in ranked], dtype=object),
-        "sparkline": pd.Series(_rollup_sparklines(rows, stored_keys, filt.start, filt.end, buckets), dtype=object),
+        "failures": np.asarray([g[0] for g in rows], dtype="int64"),
+        "matched": np.asarray([g[1] for g in rows], dtype="int64"),
+        "recovered": np.asarray([g[2] for g in rows], dtype="int64"),
+        "first_seen": pd.to_datetime(pd.Series([g[4] for g in rows], dtype=object), utc=True),
+        "last_seen": pd.to_datetime(pd.Series([g[5] for g in rows], dtype=object), utc=True),
+        "example": pd.Series([g[6] for g in rows], dtype=object),
+        "category": pd.Series([g[3] for g in rows], dtype=object),
+        "sparkline": pd.Series([series.get(k, [0] * slots) for k in ranked], dtype=object),
     })
     return df[GROUP_COLUMNS]
 
 
+def _slot_grid(start: datetime, end: datetime, buckets: int) -> tuple[datetime, float, int]:
+    """(origin, width in seconds, number of slots) of a rollup sparkline: one slot per day when the window
+    holds whole days (the daily level cannot be split finer), else `buckets` equal slices."""
+    by_day = ceil_day(start) < day_bucket(end)
+    origin = day_bucket(start) if by_day else start
+    width = (DAY if by_day else max(end - start, HOUR) / buckets).total_seconds()
+    span = (end - origin).total_seconds()
+    slots = max(1, int(span // width) + (1 if span % width else 0)) if by_day else buckets
+    return origin, width, slots
+
+
 def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, keys: list[Any]
                         ) -> dict[Any, tuple[Any, Any, Any]]:
-    """(first created_at, last created_at, latest message) per group key: three index seeks per key."""
+    """(first created_at, last created_at, latest message) per group key: index seeks per key (the latest
+    message is the greatest one among the rows of the latest time, as in queries.rollup_seen)."""
+    newest = (fm.c.created_at.desc(), fm.c.error_message.desc())
     out: dict[Any, tuple[Any, Any, Any]] = {}
     values = [k for k in keys if k is not None]
     base = filt.conditions()
@@ -146,10 +175,11 @@ def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, key
         cond = [*base, raw_key == listed.c.k]
 
         def seek(col: Any, order: Any) -> Any:
-            return select(col).where(*cond).order_by(order).limit(1).scalar_subquery()
+            return select(col).where(*cond).order_by(*(order if isinstance(order, tuple) else (order,))).limit(
+                1).scalar_subquery()
 
         if conn.dialect.name == "postgresql":  # the newest row's time and message in one seek
-            latest = (select(fm.c.created_at, fm.c.error_message).where(*cond).order_by(fm.c.created_at.desc())
+            latest = (select(fm.c.created_at, fm.c.error_message).where(*cond).order_by(*newest)
                       .limit(1).lateral("latest"))
             rows = conn.execute(
                 select(listed.c.k, seek(fm.c.created_at, fm.c.created_at.asc()), latest.c.created_at,
@@ -157,34 +187,15 @@ def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, key
         else:
             rows = conn.execute(select(listed.c.k, seek(fm.c.created_at, fm.c.created_at.asc()),
                                        seek(fm.c.created_at, fm.c.created_at.desc()),
-                                       seek(fm.c.error_message, fm.c.created_at.desc()))).all()
+                                       seek(fm.c.error_message, newest))).all()
         out.update({k: (first, last, example) for k, first, last, example in rows})
     if None in keys:
         cond = [*base, raw_key.is_(None)]
         first = conn.execute(select(fm.c.created_at).where(*cond).order_by(fm.c.created_at.asc()).limit(1)).first()
         last = conn.execute(select(fm.c.created_at, fm.c.error_message).where(*cond)
-                            .order_by(fm.c.created_at.desc()).limit(1)).first()
+                            .order_by(*newest).limit(1)).first()
         out[None] = (first[0] if first else None, last[0] if last else None, last[1] if last else None)
     return {k: out.get(k, (None, None, None)) for k in keys}
-
-
-def _rollup_sparklines(rows: list[Any], keys: list[Any], start: datetime, end: datetime,
-                       buckets: int) -> list[list[int]]:
-    """Failures per slice for the listed groups from (key, bucket, failures, ...) rollup rows: one slice per
-    day when the window holds whole days (the daily level cannot be split finer), else `buckets` equal slices."""
-    if not keys:
-        return []
-    by_day = ceil_day(start) < day_bucket(end)
-    origin = day_bucket(start) if by_day else start
-    width = (DAY if by_day else max(end - start, HOUR) / buckets).total_seconds()
-    span = (end - origin).total_seconds()
-    slots = max(1, int(span // width) + (1 if span % width else 0)) if by_day else buckets
-    series: dict[Any, list[int]] = {k: [0] * slots for k in keys}
-    for k, bucket, n, *_ in rows:
-        if k in series:
-            slot = int((as_datetime(bucket) - origin).total_seconds() // width)
-            series[k][min(max(slot, 0), slots - 1)] += int(n or 0)
-    return [series[k] for k in keys]
 
 
 def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, groups: pd.DataFrame,  # type: ignore[type-arg]

@@ -26,6 +26,7 @@ from core.schema import (
     failure_rollups_tenant_hourly,
     failure_totals,
 )
+from queries.rollup_seen import SEEN_COLUMNS, Seen, add_seen, level_seen, refresh_days, seen_set_clauses
 
 KEY_COLUMNS = ("tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched")
 COUNT_COLUMNS = ("failures", "recovery_attempts", "recovery_successes")
@@ -66,11 +67,12 @@ def ceil_day(ts: datetime) -> datetime:
     return floor if floor == ts else floor + DAY
 
 
-def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: str = "rollup_src") -> Subquery:
+def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: str = "rollup_src",
+                  seen: bool = False) -> Subquery:
     """Rollup rows covering [start, end) (whole hours): daily rows for the whole days inside, hourly rows for
     the edges; for all tenants (tenant None) the all-tenant levels. Columns: bucket (a day or an hour), the
-    code dimensions and the counts of failure_rollups."""
-    cols = ["bucket", *CODE_KEYS, *COUNT_COLUMNS]
+    code dimensions and the counts of failure_rollups, and with `seen` first_at, last_at and last_message."""
+    cols = ["bucket", *CODE_KEYS, *COUNT_COLUMNS, *(SEEN_COLUMNS if seen else ())]
     hourly, daily = (failure_rollups, failure_rollups_daily) if tenant else (failure_rollups_all,
                                                                             failure_rollups_daily_all)
     first_day, last_day = ceil_day(start), day_bucket(end)
@@ -97,10 +99,14 @@ def rollup_key(row: Mapping) -> RollupKey:  # type: ignore[type-arg]
     )
 
 
-def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -> None:  # type: ignore[type-arg]
-    """Add count deltas to every rollup level, creating rows when absent (one multi-row upsert per level)."""
+def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter],  # type: ignore[type-arg]
+                        seen: Mapping[RollupKey, Seen] | None = None) -> None:
+    """Add count deltas to every rollup level, creating rows when absent (one multi-row upsert per level), and
+    merge `seen` (first_at, last_at, last_message of the failures added, per hourly key) into the levels that
+    carry it (queries.rollup_seen)."""
+    seen = seen or {}
     if conn.dialect.name == "postgresql":
-        _apply_pg(conn, deltas)
+        _apply_pg(conn, deltas, seen)
         return
     hourly: dict[tuple, Counter] = {}  # type: ignore[type-arg]
     daily: dict[tuple, Counter] = {}  # type: ignore[type-arg]
@@ -120,11 +126,13 @@ def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter]) -
         entry = totals.setdefault((tenant, *code_key), [Counter(), bucket, bucket])
         entry[0].update(counts)
         entry[1], entry[2] = min(entry[1], bucket), max(entry[2], bucket)
-    _upsert(conn, failure_rollups, KEY_COLUMNS, hourly)
-    _upsert(conn, failure_rollups_daily, KEY_COLUMNS, daily)
+    levels = level_seen({k: v for k, v in seen.items() if k in hourly})
+    _upsert(conn, failure_rollups, KEY_COLUMNS, hourly, latest=levels[failure_rollups])
+    _upsert(conn, failure_rollups_daily, KEY_COLUMNS, daily, latest=levels[failure_rollups_daily])
     _upsert(conn, failure_rollups_tenant_hourly, ("tenant_id", "bucket", "matched"), tenant_hourly)
-    _upsert(conn, failure_rollups_all, ("bucket", *CODE_KEYS), hourly_all)
-    _upsert(conn, failure_rollups_daily_all, ("bucket", *CODE_KEYS), daily_all)
+    _upsert(conn, failure_rollups_all, ("bucket", *CODE_KEYS), hourly_all, latest=levels[failure_rollups_all])
+    _upsert(conn, failure_rollups_daily_all, ("bucket", *CODE_KEYS), daily_all,
+            latest=levels[failure_rollups_daily_all])
     _upsert(conn, failure_totals, ("tenant_id", *CODE_KEYS),
             {k: v[0] for k, v in totals.items()}, seen={k: (v[1], v[2]) for k, v in totals.items()})
 
@@ -139,18 +147,33 @@ def _level_sql() -> str:
     add = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in COUNT_COLUMNS)
     day = "date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 
+    seen_select = (", min(first_at), max(last_at), "
+                   "(array_agg(last_message ORDER BY last_at DESC NULLS LAST, last_message DESC))[1]")
+
+    def seen_set(t: str) -> str:  # queries.rollup_seen.seen_set_clauses, in SQL (least/greatest skip NULLs)
+        later = (f"excluded.last_at IS NOT NULL AND ({t}.last_at IS NULL OR excluded.last_at > {t}.last_at OR "
+                 f"(excluded.last_at = {t}.last_at AND excluded.last_message > {t}.last_message))")
+        return (f", first_at = least({t}.first_at, excluded.first_at), last_at = greatest({t}.last_at, "
+                f"excluded.last_at), last_message = CASE WHEN {later} THEN excluded.last_message "
+                f"ELSE {t}.last_message END")
+
     def level(table: str, keys: str, select_keys: str, extra: str = "", extra_select: str = "",
               extra_set: str = "") -> str:
         return (f"INSERT INTO {table} ({keys}, {counts}{extra}) SELECT {select_keys}, {sums}{extra_select} FROM d "  # noqa: S608
                 f"GROUP BY {select_keys} ORDER BY {select_keys} ON CONFLICT ({keys}) DO UPDATE SET "
                 f"{add.format(t=table)}{extra_set}")
 
+    seen_cols = ", " + ", ".join(SEEN_COLUMNS)
     parts = {
-        "h": level("failure_rollups", f"tenant_id, bucket, {codes}", f"tenant_id, bucket, {codes}"),
-        "dd": level("failure_rollups_daily", f"tenant_id, bucket, {codes}", f"tenant_id, {day}, {codes}"),
+        "h": level("failure_rollups", f"tenant_id, bucket, {codes}", f"tenant_id, bucket, {codes}", seen_cols,
+                   seen_select, seen_set("failure_rollups")),
+        "dd": level("failure_rollups_daily", f"tenant_id, bucket, {codes}", f"tenant_id, {day}, {codes}", seen_cols,
+                    seen_select, seen_set("failure_rollups_daily")),
         "th": level("failure_rollups_tenant_hourly", "tenant_id, bucket, matched", "tenant_id, bucket, matched"),
-        "ha": level("failure_rollups_all", f"bucket, {codes}", f"bucket, {codes}"),
-        "da": level("failure_rollups_daily_all", f"bucket, {codes}", f"{day}, {codes}"),
+        "ha": level("failure_rollups_all", f"bucket, {codes}", f"bucket, {codes}", seen_cols, seen_select,
+                    seen_set("failure_rollups_all")),
+        "da": level("failure_rollups_daily_all", f"bucket, {codes}", f"{day}, {codes}", seen_cols, seen_select,
+                    seen_set("failure_rollups_daily_all")),
         "tt": level("failure_totals", f"tenant_id, {codes}", f"tenant_id, {codes}", ", first_seen, last_seen",
                     ", min(bucket), max(bucket)",
                     ", first_seen = least(failure_totals.first_seen, excluded.first_seen)"
@@ -159,8 +182,9 @@ def _level_sql() -> str:
     unnest = ("SELECT * FROM unnest(CAST(:tenant_id AS text[]), CAST(:bucket AS timestamptz[]), "  # noqa: S608
               "CAST(:error_code AS text[]), CAST(:category AS text[]), CAST(:severity AS text[]), "
               "CAST(:recovery_mode AS text[]), CAST(:matched AS boolean[]), CAST(:failures AS integer[]), "
-              "CAST(:recovery_attempts AS integer[]), CAST(:recovery_successes AS integer[])) "
-              f"AS d(tenant_id, bucket, {codes}, {counts})")
+              "CAST(:recovery_attempts AS integer[]), CAST(:recovery_successes AS integer[]), "
+              "CAST(:first_at AS timestamptz[]), CAST(:last_at AS timestamptz[]), CAST(:last_message AS text[])) "
+              f"AS d(tenant_id, bucket, {codes}, {counts}{seen_cols})")
     ctes = ", ".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
     return f"WITH d AS ({unnest}), {ctes} SELECT (SELECT count(*) FROM h)"  # noqa: S608
 
@@ -168,27 +192,35 @@ def _level_sql() -> str:
 _LEVEL_SQL = text(_level_sql())
 
 
-def _apply_pg(conn: Connection, deltas: Mapping[RollupKey, Counter]) -> None:  # type: ignore[type-arg]
+def _apply_pg(conn: Connection, deltas: Mapping[RollupKey, Counter],  # type: ignore[type-arg]
+              seen: Mapping[RollupKey, Seen]) -> None:
     items = sorted((k, c) for k, c in deltas.items() if any(c.values()))
     if not items:
         return
-    params: dict[str, list[Any]] = {c: [] for c in (*KEY_COLUMNS, *COUNT_COLUMNS)}
+    params: dict[str, list[Any]] = {c: [] for c in (*KEY_COLUMNS, *COUNT_COLUMNS, *SEEN_COLUMNS)}
     for key, counts in items:
         for col, value in zip(KEY_COLUMNS, key, strict=True):
             params[col].append(value)
         for col in COUNT_COLUMNS:
             params[col].append(int(counts.get(col, 0)))
+        for col, value in zip(SEEN_COLUMNS, seen.get(key) or (None, None, None), strict=True):
+            params[col].append(value)
     conn.execute(_LEVEL_SQL, params)
 
 
 def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Counter],  # type: ignore[type-arg]
-            seen: Mapping[tuple, tuple[datetime, datetime]] | None = None) -> None:
+            seen: Mapping[tuple, tuple[datetime, datetime]] | None = None,
+            latest: Mapping[tuple, Seen] | None = None) -> None:
+    """One multi-row upsert adding count deltas; `seen` merges failure_totals' first/last hour, `latest` the
+    seen columns of the levels that carry them (queries.rollup_seen)."""
     rows = []
     for key, counts in deltas.items():
         row = dict(zip(keys, key, strict=True))
         row.update({c: int(counts.get(c, 0)) for c in COUNT_COLUMNS})
         if seen is not None:
             row["first_seen"], row["last_seen"] = seen[key]
+        if latest is not None:
+            row.update(zip(SEEN_COLUMNS, latest.get(key) or (None, None, None), strict=True))
         rows.append(row)
     if not rows:
         return
@@ -200,6 +232,8 @@ def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], deltas: Mapping
         least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
         set_["first_seen"] = least(table.c.first_seen, stmt.excluded.first_seen)
         set_["last_seen"] = greatest(table.c.last_seen, stmt.excluded.last_seen)
+    if latest is not None:
+        set_.update(seen_set_clauses(table, stmt.excluded))
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_).returning(table.c.failures)
     # Sorted keys give every writer the same lock order, so concurrent batches cannot deadlock; RETURNING lets
     # SQLAlchemy send the rows as one multi-row upsert.
@@ -236,7 +270,10 @@ def expire_rollups(conn: Connection, cutoff: datetime) -> int:
     conn.execute(frth.delete().where(frth.c.bucket < cutoff))
     conn.execute(failure_rollups_daily_all.delete().where(failure_rollups_daily_all.c.bucket < first_day))
     conn.execute(failure_rollups_all.delete().where(failure_rollups_all.c.bucket < cutoff))
-    return int(conn.execute(fr.delete().where(fr.c.bucket < cutoff)).rowcount or 0)
+    deleted = int(conn.execute(fr.delete().where(fr.c.bucket < cutoff)).rowcount or 0)
+    if first_day < cutoff:  # the cutoff's day lost its first hours: its first failure may have gone with them
+        refresh_days(conn, [first_day])
+    return deleted
 
 
 def _key(row: Mapping, keys: tuple[str, ...]) -> tuple:  # type: ignore[type-arg]
@@ -247,11 +284,15 @@ def _negated(rows: Iterable[Mapping], keys: tuple[str, ...]) -> dict[tuple, Coun
     return {_key(r, keys): Counter({c: -int(r[c] or 0) for c in COUNT_COLUMNS}) for r in rows}
 
 
-def deltas_for_inserts(rows: Iterable[Mapping]) -> dict[RollupKey, Counter]:  # type: ignore[type-arg]
-    """Rollup deltas for newly inserted failure rows."""
+def deltas_for_inserts(rows: Iterable[Mapping],  # type: ignore[type-arg]
+                       seen: dict[RollupKey, Seen] | None = None) -> dict[RollupKey, Counter]:  # type: ignore[type-arg]
+    """Rollup deltas for newly inserted failure rows; with `seen`, their seen values per key go there too."""
     deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
     for row in rows:
-        c = deltas.setdefault(rollup_key(row), Counter())
+        key = rollup_key(row)
+        if seen is not None:
+            add_seen(seen, key, row["created_at"], row["error_message"])
+        c = deltas.setdefault(key, Counter())
         c["failures"] += 1
         if row.get("recovery_attempted"):
             c["recovery_attempts"] += 1

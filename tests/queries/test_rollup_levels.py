@@ -1,5 +1,6 @@
 """Every rollup level (hourly, daily, tenant-hourly, totals) equals an independent GROUP BY of the raw rows after
-ingest, recovery marks, a promotion and retention; rollup_source reads a window exactly."""
+ingest, recovery marks, a promotion and retention, first/last seen and latest message included; rollup_source
+reads a window exactly."""
 from __future__ import annotations
 
 import random
@@ -34,7 +35,7 @@ KEY = ["tenant_id", "error_code", "category", "severity", "recovery_mode", "matc
 def _raw(conn) -> pd.DataFrame:
     df = pd.DataFrame(conn.execute(select(
         fm.c.tenant_id, fm.c.error_code, fm.c.category, fm.c.severity, fm.c.recovery_mode, fm.c.catalog_entry_id,
-        fm.c.recovery_attempted, fm.c.recovery_succeeded, fm.c.created_at)).mappings().all())
+        fm.c.recovery_attempted, fm.c.recovery_succeeded, fm.c.created_at, fm.c.error_message)).mappings().all())
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
     for col in ("category", "severity", "recovery_mode"):
         df[col] = df[col].fillna("")
@@ -82,6 +83,7 @@ def _check(engine, *, seen_exact: bool = True) -> None:
                                                                          all_keys)
         assert _stored(conn, failure_rollups_daily_all, all_keys) == _expected(
             df.drop(columns="hour").rename(columns={"day": "bucket"}), all_keys)
+        _check_seen(conn, df)
         if seen_exact:
             seen = df.groupby(KEY)["hour"].agg(["min", "max"])
             rows = conn.execute(select(*[failure_totals.c[k] for k in KEY], failure_totals.c.first_seen,
@@ -90,6 +92,26 @@ def _check(engine, *, seen_exact: bool = True) -> None:
             for r in rows:
                 lo, hi = seen.loc[tuple(r[:5]) + (bool(r[5]),)]
                 assert (pd.Timestamp(r.first_seen), pd.Timestamp(r.last_seen)) == (lo, hi)
+
+
+def _check_seen(conn, df: pd.DataFrame) -> None:
+    """first_at, last_at and last_message of every counted row of the four levels that carry them equal the raw
+    rows' earliest and latest created_at and the latest one's message (the greatest message on a tie)."""
+    hourly_keys = ["tenant_id", "bucket", *KEY[1:]]
+    all_keys = ["bucket", *KEY[1:]]
+    for table, keys, time in ((fr, hourly_keys, "hour"), (failure_rollups_daily, hourly_keys, "day"),
+                              (failure_rollups_all, all_keys, "hour"), (failure_rollups_daily_all, all_keys, "day")):
+        raw = df.assign(bucket=df[time]).sort_values(["created_at", "error_message"])
+        expected = {}
+        for key, g in raw.groupby(keys):
+            expected[tuple(pd.Timestamp(k) if isinstance(k, (datetime, pd.Timestamp)) else k for k in key)] = (
+                g["created_at"].iloc[0], g["created_at"].iloc[-1], g["error_message"].iloc[-1])
+        rows = conn.execute(select(*[table.c[k] for k in keys], table.c.first_at, table.c.last_at,
+                                   table.c.last_message).where(table.c.failures > 0)).all()
+        got = {tuple(pd.Timestamp(v) if isinstance(v, datetime) else (bool(v) if k == "matched" else v)
+                     for k, v in zip(keys, r[:len(keys)], strict=True)):
+               (pd.Timestamp(r.first_at), pd.Timestamp(r.last_at), r.last_message) for r in rows}
+        assert got == expected, table.name
 
 
 def _events(n: int, rng: random.Random) -> list[dict]:
@@ -144,3 +166,24 @@ def test_rollup_source_equals_raw_rows_of_the_window(engine, metrics, hours):
         expected = {c: (int(g["failures"].sum()), int(g["recovery_attempts"].sum()))
                     for c, g in df.groupby("error_code")}
         assert {c: (int(n), int(a)) for c, n, a in got if n} == expected
+
+
+def test_promotion_recomputes_first_and_last_seen_of_the_rows_it_empties(engine, metrics):
+    # Unmatched failures of two kinds share each hour; the gizmo ones are the latest of their hour, so once they
+    # are promoted to a new code the unmatched rows keep the other messages' times and message.
+    events = []
+    for i in range(24):
+        at = NOW - timedelta(hours=i % 3, minutes=50 - i)
+        message = f"gizmo wobbled unexpectedly at step {i}" if i % 2 else f"flux capacitor drained in cycle {i}"
+        events.append({"tenant_id": "t1", "run_id": f"run{i}", "error_message": message, "occurred_at": at.isoformat()})
+    IngestPipeline(engine, metrics=metrics).ingest(events)
+    with engine.begin() as conn:
+        result = promote_entry(conn, entry={
+            "code": "GIZMO_WOBBLE", "category": "TOOL_ERROR", "severity": "medium", "message": "Gizmo wobbled.",
+            "keywords": ["gizmo", "wobbled"], "recovery_mode": "RETRY_EXPONENTIAL",
+            "recovery_suggestions": ["Steady the gizmo"]}, created_by="ada")
+    assert result.rematched == 12
+    with engine.connect() as conn:
+        df = _raw(conn)
+        assert set(df.loc[~df["matched"], "error_message"].str.split().str[0]) == {"flux"}
+        _check_seen(conn, df)
