@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, null, select, true, union_all
+from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, select, true
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
@@ -114,21 +114,28 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: 
     slot = cast(offset if conn.dialect.name == "sqlite" else func.floor(offset), Integer)
     failures = func.sum(src.c.failures)
     totals = select(
-        key.label("key"), null().label("slot"), failures.label("failures"),
+        key.label("key"), failures.label("failures"),
         func.sum(case((src.c.matched.is_(True), src.c.failures), else_=0)).label("matched"),
         func.sum(src.c.recovery_successes).label("recovered"), func.max(src.c.category).label("category"),
         func.min(src.c.first_at).label("first_seen"), func.max(src.c.last_at).label("last_seen"),
         latest_message(conn, src.c.last_at, src.c.last_message).label("example"),
-    ).where(*conds).group_by(key)
-    per_slot = select(key, slot, failures, null(), null(), null(), null(), null(), null()
-                      ).where(*conds).group_by(key, slot)
+    ).where(*conds).group_by(key).subquery("totals")
+    per_slot = select(key.label("key"), slot.label("slot"), failures.label("n")).where(*conds).group_by(key, slot
+                                                                                                    ).subquery("slots")
+    # The sparkline as one "slot:failures,..." text per group: a row per group and slot cost more to transfer
+    # and convert than the rest of the statement.
+    pairs = cast(per_slot.c.slot, String).concat(":").concat(cast(per_slot.c.n, String))
+    spark = select(per_slot.c.key, _joined(conn, pairs).label("spark")).group_by(per_slot.c.key).subquery("spark")
+    rows = conn.execute(select(totals, spark.c.spark).join_from(totals, spark, totals.c.key == spark.c.key)).all()
     groups: dict[Any, list[Any]] = {}
     series: dict[Any, list[int]] = {}
-    for k, s, n, matched, recovered, category, first, last, example in conn.execute(union_all(totals, per_slot)):
-        if s is None:
-            groups[k] = [int(n or 0), int(matched or 0), int(recovered or 0), category or None, first, last, example]
-        else:
-            series.setdefault(k, [0] * slots)[min(max(int(s), 0), slots - 1)] += int(n or 0)
+    for k, n, matched, recovered, category, first, last, example, text_ in rows:
+        groups[k] = [int(n or 0), int(matched or 0), int(recovered or 0), category or None, first, last, example]
+        line = series[k] = [0] * slots
+        for pair in (text_ or "").split(","):
+            if pair:
+                at, _, count = pair.partition(":")
+                line[min(max(int(at), 0), slots - 1)] += int(count)
     ranked = sorted((k for k, g in groups.items() if g[0] > 0), key=lambda k: (-groups[k][0], k))[:limit]
     # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
     keys = [k if k else None for k in ranked]
@@ -149,6 +156,13 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: 
         "sparkline": pd.Series([series.get(k, [0] * slots) for k in ranked], dtype=object),
     })
     return df[GROUP_COLUMNS]
+
+
+def _joined(conn: Connection, value: Any) -> Any:
+    """Aggregate: the group's text values joined with commas (in no particular order)."""
+    if conn.dialect.name == "postgresql":
+        return func.string_agg(value, ",")
+    return func.group_concat(value, ",")
 
 
 def _slot_grid(start: datetime, end: datetime, buckets: int) -> tuple[datetime, float, int]:
