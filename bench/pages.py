@@ -21,7 +21,7 @@ from queries import overview as qo
 from queries import trends as qt
 from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
 from queries.catalog_stats import get_catalog_usage
-from queries.failures import count_failures, get_failure, get_recovery_history
+from queries.failures import get_failure, get_recovery_history
 from queries.filters import FailureFilter
 from queries.flags import CATALOG_FLAG, is_enabled
 from queries.oncall import get_unrecovered_queue, get_unrecovered_summary
@@ -58,13 +58,13 @@ def overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    """dashboard.loaders_explore as pages/explore.py calls them by default: options, count and the grouped view
-    by error code (7 days); the list view is another view of the page (it stops after the grouped view)."""
+    """dashboard.loaders_explore as pages/explore.py calls them by default: options and the grouped view by error
+    code with the number of failures selected (7 days); the list view is another view of the page."""
     _common(conn)
     start, end = page_window(now, 7, whole_days=True)
     filt = FailureFilter(tenant_id=tenant, start=start, end=end)
-    return (qe.get_filter_options(conn, tenant=tenant), count_failures(conn, filt=filt),
-            qe.get_groups(conn, filt=filt, by="error_code", limit=100))
+    return (qe.get_filter_options(conn, tenant=tenant),
+            qe.get_grouped_view(conn, filt=filt, by="error_code", limit=100))
 
 
 def oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:

@@ -25,10 +25,10 @@ def load_options(url: str, tenant: str | None) -> dict[str, list[str]]:
 
 
 @cached_loader()
-def load_groups(url: str, filt: FailureFilter, by: str, limit: int = 100) -> pd.DataFrame:
-    """Grouped view rows (see queries.explore.get_groups)."""
+def load_grouped(url: str, filt: FailureFilter, by: str, limit: int = 100) -> tuple[pd.DataFrame, int]:
+    """Grouped view rows and the number of failures selected (see queries.explore.get_grouped_view)."""
     with connect(url) as conn:
-        return q.get_groups(conn, filt=filt, by=by, limit=limit)
+        return q.get_grouped_view(conn, filt=filt, by=by, limit=limit)
 
 
 @cached_loader()

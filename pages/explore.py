@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard.db import database_url
 from dashboard.filters_ui import failure_filters
-from dashboard.loaders_explore import export_csv, load_count, load_groups, load_page
+from dashboard.loaders_explore import export_csv, load_count, load_grouped, load_page
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.widgets import seed_state, set_url, url_value, url_warnings
@@ -21,15 +21,20 @@ def _bad(value: str) -> str:
 principal = require("read")
 page_header("Explore", "Filter failures, group them to see what recurs, and open one for every detail.")
 filt, rng = failure_filters(principal)
-url_warnings()
 url = database_url()
-
+seed_state("x_view", url_value("view", "grouped", lambda v: v if v in VIEWS else _bad(v)))
+seed_state("x_group", url_value("group", "error_code", lambda v: v if v in GROUPS else _bad(v)))
+url_warnings()
+# The grouped view's read also gives the number of failures selected (one query for both).
+shown = st.session_state.get("x_view") or "grouped"
 with guarded():
-    total = load_count(url, filt)
+    if shown == "grouped":
+        groups, total = load_grouped(url, filt, st.session_state.get("x_group") or "error_code")
+    else:
+        total = load_count(url, filt)
 
 top_left, top_mid, top_right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
 top_left.metric("Failures selected", fmt_int(total), help=f"{rng.label}, all filters applied")
-seed_state("x_view", url_value("view", "grouped", lambda v: v if v in VIEWS else _bad(v)))
 view = top_mid.segmented_control("View", list(VIEWS), key="x_view", format_func=VIEWS.get) or "grouped"
 top_right.download_button(
     "Download CSV", data=lambda: export_csv(url, filt), file_name="failures.csv", mime="text/csv",
@@ -61,11 +66,8 @@ def _drill_into_group() -> None:
 
 
 if view == "grouped":
-    seed_state("x_group", url_value("group", "error_code", lambda v: v if v in GROUPS else _bad(v)))
     by = st.segmented_control("Group by", list(GROUPS), key="x_group", format_func=GROUPS.get) or "error_code"
     set_url(group=None if by == "error_code" else by)
-    with guarded():
-        groups = load_groups(url, filt, by)
     st.session_state["x_group_keys"] = groups["key"].tolist()
     table = groups.assign(hit_rate=groups["matched"] / groups["failures"], category=groups["category"].fillna("—"),
                           key=groups["key"].fillna("(none)"))

@@ -11,14 +11,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_totals as ft
 from core.types import utcnow
 from queries.filters import FailureFilter
-from queries.rollups import day_bucket, rollup_source
+from queries.memo import memo_statement
+from queries.rollups import day_bucket, rollup_source, rollup_source_params, rollup_source_shape
 
 HOUR = timedelta(hours=1)
 
@@ -34,16 +35,30 @@ def _status_count(t: Any, status: str) -> Any:
     }[status]
 
 
-def dimension_conditions(t: Any, filt: FailureFilter) -> list[Any]:
-    """The filter's code, category, severity, mode and matched conditions on a rollup level or source `t`."""
+_DIMENSIONS = ("error_codes", "categories", "severities", "recovery_modes")
+
+
+def dimension_conditions(t: Any, filt: FailureFilter, *, bound: bool = False) -> list[Any]:
+    """The filter's code, category, severity, mode and matched conditions on a rollup level or source `t`; with
+    `bound` the value lists are named parameters (dimension_params) for a statement built once (queries.memo)."""
     cond = []
-    for values, col in ((filt.error_codes, t.c.error_code), (filt.categories, t.c.category),
-                        (filt.severities, t.c.severity), (filt.recovery_modes, t.c.recovery_mode)):
+    for name, col in zip(_DIMENSIONS, (t.c.error_code, t.c.category, t.c.severity, t.c.recovery_mode), strict=True):
+        values = getattr(filt, name)
         if values:
-            cond.append(col.in_(values))
+            cond.append(col.in_(bindparam(f"dim_{name}", list(values), expanding=True) if bound else values))
     if filt.matched is not None:
         cond.append(t.c.matched.is_(filt.matched))
     return cond
+
+
+def dimension_shape(filt: FailureFilter) -> tuple[Any, ...]:
+    """What makes two filters' bound dimension_conditions the same SQL."""
+    return (*(bool(getattr(filt, name)) for name in _DIMENSIONS), filt.matched)
+
+
+def dimension_params(filt: FailureFilter) -> dict[str, list[str]]:
+    """The parameter values of bound dimension_conditions."""
+    return {f"dim_{name}": list(getattr(filt, name)) for name in _DIMENSIONS if getattr(filt, name)}
 
 
 def rollup_countable(filt: FailureFilter) -> bool:
@@ -69,9 +84,15 @@ def count_from_rollups(conn: Connection, filt: FailureFilter) -> int | None:
     first_hour, last_hour = _ceil_hour(filt.start), filt.end.replace(minute=0, second=0, microsecond=0)
     if first_hour >= last_hour:
         return None  # less than one whole hour: the raw count is cheap
-    src = rollup_source(tenant=filt.tenant_id, start=first_hour, end=last_hour)
-    total = int(conn.execute(select(func.coalesce(func.sum(_status_count(src, filt.status)), 0))
-                             .where(*dimension_conditions(src, filt))).scalar_one())
+    window = {"tenant": filt.tenant_id, "start": first_hour, "end": last_hour}
+
+    def build() -> Any:
+        src = rollup_source(**window, bound=True)
+        return (select(func.coalesce(func.sum(_status_count(src, filt.status)), 0))
+                .where(*dimension_conditions(src, filt, bound=True)))
+
+    stmt = memo_statement(("counts.window", rollup_source_shape(**window), dimension_shape(filt), filt.status), build)
+    total = int(conn.execute(stmt, {**rollup_source_params(**window), **dimension_params(filt)}).scalar_one())
     for lo, hi in ((filt.start, first_hour), (last_hour, filt.end)):
         if lo < hi:
             edge = replace(filt, start=lo, end=hi)

@@ -6,16 +6,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Integer, String, case, cast, func, select, true
+from sqlalchemy import ColumnElement, Float, Integer, String, bindparam, case, cast, func, select, true
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
-from queries.counts import dimension_conditions
+from queries.counts import dimension_conditions, dimension_params, dimension_shape
+from queries.failures import count_failures
 from queries.filters import FailureFilter, FilterError
 from queries.listed import listed_table
+from queries.memo import memo_statement
 from queries.rollup_seen import latest_message
-from queries.rollups import DAY, ceil_day, day_bucket, rollup_conditions, rollup_source
+from queries.rollups import (
+    DAY,
+    ceil_day,
+    day_bucket,
+    rollup_conditions,
+    rollup_source,
+    rollup_source_params,
+    rollup_source_shape,
+)
 
 GROUPINGS = {"error_code": fm.c.error_code, "category": fm.c.category, "signature": fm.c.signature}
 GROUP_COLUMNS = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category",
@@ -30,19 +40,26 @@ def _epoch(conn: Connection, col: ColumnElement) -> ColumnElement:  # type: igno
     """Seconds since 1970 of a timestamp column on either engine."""
     if conn.dialect.name == "sqlite":
         return cast(func.strftime("%s", col), Float)
-    return func.extract("epoch", col)
+    return func.date_part("epoch", col)  # double precision; extract() returns numeric, several times slower
 
 
 def get_groups(conn: Connection, *, filt: FailureFilter, by: str = "error_code", limit: int = 100,
                buckets: int = SPARK_BUCKETS) -> pd.DataFrame:
     """One row per group (largest first): GROUP_COLUMNS; sparkline = failures per equal time slice of the range."""
+    return get_grouped_view(conn, filt=filt, by=by, limit=limit, buckets=buckets)[0]
+
+
+def get_grouped_view(conn: Connection, *, filt: FailureFilter, by: str = "error_code", limit: int = 100,
+                     buckets: int = SPARK_BUCKETS) -> tuple[pd.DataFrame, int]:
+    """(get_groups, number of failures the filter selects): from the rollups the groups' statement gives the
+    total too (every group is summed before the largest are kept); otherwise it is counted."""
     if by not in GROUPINGS:
         raise FilterError(f"group by must be one of {', '.join(GROUPINGS)}")
     if not 1 <= limit <= MAX_GROUPS:
         raise FilterError(f"limit must be between 1 and {MAX_GROUPS}")
     if by in ROLLUP_GROUPINGS and _rollup_conditions(filt) is not None:
         return _groups_from_rollups(conn, filt, by, limit, buckets)
-    return _groups_from_raw(conn, filt, by, limit, buckets)
+    return _groups_from_raw(conn, filt, by, limit, buckets), count_failures(conn, filt=filt)
 
 
 def _groups_from_raw(conn: Connection, filt: FailureFilter, by: str, limit: int, buckets: int) -> pd.DataFrame:
@@ -101,61 +118,90 @@ def _rollup_conditions(filt: FailureFilter, src: Any = None) -> list[ColumnEleme
 
 
 def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: int, buckets: int
-                         ) -> pd.DataFrame:
+                         ) -> tuple[pd.DataFrame, int]:
     """Grouped view from the rollup levels alone: one statement returns each group's totals, first and last seen
     and latest message (rollup_seen columns) and its failures per sparkline slot, computed in the database."""
     assert filt.start is not None and filt.end is not None  # _rollup_conditions demands a whole-hour range
-    src = rollup_source(tenant=filt.tenant_id, start=filt.start, end=filt.end, seen=True)
-    conds = _rollup_conditions(filt, src) or []
-    key = src.c[by]
+    window = {"tenant": filt.tenant_id, "start": filt.start, "end": filt.end}
     origin, width, slots = _slot_grid(filt.start, filt.end, buckets)
-    offset = (_epoch(conn, src.c.bucket) - origin.timestamp()) / width
+    shape = ("explore.groups", conn.dialect.name, by, rollup_source_shape(**window), dimension_shape(filt))
+    stmt = memo_statement(shape, lambda: _groups_statement(conn, filt, by))
+    params = {**rollup_source_params(**window), **dimension_params(filt), "origin": origin.timestamp(),
+              "width": width}
+    keys: list[Any] = []
+    cols: list[list[Any]] = [[] for _ in range(8)]
+    for k, n, matched, recovered, category, first, last, example, text_ in conn.execute(stmt, params):
+        if not n:
+            continue
+        line = [0] * slots
+        for pair in text_.split(",") if text_ else ():
+            at, _, count = pair.partition(":")
+            slot_ = int(at)
+            line[slot_ if 0 <= slot_ < slots else (0 if slot_ < 0 else slots - 1)] += int(count)
+        keys.append(k)
+        for col, value in zip(cols, (int(n), int(matched or 0), int(recovered or 0), first, last, example,
+                                     category or None, line), strict=True):
+            col.append(value)
+    total = sum(cols[0])
+    order = sorted(range(len(keys)), key=lambda i: (-cols[0][i], keys[i]))[:limit]
+    keys = [keys[i] for i in order]
+    cols = [[col[i] for i in order] for col in cols]
+    # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
+    keys = [k if k else None for k in keys]
+    unseen = [k for k, last in zip(keys, cols[4], strict=True) if last is None]
+    if unseen:  # rows counted before their times were kept: read those groups' times from the raw rows
+        seen = _first_last_example(conn, filt, GROUPINGS[by], unseen)
+        for i, k in enumerate(keys):
+            if k in seen and cols[4][i] is None:
+                cols[3][i], cols[4][i], cols[5][i] = seen[k]
+    return pd.DataFrame({
+        "key": _object_column(keys),
+        "failures": np.asarray(cols[0], dtype="int64"),
+        "matched": np.asarray(cols[1], dtype="int64"),
+        "recovered": np.asarray(cols[2], dtype="int64"),
+        "first_seen": _utc_column(cols[3]),
+        "last_seen": _utc_column(cols[4]),
+        "example": _object_column(cols[5]),
+        "category": _object_column(cols[6]),
+        "sparkline": _object_column(cols[7]),
+    }, copy=False), total
+
+
+def _object_column(values: list[Any]) -> pd.Series:
+    """Values kept as Python objects, None included (pandas would infer strings with NaN, or split lists)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return pd.Series(array, dtype=object, copy=False)
+
+
+def _utc_column(values: list[Any]) -> pd.Series:
+    """Aware datetimes (or None) as a datetime64 UTC column."""
+    index = pd.DatetimeIndex(values)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return pd.Series(index.as_unit("us"))
+
+
+def _groups_statement(conn: Connection, filt: FailureFilter, by: str) -> Any:
+    """The grouped view's statement over a bound rollup_source (parameters: the window's, the dimension lists',
+    origin and width of the sparkline slots in seconds)."""
+    assert filt.start is not None and filt.end is not None
+    src = rollup_source(tenant=filt.tenant_id, start=filt.start, end=filt.end, seen=True, bound=True)
+    conds = dimension_conditions(src, filt, bound=True)
+    key = src.c[by]
+    offset = (_epoch(conn, src.c.bucket) - bindparam("origin", type_=Float)) / bindparam("width", type_=Float)
     # Buckets never precede the origin, so SQLite's truncating CAST floors; PostgreSQL's CAST rounds.
     slot = cast(offset if conn.dialect.name == "sqlite" else func.floor(offset), Integer)
-    failures = func.sum(src.c.failures)
-    totals = select(
-        key.label("key"), failures.label("failures"),
+    # The sparkline as one "slot:failures,..." text per group (a slot may come several times, once per rollup row):
+    # one aggregation over the window's rows, and a row per group instead of one per group and slot.
+    pairs = cast(slot, String).concat(":").concat(cast(src.c.failures, String))
+    return select(
+        key.label("key"), func.sum(src.c.failures).label("failures"),
         func.sum(case((src.c.matched.is_(True), src.c.failures), else_=0)).label("matched"),
         func.sum(src.c.recovery_successes).label("recovered"), func.max(src.c.category).label("category"),
         func.min(src.c.first_at).label("first_seen"), func.max(src.c.last_at).label("last_seen"),
         latest_message(conn, src.c.last_at, src.c.last_message).label("example"),
-    ).where(*conds).group_by(key).subquery("totals")
-    per_slot = select(key.label("key"), slot.label("slot"), failures.label("n")).where(*conds).group_by(key, slot
-                                                                                                    ).subquery("slots")
-    # The sparkline as one "slot:failures,..." text per group: a row per group and slot cost more to transfer
-    # and convert than the rest of the statement.
-    pairs = cast(per_slot.c.slot, String).concat(":").concat(cast(per_slot.c.n, String))
-    spark = select(per_slot.c.key, _joined(conn, pairs).label("spark")).group_by(per_slot.c.key).subquery("spark")
-    rows = conn.execute(select(totals, spark.c.spark).join_from(totals, spark, totals.c.key == spark.c.key)).all()
-    groups: dict[Any, list[Any]] = {}
-    series: dict[Any, list[int]] = {}
-    for k, n, matched, recovered, category, first, last, example, text_ in rows:
-        groups[k] = [int(n or 0), int(matched or 0), int(recovered or 0), category or None, first, last, example]
-        line = series[k] = [0] * slots
-        for pair in (text_ or "").split(","):
-            if pair:
-                at, _, count = pair.partition(":")
-                line[min(max(int(at), 0), slots - 1)] += int(count)
-    ranked = sorted((k for k, g in groups.items() if g[0] > 0), key=lambda k: (-groups[k][0], k))[:limit]
-    # Rollups store a miss's empty category as ''; raw rows (and the raw path) have NULL.
-    keys = [k if k else None for k in ranked]
-    unseen = [key_ for key_, k in zip(keys, ranked, strict=True) if groups[k][5] is None]
-    if unseen:  # rows counted before their times were kept: read those groups' times from the raw rows
-        for key_, (first, last, example) in _first_last_example(conn, filt, GROUPINGS[by], unseen).items():
-            groups[key_ if key_ is not None else ""][4:7] = [first, last, example]
-    rows = [groups[k] for k in ranked]
-    df = pd.DataFrame({
-        "key": pd.Series(keys, dtype=object),
-        "failures": np.asarray([g[0] for g in rows], dtype="int64"),
-        "matched": np.asarray([g[1] for g in rows], dtype="int64"),
-        "recovered": np.asarray([g[2] for g in rows], dtype="int64"),
-        "first_seen": pd.to_datetime(pd.Series([g[4] for g in rows], dtype=object), utc=True),
-        "last_seen": pd.to_datetime(pd.Series([g[5] for g in rows], dtype=object), utc=True),
-        "example": pd.Series([g[6] for g in rows], dtype=object),
-        "category": pd.Series([g[3] for g in rows], dtype=object),
-        "sparkline": pd.Series([series.get(k, [0] * slots) for k in ranked], dtype=object),
-    })
-    return df[GROUP_COLUMNS]
+        _joined(conn, pairs).label("spark"),
+    ).where(*conds).group_by(key)
 
 
 def _joined(conn: Connection, value: Any) -> Any:
@@ -242,14 +288,16 @@ def get_filter_options(conn: Connection, *, tenant: str | None) -> dict[str, lis
     """Values offered in the filter pickers (from the all-time totals): error_codes, categories, modes."""
     from core.schema import failure_totals as ft
 
-    query = select(ft.c.error_code, ft.c.category, ft.c.recovery_mode).where(ft.c.failures > 0).group_by(
-        ft.c.error_code, ft.c.category, ft.c.recovery_mode)
-    if tenant is not None:
-        query = query.where(ft.c.tenant_id == tenant)
+    def build() -> Any:
+        query = select(ft.c.error_code, ft.c.category, ft.c.recovery_mode).where(ft.c.failures > 0).group_by(
+            ft.c.error_code, ft.c.category, ft.c.recovery_mode)
+        return query if tenant is None else query.where(ft.c.tenant_id == bindparam("options_tenant"))
+
+    query = memo_statement(("explore.options", tenant is None), build)
     codes: set[str] = set()
     categories: set[str] = set()
     modes: set[str] = set()
-    for code, category, mode in conn.execute(query):
+    for code, category, mode in conn.execute(query, {} if tenant is None else {"options_tenant": tenant}):
         codes.add(code)
         categories.add(category)
         modes.add(mode)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from core.schema import feature_flags
@@ -15,9 +15,12 @@ class UnknownFlag(LookupError):
     """No feature flag with that name."""
 
 
+_ENABLED = select(feature_flags.c.enabled).where(feature_flags.c.name == bindparam("flag_name"))  # every page asks
+
+
 def is_enabled(conn: Connection, name: str = CATALOG_FLAG) -> bool:
     """True when the flag exists and is on (a missing flag counts as on, matching migrate's default)."""
-    value = conn.execute(select(feature_flags.c.enabled).where(feature_flags.c.name == name)).scalar()
+    value = conn.execute(_ENABLED, {"flag_name": name}).scalar()
     return True if value is None else bool(value)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, func, select, text, union_all
+from sqlalchemy import ColumnElement, Subquery, bindparam, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -67,12 +67,9 @@ def ceil_day(ts: datetime) -> datetime:
     return floor if floor == ts else floor + DAY
 
 
-def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: str = "rollup_src",
-                  seen: bool = False) -> Subquery:
-    """Rollup rows covering [start, end) (whole hours): daily rows for the whole days inside, hourly rows for
-    the edges; for all tenants (tenant None) the all-tenant levels. Columns: bucket (a day or an hour), the
-    code dimensions and the counts of failure_rollups, and with `seen` first_at, last_at and last_message."""
-    cols = ["bucket", *CODE_KEYS, *COUNT_COLUMNS, *(SEEN_COLUMNS if seen else ())]
+def rollup_parts(*, tenant: str | None, start: datetime, end: datetime) -> list[tuple[Any, datetime, datetime]]:
+    """(level, lo, hi) pieces covering [start, end) (whole hours): the daily level for the whole days inside,
+    the hourly one for the edges; for all tenants (tenant None) the all-tenant levels."""
     hourly, daily = (failure_rollups, failure_rollups_daily) if tenant else (failure_rollups_all,
                                                                             failure_rollups_daily_all)
     first_day, last_day = ceil_day(start), day_bucket(end)
@@ -80,10 +77,41 @@ def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: s
         parts = [(hourly, start, end)]
     else:
         parts = [(hourly, start, first_day), (daily, first_day, last_day), (hourly, last_day, end)]
-    parts = [(t, lo, hi) for t, lo, hi in parts if lo < hi] or [(hourly, start, end)]
-    selects = [select(*[t.c[c] for c in cols]).where(*rollup_conditions(tenant=tenant, start=lo, end=hi, table=t))
-               for t, lo, hi in parts]
+    return [(t, lo, hi) for t, lo, hi in parts if lo < hi] or [(hourly, start, end)]
+
+
+def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: str = "rollup_src",
+                  seen: bool = False, bound: bool = False) -> Subquery:
+    """Rollup rows covering [start, end) (whole hours, pieces as rollup_parts). Columns: bucket (a day or an
+    hour), the code dimensions and the counts of failure_rollups, and with `seen` first_at, last_at and
+    last_message. With `bound` the tenant and bounds are named parameters (rollup_source_params), so a statement
+    built on it can run again with another window of the same shape (queries.memo)."""
+    cols = ["bucket", *CODE_KEYS, *COUNT_COLUMNS, *(SEEN_COLUMNS if seen else ())]
+    selects = []
+    for i, (t, lo, hi) in enumerate(rollup_parts(tenant=tenant, start=start, end=end)):
+        if bound:
+            cond = [t.c.bucket >= bindparam(f"{name}_lo{i}", lo, type_=t.c.bucket.type),
+                    t.c.bucket < bindparam(f"{name}_hi{i}", hi, type_=t.c.bucket.type)]
+            if tenant:
+                cond.append(t.c.tenant_id == bindparam(f"{name}_tenant", tenant, type_=t.c.tenant_id.type))
+        else:
+            cond = rollup_conditions(tenant=tenant, start=lo, end=hi, table=t)
+        selects.append(select(*[t.c[c] for c in cols]).where(*cond))
     return union_all(*selects).subquery(name) if len(selects) > 1 else selects[0].subquery(name)
+
+
+def rollup_source_shape(*, tenant: str | None, start: datetime, end: datetime) -> tuple[Any, ...]:
+    """What makes two bound rollup_source windows the same SQL: tenant or not, and the levels of the pieces."""
+    return (tenant is not None, tuple(t.name for t, _lo, _hi in rollup_parts(tenant=tenant, start=start, end=end)))
+
+
+def rollup_source_params(*, tenant: str | None, start: datetime, end: datetime, name: str = "rollup_src"
+                         ) -> dict[str, Any]:
+    """The parameter values of a bound rollup_source for this window."""
+    params: dict[str, Any] = {f"{name}_tenant": tenant} if tenant else {}
+    for i, (_t, lo, hi) in enumerate(rollup_parts(tenant=tenant, start=start, end=end)):
+        params[f"{name}_lo{i}"], params[f"{name}_hi{i}"] = lo, hi
+    return params
 
 
 def rollup_key(row: Mapping) -> RollupKey:  # type: ignore[type-arg]

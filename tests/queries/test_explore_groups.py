@@ -13,6 +13,7 @@ from sqlalchemy import update
 from core.schema import failure_rollups_daily
 from loaders.ingest import IngestPipeline
 from queries import explore as qe
+from queries.failures import count_failures
 from queries.filters import FailureFilter
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
@@ -43,8 +44,9 @@ def test_rollup_and_raw_groups_agree(engine, metrics, by, tenant, hours):
     end = NOW.replace(minute=0) + timedelta(hours=1) - timedelta(hours=hours[0])
     filt = FailureFilter(tenant_id=tenant, start=end - timedelta(hours=hours[1]), end=end)
     with engine.connect() as conn:
-        fast = qe._groups_from_rollups(conn, filt, by, 100, qe.SPARK_BUCKETS)
+        fast, total = qe._groups_from_rollups(conn, filt, by, 100, qe.SPARK_BUCKETS)
         raw = qe._groups_from_raw(conn, filt, by, 100, qe.SPARK_BUCKETS)
+        assert total == count_failures(conn, filt=filt) == fast["failures"].sum()
     assert len(fast) > 3
     pd.testing.assert_frame_equal(_frame(fast), _frame(raw))
     # The sparkline of each group adds up to its failures.
@@ -58,7 +60,18 @@ def test_groups_without_stored_times_read_them_from_raw_rows(engine, metrics):
     with engine.begin() as conn:  # rollups written before migration 0008 had no times
         conn.execute(update(failure_rollups_daily).values(first_at=None, last_at=None, last_message=None))
     with engine.connect() as conn:
-        fast = qe._groups_from_rollups(conn, filt, "error_code", 100, qe.SPARK_BUCKETS)
+        fast = qe._groups_from_rollups(conn, filt, "error_code", 100, qe.SPARK_BUCKETS)[0]
         raw = qe._groups_from_raw(conn, filt, "error_code", 100, qe.SPARK_BUCKETS)
     assert fast["last_seen"].notna().all()
     pd.testing.assert_frame_equal(_frame(fast), _frame(raw))
+
+
+def test_grouped_view_total_counts_every_group_not_only_the_largest(engine, metrics):
+    _load(engine, metrics)
+    end = NOW.replace(minute=0) + timedelta(hours=1)
+    for filt in (FailureFilter(start=end - timedelta(days=3), end=end),  # rollups
+                 FailureFilter(start=end - timedelta(days=3), end=end, q="exceeded")):  # raw rows
+        with engine.connect() as conn:
+            groups, total = qe.get_grouped_view(conn, filt=filt, by="error_code", limit=1)
+            assert len(groups) == 1
+            assert total == count_failures(conn, filt=filt) > groups["failures"].iloc[0]
