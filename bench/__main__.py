@@ -7,7 +7,8 @@ failures over 90 days and 20 tenants), migrates and fills them with bench.fill, 
   page.<page>.<scope>.vs_small  the same load at full size against its time at --small-rows
   api.<endpoint>.p50 / .p95     latency against a running `failcat api`
   ingest_* / matcher_*          bench.ingest (and bench.matcher when present)
-Timings are medians of --reps runs. The scratch databases are dropped at the end, also on failure.
+Timings are medians of --reps runs (a page's full and small loads taken in turn). The scratch databases are
+dropped at the end, also on failure.
 """
 from __future__ import annotations
 
@@ -105,6 +106,20 @@ def timed(func: Callable[[], Any], reps: int, warm_up: bool = True) -> float:
     return statistics.median(runs)
 
 
+def timed_side_by_side(funcs: list[Callable[[], Any]], reps: int) -> list[float]:
+    """Median milliseconds of each function, run in turn `reps` times after one warm-up round, so that every one
+    of them meets the same machine conditions (a shared 2-core VM drifts by tens of percent within seconds)."""
+    for func in funcs:
+        func()
+    runs: list[list[float]] = [[] for _ in funcs]
+    for _ in range(reps):
+        for func, out in zip(funcs, runs, strict=True):
+            started = time.perf_counter()
+            func()
+            out.append((time.perf_counter() - started) * 1000)
+    return [statistics.median(r) for r in runs]
+
+
 def busiest_tenant(engine: Engine) -> str:
     """The tenant with the most failures (from the rollups)."""
     with engine.connect() as conn:
@@ -136,8 +151,8 @@ def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows
                     extra_full = (pages.sample_failure(conn, tenant or scopes["busy"]),)
                 with small.connect() as conn:
                     extra_small = (pages.sample_failure(conn, small_tenant or small_busy),)
-            full_ms = timed(page_load(full, fast, tenant, extra_full), reps)
-            small_ms = timed(page_load(small, fast, small_tenant, extra_small), reps)
+            full_ms, small_ms = timed_side_by_side(
+                [page_load(full, fast, tenant, extra_full), page_load(small, fast, small_tenant, extra_small)], reps)
             # The naive loads run for seconds to minutes at 1M rows: no warm-up run (the fast load of the
             # same page just ran, so the cache is as warm as it gets), median of naive_reps.
             if naive_reps:
@@ -209,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.rows = min(args.rows, 50_000)
-    reps = args.reps or (2 if args.quick else 7)
+    reps = args.reps or (2 if args.quick else 15)
     naive_reps = max(1, reps // 2) if args.quick else 3
     requests = args.api_requests or (20 if args.quick else 300)
     events = args.ingest_events or (2_000 if args.quick else 50_000)

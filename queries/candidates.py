@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
 from loaders.signature import normalise_message
+from queries.aggregates import as_list, list_agg
 from queries.listed import listed_table
 from queries.signature_rollups import day_ceil, day_floor
 
@@ -236,21 +237,24 @@ def _grouped(conn: Connection, tenant_id: str | None, start: datetime | None, en
     _code_and_tenant_lists), from one read of the window's rows per (signature, tenant, code)."""
     src = _sources(tenant_id, start, end).subquery("candidate_src")
     keys = [src.c.signature, src.c.tenant_id, src.c.error_code]
-    rows = conn.execute(select(*keys, func.sum(src.c.n), func.min(src.c.first_seen), func.max(src.c.last_seen))
-                        .group_by(*keys)).all()
+    per = (select(*keys, func.sum(src.c.n).label("n"), func.min(src.c.first_seen).label("first_seen"),
+                  func.max(src.c.last_seen).label("last_seen")).group_by(*keys).subquery("per_key"))
+    # One row per signature, its (tenant, code, count) triples as lists: the database groups the window's rows,
+    # Python only ranks the few tenants and codes of each signature.
+    rows = conn.execute(select(per.c.signature, func.sum(per.c.n), func.min(per.c.first_seen),
+                               func.max(per.c.last_seen), list_agg(conn, per.c.tenant_id),
+                               list_agg(conn, per.c.error_code), list_agg(conn, per.c.n))
+                        .group_by(per.c.signature)).all()
     per_sig: dict[str, list[Any]] = {}
     per_code: dict[str, dict[str, int]] = {}
     per_tenant: dict[str, dict[str, int]] = {}
-    for sig, tenant, code, n, first, last in rows:
-        n = int(n or 0)
-        first, last = _utc(first), _utc(last)
-        g = per_sig.setdefault(sig, [0, first, last])
-        g[0] += n
-        g[1], g[2] = min(g[1], first), max(g[2], last)
-        per_code.setdefault(sig, {}).setdefault(code, 0)
-        per_code[sig][code] += n
-        per_tenant.setdefault(sig, {}).setdefault(tenant, 0)
-        per_tenant[sig][tenant] += n
+    for sig, total, first, last, tenants, codes, counts in rows:
+        per_sig[sig] = [int(total or 0), _utc(first), _utc(last)]
+        by_code: dict[str, int] = per_code.setdefault(sig, {})
+        by_tenant: dict[str, int] = per_tenant.setdefault(sig, {})
+        for tenant, code, n in zip(as_list(tenants), as_list(codes), as_list(counts), strict=True):
+            by_code[code] = by_code.get(code, 0) + int(n or 0)
+            by_tenant[tenant] = by_tenant.get(tenant, 0) + int(n or 0)
     floor = max(1, int(min_occurrences))
     ranked = sorted((sig for sig, g in per_sig.items() if g[0] >= floor), key=lambda sig: (-per_sig[sig][0], sig))
     groups = [_Group(sig, *per_sig[sig]) for sig in ranked[:max(1, min(int(limit), MAX_LIMIT))]]

@@ -45,7 +45,7 @@ def dimension_conditions(t: Any, filt: FailureFilter, *, bound: bool = False) ->
     for name, col in zip(_DIMENSIONS, (t.c.error_code, t.c.category, t.c.severity, t.c.recovery_mode), strict=True):
         values = getattr(filt, name)
         if values:
-            cond.append(col.in_(bindparam(f"dim_{name}", list(values), expanding=True) if bound else values))
+            cond.append(col.in_(bindparam(f"dim_{name}", expanding=True) if bound else values))
     if filt.matched is not None:
         cond.append(t.c.matched.is_(filt.matched))
     return cond

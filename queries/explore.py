@@ -11,17 +11,16 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
+from queries.aggregates import latest_message
 from queries.counts import dimension_conditions, dimension_params, dimension_shape
 from queries.failures import count_failures
 from queries.filters import FailureFilter, FilterError
 from queries.listed import listed_table
 from queries.memo import memo_statement
-from queries.rollup_seen import latest_message
 from queries.rollups import (
     DAY,
     ceil_day,
     day_bucket,
-    rollup_conditions,
     rollup_source,
     rollup_source_params,
     rollup_source_shape,
@@ -57,7 +56,7 @@ def get_grouped_view(conn: Connection, *, filt: FailureFilter, by: str = "error_
         raise FilterError(f"group by must be one of {', '.join(GROUPINGS)}")
     if not 1 <= limit <= MAX_GROUPS:
         raise FilterError(f"limit must be between 1 and {MAX_GROUPS}")
-    if by in ROLLUP_GROUPINGS and _rollup_conditions(filt) is not None:
+    if by in ROLLUP_GROUPINGS and _rollup_answerable(filt):
         return _groups_from_rollups(conn, filt, by, limit, buckets)
     return _groups_from_raw(conn, filt, by, limit, buckets), count_failures(conn, filt=filt)
 
@@ -104,24 +103,19 @@ def _whole_hour(ts: datetime | None) -> bool:
     return ts is not None and ts.minute == 0 and ts.second == 0 and ts.microsecond == 0
 
 
-def _rollup_conditions(filt: FailureFilter, src: Any = None) -> list[ColumnElement[bool]] | None:
-    """The filter as conditions on rollup rows, or None when it needs raw rows (text, run, skill, signature,
-    recovery status, or a range that does not start and end on whole hours). With `src` (a rollup_source of
-    the filter's window) only the dimension conditions; without it, on failure_rollups with the bucket range."""
+def _rollup_answerable(filt: FailureFilter) -> bool:
+    """True when the rollup levels answer the filter: no text, run, skill, signature or recovery status, and a
+    range that starts and ends on whole hours."""
     if filt.run_id or filt.skill_id or filt.signature or filt.q or filt.status != "all":
-        return None
-    if not (_whole_hour(filt.start) and _whole_hour(filt.end)):
-        return None
-    if src is not None:
-        return dimension_conditions(src, filt)
-    return [*rollup_conditions(tenant=filt.tenant_id, start=filt.start, end=filt.end), *dimension_conditions(fr, filt)]
+        return False
+    return _whole_hour(filt.start) and _whole_hour(filt.end)
 
 
 def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: int, buckets: int
                          ) -> tuple[pd.DataFrame, int]:
     """Grouped view from the rollup levels alone: one statement returns each group's totals, first and last seen
     and latest message (rollup_seen columns) and its failures per sparkline slot, computed in the database."""
-    assert filt.start is not None and filt.end is not None  # _rollup_conditions demands a whole-hour range
+    assert filt.start is not None and filt.end is not None  # _rollup_answerable demands a whole-hour range
     window = {"tenant": filt.tenant_id, "start": filt.start, "end": filt.end}
     origin, width, slots = _slot_grid(filt.start, filt.end, buckets)
     shape = ("explore.groups", conn.dialect.name, by, rollup_source_shape(**window), dimension_shape(filt))

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, String, Text, and_, bindparam, case, cast, func, or_, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
@@ -75,15 +74,6 @@ def seen_set_clauses(table: Any, excluded: Any) -> dict[str, Any]:
         "last_at": case((new_later, excluded.last_at), else_=table.c.last_at),
         "last_message": case((new_later, excluded.last_message), else_=table.c.last_message),
     }
-
-
-def latest_message(conn: Connection, last_at: Any, last_message: Any) -> Any:
-    """Aggregate: the last_message of the row with the latest last_at (the greatest message on a tie)."""
-    if conn.dialect.name == "postgresql":
-        ordered = aggregate_order_by(last_message, last_at.desc().nulls_last(), last_message.desc())
-        return func.array_agg(ordered, type_=ARRAY(Text))[1]
-    # SQLite stores timestamps as fixed-width 26-character text: the greatest time || message is the latest.
-    return func.substr(func.max(cast(last_at, String).concat(last_message)), 27)
 
 
 def _key_of(row: Mapping[str, Any], names: tuple[str, ...]) -> tuple:  # type: ignore[type-arg]

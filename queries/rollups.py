@@ -89,11 +89,11 @@ def rollup_source(*, tenant: str | None, start: datetime, end: datetime, name: s
     cols = ["bucket", *CODE_KEYS, *COUNT_COLUMNS, *(SEEN_COLUMNS if seen else ())]
     selects = []
     for i, (t, lo, hi) in enumerate(rollup_parts(tenant=tenant, start=start, end=end)):
-        if bound:
-            cond = [t.c.bucket >= bindparam(f"{name}_lo{i}", lo, type_=t.c.bucket.type),
-                    t.c.bucket < bindparam(f"{name}_hi{i}", hi, type_=t.c.bucket.type)]
+        if bound:  # no default values: a run without them fails instead of reading the first window again
+            cond = [t.c.bucket >= bindparam(f"{name}_lo{i}", type_=t.c.bucket.type),
+                    t.c.bucket < bindparam(f"{name}_hi{i}", type_=t.c.bucket.type)]
             if tenant:
-                cond.append(t.c.tenant_id == bindparam(f"{name}_tenant", tenant, type_=t.c.tenant_id.type))
+                cond.append(t.c.tenant_id == bindparam(f"{name}_tenant", type_=t.c.tenant_id.type))
         else:
             cond = rollup_conditions(tenant=tenant, start=lo, end=hi, table=t)
         selects.append(select(*[t.c[c] for c in cols]).where(*cond))

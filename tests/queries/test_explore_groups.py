@@ -75,3 +75,20 @@ def test_grouped_view_total_counts_every_group_not_only_the_largest(engine, metr
             groups, total = qe.get_grouped_view(conn, filt=filt, by="error_code", limit=1)
             assert len(groups) == 1
             assert total == count_failures(conn, filt=filt) > groups["failures"].iloc[0]
+
+
+def test_a_statement_built_once_answers_each_tenant_and_filter_with_its_own_values(engine, metrics):
+    # queries.memo keeps one statement per shape: the second tenant and code list must not see the first's.
+    _load(engine, metrics)
+    end = NOW.replace(minute=0) + timedelta(hours=1)
+    with engine.connect() as conn:
+        views = {}
+        for tenant in ("t1", "t2"):
+            for codes in ((), ("UNKNOWN",)):
+                filt = FailureFilter(tenant_id=tenant, error_codes=codes, start=end - timedelta(days=3), end=end)
+                groups, total = qe.get_grouped_view(conn, filt=filt)
+                raw = qe._groups_from_raw(conn, filt, "error_code", 100, qe.SPARK_BUCKETS)
+                pd.testing.assert_frame_equal(_frame(groups), _frame(raw))
+                views[tenant, codes] = total
+    assert views["t1", ()] != views["t2", ()]
+    assert views["t1", ("UNKNOWN",)] < views["t1", ()]
