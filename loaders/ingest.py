@@ -26,7 +26,7 @@ from loaders.pg_copy import copy_insert, copy_text
 from loaders.spool import Spool
 from queries.flags import CATALOG_FLAG, is_enabled
 from queries.partitions import ensure_weeks, forget_known, is_missing_partition, lock_and_find_ids, weeks_of
-from queries.rollups import apply_rollup_deltas, deltas_for_inserts
+from queries.rollups import apply_rollup_deltas, deltas_for_inserts, rollup_params
 from queries.signature_rollups import apply_signature_deltas, signature_deltas
 
 COPY_MIN_ROWS = 200  # below this a multi-row INSERT is as fast as COPY plus the stage round trips
@@ -110,6 +110,7 @@ class Prepared:
     copy: io.StringIO | None = None
     weeks: set[datetime] | None = None  # the partitions the rows need (PostgreSQL)
     seen: dict[Any, Any] | None = None  # first/last time and latest message per rollup key (queries.rollup_seen)
+    rollup_params: dict[str, list[Any]] | None = None  # queries.rollups.rollup_params (PostgreSQL)
 
 
 class IngestPipeline:
@@ -231,6 +232,7 @@ class IngestPipeline:
         prepared = Prepared(started, rows, deltas_for_inserts(rows, seen), signature_deltas(rows), seen=seen)
         if self.engine.dialect.name == "postgresql":
             prepared.weeks = weeks_of(r["created_at"] for r in rows)
+            prepared.rollup_params = rollup_params(prepared.deltas, seen)  # type: ignore[arg-type]
             if len(rows) >= COPY_MIN_ROWS:
                 prepared.copy = copy_text(rows)
         return prepared
@@ -301,7 +303,9 @@ class IngestPipeline:
                 # Same semantics, several times faster on big batches; the text is reused when no row was
                 # set aside above (the usual case).
                 text = prepared.copy if prepared is not None and len(to_store) == len(rows) else None
-                inserted = copy_insert(conn, to_store, text)
+                # No row of to_store is stored yet: client ids were looked up under lock above, the others were
+                # generated here. copy_insert falls back to ON CONFLICT DO NOTHING if one was anyway.
+                inserted = copy_insert(conn, to_store, text, fresh=True)
             else:
                 inserted = set(conn.execute(stmt, to_store).scalars())
             fresh = []
@@ -312,7 +316,8 @@ class IngestPipeline:
             if fresh:
                 every = prepared is not None and prepared.deltas is not None and len(fresh) == len(rows)
                 if every:
-                    apply_rollup_deltas(conn, prepared.deltas, prepared.seen)  # type: ignore[union-attr]
+                    apply_rollup_deltas(conn, prepared.deltas, prepared.seen,  # type: ignore[union-attr]
+                                        pg_params=prepared.rollup_params)  # type: ignore[union-attr]
                 else:
                     seen: dict[Any, Any] = {}
                     apply_rollup_deltas(conn, deltas_for_inserts(fresh, seen), seen)

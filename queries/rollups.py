@@ -31,6 +31,8 @@ from queries.rollup_seen import SEEN_COLUMNS, Seen, add_seen, level_seen, refres
 KEY_COLUMNS = ("tenant_id", "bucket", "error_code", "category", "severity", "recovery_mode", "matched")
 COUNT_COLUMNS = ("failures", "recovery_attempts", "recovery_successes")
 CODE_KEYS = ("error_code", "category", "severity", "recovery_mode", "matched")
+# Per coarser level (daily, all-tenant hourly, all-tenant daily): the hourly delta holding that row's latest failure.
+LATEST_FLAGS = ("latest_daily", "latest_hourly_all", "latest_daily_all")
 DAY = timedelta(days=1)
 
 RollupKey = tuple[str, datetime, str, str, str, str, bool]
@@ -128,13 +130,14 @@ def rollup_key(row: Mapping) -> RollupKey:  # type: ignore[type-arg]
 
 
 def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Counter],  # type: ignore[type-arg]
-                        seen: Mapping[RollupKey, Seen] | None = None) -> None:
+                        seen: Mapping[RollupKey, Seen] | None = None, *,
+                        pg_params: dict[str, list[Any]] | None = None) -> None:
     """Add count deltas to every rollup level, creating rows when absent (one multi-row upsert per level), and
     merge `seen` (first_at, last_at, last_message of the failures added, per hourly key) into the levels that
-    carry it (queries.rollup_seen)."""
+    carry it (queries.rollup_seen). `pg_params` is rollup_params(deltas, seen) when the caller built it already."""
     seen = seen or {}
     if conn.dialect.name == "postgresql":
-        _apply_pg(conn, deltas, seen)
+        _apply_pg(conn, deltas, seen, pg_params)
         return
     hourly: dict[tuple, Counter] = {}  # type: ignore[type-arg]
     daily: dict[tuple, Counter] = {}  # type: ignore[type-arg]
@@ -175,8 +178,10 @@ def _level_sql() -> str:
     add = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in COUNT_COLUMNS)
     day = "date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 
-    seen_select = (", min(first_at), max(last_at), "
-                   "(array_agg(last_message ORDER BY last_at DESC NULLS LAST, last_message DESC))[1]")
+    def seen_select(level: str) -> str:
+        # The latest message of a level row is the one of the hourly delta flagged as its latest (rollup_params),
+        # a plain max() over one row instead of an ordered aggregate.
+        return f", min(first_at), max(last_at), max(last_message) FILTER (WHERE latest_{level})"
 
     def seen_set(t: str) -> str:  # queries.rollup_seen.seen_set_clauses, in SQL (least/greatest skip NULLs)
         later = (f"excluded.last_at IS NOT NULL AND ({t}.last_at IS NULL OR excluded.last_at > {t}.last_at OR "
@@ -194,14 +199,14 @@ def _level_sql() -> str:
     seen_cols = ", " + ", ".join(SEEN_COLUMNS)
     parts = {
         "h": level("failure_rollups", f"tenant_id, bucket, {codes}", f"tenant_id, bucket, {codes}", seen_cols,
-                   seen_select, seen_set("failure_rollups")),
+                   ", min(first_at), max(last_at), max(last_message)", seen_set("failure_rollups")),
         "dd": level("failure_rollups_daily", f"tenant_id, bucket, {codes}", f"tenant_id, {day}, {codes}", seen_cols,
-                    seen_select, seen_set("failure_rollups_daily")),
+                    seen_select("daily"), seen_set("failure_rollups_daily")),
         "th": level("failure_rollups_tenant_hourly", "tenant_id, bucket, matched", "tenant_id, bucket, matched"),
-        "ha": level("failure_rollups_all", f"bucket, {codes}", f"bucket, {codes}", seen_cols, seen_select,
+        "ha": level("failure_rollups_all", f"bucket, {codes}", f"bucket, {codes}", seen_cols, seen_select("hourly_all"),
                     seen_set("failure_rollups_all")),
-        "da": level("failure_rollups_daily_all", f"bucket, {codes}", f"{day}, {codes}", seen_cols, seen_select,
-                    seen_set("failure_rollups_daily_all")),
+        "da": level("failure_rollups_daily_all", f"bucket, {codes}", f"{day}, {codes}", seen_cols,
+                    seen_select("daily_all"), seen_set("failure_rollups_daily_all")),
         "tt": level("failure_totals", f"tenant_id, {codes}", f"tenant_id, {codes}", ", first_seen, last_seen",
                     ", min(bucket), max(bucket)",
                     ", first_seen = least(failure_totals.first_seen, excluded.first_seen)"
@@ -211,8 +216,10 @@ def _level_sql() -> str:
               "CAST(:error_code AS text[]), CAST(:category AS text[]), CAST(:severity AS text[]), "
               "CAST(:recovery_mode AS text[]), CAST(:matched AS boolean[]), CAST(:failures AS integer[]), "
               "CAST(:recovery_attempts AS integer[]), CAST(:recovery_successes AS integer[]), "
-              "CAST(:first_at AS timestamptz[]), CAST(:last_at AS timestamptz[]), CAST(:last_message AS text[])) "
-              f"AS d(tenant_id, bucket, {codes}, {counts}{seen_cols})")
+              "CAST(:first_at AS timestamptz[]), CAST(:last_at AS timestamptz[]), CAST(:last_message AS text[]), "
+              "CAST(:latest_daily AS boolean[]), CAST(:latest_hourly_all AS boolean[]), "
+              "CAST(:latest_daily_all AS boolean[])) "
+              f"AS d(tenant_id, bucket, {codes}, {counts}{seen_cols}, {', '.join(LATEST_FLAGS)})")
     ctes = ", ".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
     return f"WITH d AS ({unnest}), {ctes} SELECT (SELECT count(*) FROM h)"  # noqa: S608
 
@@ -221,19 +228,43 @@ _LEVEL_SQL = text(_level_sql())
 
 
 def _apply_pg(conn: Connection, deltas: Mapping[RollupKey, Counter],  # type: ignore[type-arg]
-              seen: Mapping[RollupKey, Seen]) -> None:
+              seen: Mapping[RollupKey, Seen], params: dict[str, list[Any]] | None) -> None:
+    params = params if params is not None else rollup_params(deltas, seen)
+    if params["tenant_id"]:
+        conn.execute(_LEVEL_SQL, params)
+
+
+def rollup_params(deltas: Mapping[RollupKey, Counter],  # type: ignore[type-arg]
+                  seen: Mapping[RollupKey, Seen] | None = None) -> dict[str, list[Any]]:
+    """The PostgreSQL level statement's arrays for these deltas: one entry per hourly key (sorted, the lock order
+    of every writer), with its seen values and, per coarser level, whether its failure is that level row's latest
+    in the batch. Pure Python: ingest builds it while the previous batch is written."""
+    seen = seen or {}
     items = sorted((k, c) for k, c in deltas.items() if any(c.values()))
-    if not items:
-        return
-    params: dict[str, list[Any]] = {c: [] for c in (*KEY_COLUMNS, *COUNT_COLUMNS, *SEEN_COLUMNS)}
-    for key, counts in items:
+    params: dict[str, list[Any]] = {c: [] for c in (*KEY_COLUMNS, *COUNT_COLUMNS, *SEEN_COLUMNS, *LATEST_FLAGS)}
+    best: list[dict[tuple, tuple[Any, Any, int]]] = [{}, {}, {}]  # type: ignore[type-arg]
+    for i, (key, counts) in enumerate(items):
         for col, value in zip(KEY_COLUMNS, key, strict=True):
             params[col].append(value)
         for col in COUNT_COLUMNS:
             params[col].append(int(counts.get(col, 0)))
-        for col, value in zip(SEEN_COLUMNS, seen.get(key) or (None, None, None), strict=True):
-            params[col].append(value)
-    conn.execute(_LEVEL_SQL, params)
+        value = seen.get(key)
+        for col, v in zip(SEEN_COLUMNS, value or (None, None, None), strict=True):
+            params[col].append(v)
+        for flag in LATEST_FLAGS:
+            params[flag].append(False)
+        if value is None:
+            continue
+        tenant, bucket, *dims = key
+        day = day_bucket(bucket)
+        for level, level_key in zip(best, ((tenant, day, *dims), (bucket, *dims), (day, *dims)), strict=True):
+            held = level.get(level_key)
+            if held is None or (value[1], value[2]) > (held[0], held[1]):
+                level[level_key] = (value[1], value[2], i)
+    for flag, level in zip(LATEST_FLAGS, best, strict=True):
+        for _last, _message, i in level.values():
+            params[flag][i] = True
+    return params
 
 
 def _upsert(conn: Connection, table: Any, keys: tuple[str, ...], deltas: Mapping[tuple, Counter],  # type: ignore[type-arg]

@@ -1,12 +1,21 @@
-"""Big batches take the COPY path on PostgreSQL; stored values must equal what the INSERT path stores."""
+"""Big batches take the COPY path on PostgreSQL; stored values must equal what the INSERT path stores, and the
+straight COPY of new rows falls back to the stage when a row was stored after all."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.schema import failure_matches
-from loaders.ingest import COPY_MIN_ROWS, IngestPipeline
+from core.types import utcnow
+from loaders.events import FailureEvent
+from loaders.ingest import COPY_MIN_ROWS, IngestPipeline, build_row
+from loaders.matcher import Matcher
+from loaders.pg_copy import copy_insert
+from queries.partitions import ensure_for_times, is_missing_partition
 
 TRICKY = [
     "tab\there", "new\nline", "carriage\rreturn", "back\\slash \\N \\t", 'quotes \' " `', "ünïcødé ✓ 日本",
@@ -39,3 +48,33 @@ def test_copy_path_stores_exact_values(engine, metrics):
         assert row.recovery_attempted is False and row.version == 1
     again = IngestPipeline(engine, metrics=metrics, batch_size=len(events)).ingest(events)
     assert (again.inserted, again.duplicates) == (0, len(events))
+
+
+
+def _rows(n: int, tenant: str) -> list[dict]:
+    now = utcnow()
+    return [build_row(FailureEvent.model_validate({"tenant_id": tenant, "run_id": f"r{i}",
+                                                   "error_message": f"fresh path #{i}"}), Matcher([]), now)
+            for i in range(n)]
+
+
+def test_fresh_copy_falls_back_when_a_row_is_stored_already(pg_engine):
+    rows = _rows(300, "t-fresh")
+    ensure_for_times(pg_engine, [r["created_at"] for r in rows])
+    with pg_engine.begin() as conn:  # straight COPY: every id is new
+        assert copy_insert(conn, rows[:200], fresh=True) == {r["id"] for r in rows[:200]}
+    with pg_engine.begin() as conn:  # rows 100-199 are stored: the COPY is undone and the stage path skips them
+        assert copy_insert(conn, rows[100:], fresh=True) == {r["id"] for r in rows[200:]}
+    with pg_engine.connect() as conn:
+        stored = conn.execute(select(func.count(), func.count(func.distinct(failure_matches.c.id)))
+                              .where(failure_matches.c.tenant_id == "t-fresh")).one()
+    assert tuple(stored) == (300, 300)
+
+
+def test_fresh_copy_reports_a_missing_partition_as_the_insert_would(pg_engine):
+    rows = _rows(5, "t-fresh")
+    for r in rows:
+        r["created_at"] = r["created_at"] - timedelta(days=3650)  # no partition that far back
+    with pg_engine.connect() as conn, pytest.raises(IntegrityError) as caught:
+        copy_insert(conn, rows, fresh=True)
+    assert is_missing_partition(caught.value)
