@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, func, or_, select, true, union_all
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
@@ -153,71 +152,50 @@ def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end
     )
 
 
-@dataclass(frozen=True)
-class _Sample:
-    """What a signature's latest rows give: how many were read, their skills by count, the latest messages."""
-
-    size: int
-    skills: list[str]
-    examples: list[str]
-
-
-def _samples(conn: Connection, cond: list[Any], signatures: list[str], sample_rows: int | None = None
-             ) -> dict[str, _Sample]:
+def _latest_rows(conn: Connection, cond: list[Any], signatures: list[str], sample_rows: int | None = None
+                 ) -> dict[str, list[tuple[str, str | None]]]:
     """Per signature, its latest sample_rows (default SAMPLE_ROWS) rows of the window (rows tied with the last
-    one included): their number, their skills most frequent first (ties by name) and the MAX_EXAMPLES most
-    recently seen distinct messages (ties by message)."""
+    one included) as (error_message, skill_id), newest first and, at equal times, by message."""
     sample_rows = max(1, int(sample_rows or SAMPLE_ROWS))
+    out: dict[str, list[tuple[str, str | None]]] = {s: [] for s in signatures}
     if conn.dialect.name == "postgresql":
-        return _samples_pg(conn, cond, signatures, sample_rows)
+        # One LATERAL probe per signature: an ordered index range scan of (tenant_id, signature, created_at)
+        # or, across tenants, of ix_fm_unmatched_signature_created, stopping after SAMPLE_ROWS rows. The
+        # signatures are one array parameter, so the statement compiles once whatever their number; the
+        # times stay in the database (ORDER BY), which spares converting thousands of timestamps.
+        wanted = listed_table(conn, signatures, name="wanted")
+        sample = (select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
+                  .where(*cond, fm.c.signature == wanted.c.k)
+                  .order_by(fm.c.created_at.desc())
+                  .fetch(sample_rows, with_ties=True)
+                  .lateral("sample"))
+        rows = conn.execute(select(wanted.c.k, sample.c.error_message, sample.c.skill_id)
+                            .select_from(wanted.join(sample, true()))
+                            .order_by(wanted.c.k, sample.c.created_at.desc(), sample.c.error_message)).all()
+        for sig, message, skill in rows:
+            out[sig].append((message, skill))
+        return out
     # SQLite has neither LATERAL nor WITH TIES: one small query per signature, bounded by the created_at
     # of its SAMPLE_ROWS-th latest row (the same index ranges).
-    out: dict[str, _Sample] = {}
     for sig in signatures:
         mine = [*cond, fm.c.signature == sig]
         boundary = (select(fm.c.created_at).where(*mine).order_by(fm.c.created_at.desc())
                     .limit(1).offset(sample_rows - 1).scalar_subquery())
-        rows = conn.execute(select(fm.c.error_message, fm.c.skill_id)
-                            .where(*mine, or_(boundary.is_(None), fm.c.created_at >= boundary))
-                            .order_by(fm.c.created_at.desc(), fm.c.error_message)).all()
-        counts = Counter(skill for _msg, skill in rows if skill is not None)
-        out[sig] = _Sample(len(rows), [k for k, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
-                           list(dict.fromkeys(message for message, _skill in rows))[:MAX_EXAMPLES])
+        out[sig] = [(m, skill) for m, skill in conn.execute(
+            select(fm.c.error_message, fm.c.skill_id)
+            .where(*mine, or_(boundary.is_(None), fm.c.created_at >= boundary))
+            .order_by(fm.c.created_at.desc(), fm.c.error_message))]
     return out
 
 
-def _samples_pg(conn: Connection, cond: list[Any], signatures: list[str], sample_rows: int) -> dict[str, _Sample]:
-    """_samples in one statement: a LATERAL probe per signature (an ordered index range scan of (tenant_id,
-    signature, created_at) or, across tenants, of ix_fm_unmatched_signature_created, stopping after the sample),
-    counted and ranked in the database, so only a row per signature comes back."""
-    wanted = listed_table(conn, signatures, name="wanted")
-    latest = (select(fm.c.created_at, fm.c.error_message, fm.c.skill_id)
-              .where(*cond, fm.c.signature == wanted.c.k)
-              .order_by(fm.c.created_at.desc())
-              .fetch(sample_rows, with_ties=True)
-              .lateral("latest"))
-    sample = select(wanted.c.k, latest.c.created_at, latest.c.error_message, latest.c.skill_id).select_from(
-        wanted.join(latest, true())).cte("sample")
-    sizes = select(sample.c.k, func.count().label("n")).group_by(sample.c.k).subquery("sizes")
-    # COLLATE "C" orders ties by code point, as Python's sorted() does on the SQLite path.
-    per_skill = (select(sample.c.k, sample.c.skill_id, func.count().label("n")).where(sample.c.skill_id.is_not(None))
-                 .group_by(sample.c.k, sample.c.skill_id).subquery("per_skill"))
-    skills = select(per_skill.c.k, func.array_agg(aggregate_order_by(
-        per_skill.c.skill_id, per_skill.c.n.desc(), per_skill.c.skill_id.collate("C"))).label("skills")
-    ).group_by(per_skill.c.k).subquery("skills")
-    last = func.max(sample.c.created_at)
-    per_message = select(sample.c.k, sample.c.error_message, func.row_number().over(
-        partition_by=sample.c.k, order_by=(last.desc(), sample.c.error_message.collate("C"))).label("rank")
-    ).group_by(sample.c.k, sample.c.error_message).subquery("per_message")
-    messages = select(per_message.c.k, func.array_agg(aggregate_order_by(
-        per_message.c.error_message, per_message.c.rank)).label("messages")
-    ).where(per_message.c.rank <= MAX_EXAMPLES).group_by(per_message.c.k).subquery("messages")
-    rows = conn.execute(select(sizes.c.k, sizes.c.n, skills.c.skills, messages.c.messages)
-                        .outerjoin(skills, skills.c.k == sizes.c.k)
-                        .outerjoin(messages, messages.c.k == sizes.c.k)).all()
-    out = {sig: _Sample(0, [], []) for sig in signatures}
-    out.update({sig: _Sample(int(n), list(skills_ or []), list(texts or [])) for sig, n, skills_, texts in rows})
-    return out
+def _skills(sample: list[tuple[str, str | None]]) -> list[str]:
+    counts = Counter(skill for _msg, skill in sample if skill is not None)
+    return [s for s, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:MAX_LIST]
+
+
+def _sample_examples(sample: list[tuple[str, str | None]]) -> list[str]:
+    """The MAX_EXAMPLES most recently seen distinct messages of a newest-first sample."""
+    return list(dict.fromkeys(message for message, _skill in sample))[:MAX_EXAMPLES]
 
 
 def _examples(conn: Connection, cond: list[Any], signatures: list[str]) -> dict[str, list[str]]:
@@ -313,12 +291,12 @@ def get_candidate_patterns(
         )
     signatures = [g.signature for g in groups]
     cond = _conditions(tenant_id, start, end)
-    samples = _samples(conn, cond, signatures, sample_rows)
-    examples = {s: samples[s].examples for s in signatures}
+    samples = _latest_rows(conn, cond, signatures, sample_rows)
+    examples = {s: _sample_examples(samples[s]) for s in signatures}
     # A sample with fewer distinct messages than wanted may miss older ones: those few signatures are
     # read in full (a signature whose message never varies, e.g. one without numbers or ids in it).
     short = [g.signature for g in groups
-             if len(examples[g.signature]) < MAX_EXAMPLES and samples[g.signature].size < int(g.occurrences)]
+             if len(examples[g.signature]) < MAX_EXAMPLES and len(samples[g.signature]) < int(g.occurrences)]
     if short:
         scoped = cond if tenant_id else [*cond, fm.c.tenant_id.in_(sorted({t for s in short for t in tenants[s]}))]
         examples.update(_examples(conn, scoped, short))
@@ -332,7 +310,7 @@ def get_candidate_patterns(
             "template": template,
             "error_codes": codes[g.signature],
             "occurrences": int(g.occurrences),
-            "affected_skills": samples[g.signature].skills[:MAX_LIST],
+            "affected_skills": _skills(samples[g.signature]),
             "tenants": tenants[g.signature],
             "examples": sample,
             "first_seen": _utc(g.first_seen),
