@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -12,18 +12,12 @@ from queries.counts import count_from_rollups
 from queries.failures import count_failures, count_failures_query
 from queries.filters import STATUSES, FailureFilter
 from queries.recovery import mark_recovery
-
-NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
-MESSAGES = ["connection refused by upstream", "rate limit exceeded (429)", "permission denied for bucket",
-            "gizmo wobbled unexpectedly", "context length exceeded for model"]
+from tests.spread_events import NOW, spread_events
 
 
 def test_rollup_counts_equal_raw_counts(engine, metrics):
     rng = random.Random(11)
-    events = [{"tenant_id": rng.choice(["t1", "t2"]), "run_id": f"r{i % 9}",
-               "error_message": f"{rng.choice(MESSAGES)} {i}",
-               "occurred_at": (NOW - timedelta(minutes=rng.randrange(0, 5 * 24 * 60))).isoformat()}
-              for i in range(500)]
+    events = spread_events(500, rng, tenants=["t1", "t2"], days=5, runs=9)
     IngestPipeline(engine, metrics=metrics).ingest(events)
     with engine.begin() as conn:
         for i, fid in enumerate(conn.execute(select(fm.c.id).order_by(fm.c.id).limit(150)).scalars()):

@@ -4,7 +4,7 @@ a tie), also for rows whose rollups predate the stored times."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import pytest
@@ -15,20 +15,14 @@ from loaders.ingest import IngestPipeline
 from queries import explore as qe
 from queries.failures import count_failures
 from queries.filters import FailureFilter
+from tests.spread_events import NOW, spread_events
 
-NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
-MESSAGES = ["connection refused by upstream", "rate limit exceeded (429)", "permission denied for bucket",
-            "gizmo wobbled unexpectedly", "context length exceeded for model"]
 COMPARED = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category"]
 
 
 def _load(engine, metrics) -> None:
-    rng = random.Random(11)
-    events = [{"tenant_id": rng.choice(["t1", "t2"]), "run_id": f"run{i}",
-               "error_message": f"{rng.choice(MESSAGES)} #{i % 7}",
-               # whole minutes: several failures of a group share a time, so the tie rule matters
-               "occurred_at": (NOW - timedelta(minutes=rng.randrange(0, 4 * 24 * 60))).isoformat()}
-              for i in range(500)]
+    # Whole minutes and 7 message variants: failures of a group share times and messages, so the tie rule matters.
+    events = spread_events(500, random.Random(11), tenants=["t1", "t2"], days=4, suffix=7)
     IngestPipeline(engine, metrics=metrics).ingest(events)
 
 

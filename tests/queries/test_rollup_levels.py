@@ -4,7 +4,7 @@ reads a window exactly."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -24,10 +24,8 @@ from loaders.promote import promote_entry
 from loaders.retention import apply_retention
 from queries.recovery import mark_recovery
 from queries.rollups import rollup_source
+from tests.spread_events import NOW, spread_events
 
-NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
-MESSAGES = ["connection refused by upstream", "rate limit exceeded (429)", "permission denied for bucket",
-            "gizmo wobbled unexpectedly at step", "context length exceeded for model"]
 COUNTS = ["failures", "recovery_attempts", "recovery_successes"]
 KEY = ["tenant_id", "error_code", "category", "severity", "recovery_mode", "matched"]
 
@@ -115,9 +113,7 @@ def _check_seen(conn, df: pd.DataFrame) -> None:
 
 
 def _events(n: int, rng: random.Random) -> list[dict]:
-    return [{"tenant_id": rng.choice(["t1", "t2", "t3"]), "run_id": f"run{i % 17}",
-             "error_message": f"{rng.choice(MESSAGES)} #{i}",
-             "occurred_at": (NOW - timedelta(minutes=rng.randrange(0, 6 * 24 * 60))).isoformat()} for i in range(n)]
+    return spread_events(n, rng, tenants=["t1", "t2", "t3"], days=6, runs=17)
 
 
 def test_levels_follow_ingest_recovery_promotion_and_retention(engine, metrics):
