@@ -6,12 +6,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, case, func, select
+from sqlalchemy import ColumnElement, Integer, bindparam, case, func, select
 from sqlalchemy.engine import Connection
 
 from core.schema import failure_pattern_exports as fpe
 from core.schema import failure_rollups_tenant_hourly as frth
-from queries.rollups import rollup_conditions, rollup_source
+from queries.memo import memo_statement
+from queries.rollups import rollup_conditions, rollup_source, rollup_source_params, rollup_source_shape
 
 HIT_RATE_ALERT = 0.70  # original guide: hit rate panel alert below 70%
 MISS_RATE_ALERT = 0.30  # FailureCatalogMissRateHigh: miss_rate > 30%
@@ -95,11 +96,16 @@ def get_overview(conn: Connection, *, tenant: str | None, start: datetime, end: 
     period of equal length), series (get_rate_series), top_codes (get_top_codes) and modes
     (get_recovery_by_mode); the same frames as those functions."""
     prev_start = start - (end - start)
-    query = select(frth.c.bucket, *_counts()).where(*_where(tenant, prev_start, end)).group_by(frth.c.bucket)
-    hours = conn.execute(query.order_by(frth.c.bucket)).mappings().all()
+    # Both statements are built once per shape (queries.memo): building them cost more than running them.
+    hours_query = memo_statement(("overview.hours", tenant is None), lambda: _hours_query(tenant is not None))
+    hours = conn.execute(hours_query, {"ov_start": prev_start, "ov_end": end, **(
+        {"ov_tenant": tenant} if tenant is not None else {})}).mappings().all()
     current = [h for h in hours if h["bucket"] >= start]
     previous = [h for h in hours if h["bucket"] < start]
-    codes = conn.execute(_code_mode_query(tenant, start, end)).mappings().all()
+    window = {"tenant": tenant, "start": start, "end": end}
+    codes_query = memo_statement(("overview.codes", rollup_source_shape(**window)),
+                                 lambda: _code_mode_query(tenant, start, end, bound=True))
+    codes = conn.execute(codes_query, rollup_source_params(**window)).mappings().all()
     return {"summary": _summary_frame(current), "previous": _summary_frame(previous),
             "series": _series_frame(current), "top_codes": _top_codes_frame(codes, limit),
             "modes": _modes_frame(codes)}
@@ -127,9 +133,19 @@ def _series_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
     return _rates_frame(columns)
 
 
-def _code_mode_query(tenant: str | None, start: datetime, end: datetime) -> Any:
-    """Sums per (error_code, recovery_mode) of the window: top codes and recovery modes come from one read."""
-    fr = rollup_source(tenant=tenant, start=start, end=end)
+def _hours_query(by_tenant: bool) -> Any:
+    """Sums per tenant-hour bucket of [:ov_start, :ov_end) (one tenant's when by_tenant: :ov_tenant)."""
+    cond = [frth.c.bucket >= bindparam("ov_start", type_=frth.c.bucket.type),
+            frth.c.bucket < bindparam("ov_end", type_=frth.c.bucket.type)]
+    if by_tenant:
+        cond.append(frth.c.tenant_id == bindparam("ov_tenant", type_=frth.c.tenant_id.type))
+    return select(frth.c.bucket, *_counts()).where(*cond).group_by(frth.c.bucket).order_by(frth.c.bucket)
+
+
+def _code_mode_query(tenant: str | None, start: datetime, end: datetime, *, bound: bool = False) -> Any:
+    """Sums per (error_code, recovery_mode) of the window: top codes and recovery modes come from one read.
+    With `bound` its window is rollup_source_params' named parameters."""
+    fr = rollup_source(tenant=tenant, start=start, end=end, bound=bound)
     return (select(fr.c.error_code, fr.c.recovery_mode, func.max(fr.c.category).label("category"),
                    func.max(func.cast(fr.c.matched, Integer)).label("any_matched"), *_counts(fr))
             .group_by(fr.c.error_code, fr.c.recovery_mode))
