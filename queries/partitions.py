@@ -5,8 +5,8 @@ public schema shows only the parent table. There is no DEFAULT partition: a row 
 is refused, so ingest calls ensure_for_times() before inserting. SQLite keeps a plain table; every function
 here is a no-op there.
 
-DDL cannot take bound parameters: partition names and bounds are formatted from datetimes computed here
-(digits only) and relation names read from pg_catalog (regclass output, already quoted), never from input.
+DDL cannot take bound parameters: it is composed with psycopg2.sql (identifiers quoted, bounds as literals)
+and run on the caller's connection (_ddl), never from text formatted here.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from psycopg2 import sql
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER, UUID
 from sqlalchemy.engine import Connection, Engine
@@ -33,11 +34,12 @@ _is_partitioned = text(
     "SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass('failure_matches'))")
 _list = text(
     r"""
-    SELECT c.oid::regclass::text AS qualified, c.relname AS name,
+    SELECT c.oid::regclass::text AS qualified, n.nspname AS schema, c.relname AS name,
            b[1]::timestamptz AS lo, b[2]::timestamptz AS hi, c.reltuples::bigint AS estimated_rows,
            pg_total_relation_size(c.oid) AS bytes
     FROM pg_inherits i
     JOIN pg_class c ON c.oid = i.inhrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
     CROSS JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid),
                                     'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') AS b
     WHERE i.inhparent = to_regclass('failure_matches')
@@ -47,13 +49,14 @@ _list = text(
 # Tables of our schema that are not (or no longer) attached: a retention run stopped between DETACH and DROP.
 _detached = text(
     r"""
-    SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = :schema AND c.relkind = 'r' AND NOT c.relispartition
       AND c.relname LIKE 'failure\_matches\_p%'
     ORDER BY c.relname
     """
 ).bindparams(schema=PARTITION_SCHEMA)
 _ddl_lock = text("SELECT pg_advisory_xact_lock(:ns, 0)").bindparams(ns=_LOCK_NS)
+_lock_timeout = text("SELECT set_config('lock_timeout', :timeout, true)")  # SET LOCAL, with a bound value
 _id_locks = text("SELECT count(pg_advisory_xact_lock(:ns, k)) FROM unnest(:keys) AS k").bindparams(
     bindparam("ns", _LOCK_NS + 1), bindparam("keys", type_=ARRAY(INTEGER)))
 _existing_ids = text("SELECT id FROM failure_matches WHERE id = ANY(:ids)").bindparams(
@@ -70,6 +73,15 @@ class Partition:
     end: datetime
     estimated_rows: int
     bytes: int
+    schema: str = PARTITION_SCHEMA
+
+
+def _ddl(conn: Connection, template: str, **parts: sql.Composable) -> tuple[int, tuple | None]:  # type: ignore[type-arg]
+    """Run DDL (or a statement on a relation named at run time) composed with psycopg2.sql in the caller's
+    transaction; returns (rowcount, first row or None)."""
+    with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(sql.SQL(template).format(**parts))
+        return cur.rowcount, cur.fetchone() if cur.description else None
 
 
 def week_start(ts: datetime) -> datetime:
@@ -102,7 +114,7 @@ def list_partitions(conn: Connection) -> list[Partition]:
     if not is_partitioned(conn):
         return []
     return [Partition(r.qualified, r.name, r.lo.astimezone(UTC), r.hi.astimezone(UTC), max(r.estimated_rows, 0),
-                      r.bytes) for r in conn.execute(_list)]
+                      r.bytes, r.schema) for r in conn.execute(_list)]
 
 
 def ensure_partitions(conn: Connection, start: datetime, end: datetime) -> list[str]:
@@ -117,20 +129,18 @@ def ensure_partitions(conn: Connection, start: datetime, end: datetime) -> list[
     conn.execute(_ddl_lock)
     existing = {p.start for p in list_partitions(conn)}
     created = []
-    quote = conn.dialect.identifier_preparer.quote
-    schema, parent = quote(PARTITION_SCHEMA), quote(PARENT)
+    parent = sql.Identifier(PARENT)
     conn.execute(CreateSchema(PARTITION_SCHEMA, if_not_exists=True))
-    # CREATE TABLE ... LIKE and ATTACH PARTITION have no SQLAlchemy construct and DDL takes no bind
-    # parameters: identifiers are quoted by the dialect, the bounds formatted from weeks computed here.
     for week in weeks_between(start, end):
         if week in existing:
             continue
-        name = f"{schema}.{quote(partition_name(week))}"
-        lo, hi = (f"{day:%Y-%m-%d} 00:00:00+00" for day in (week, week + WEEK))
+        name = sql.Identifier(PARTITION_SCHEMA, partition_name(week))
+        lo, hi = (sql.Literal(f"{day:%Y-%m-%d} 00:00:00+00") for day in (week, week + WEEK))
         # IF NOT EXISTS: a table left detached by an interrupted retention run is attached again.
-        conn.execute(text(
-            f"CREATE TABLE IF NOT EXISTS {name} (LIKE {parent} INCLUDING DEFAULTS INCLUDING STORAGE)"))
-        conn.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {name} FOR VALUES FROM ('{lo}') TO ('{hi}')"))
+        _ddl(conn, "CREATE TABLE IF NOT EXISTS {name} (LIKE {parent} INCLUDING DEFAULTS INCLUDING STORAGE)",
+             name=name, parent=parent)
+        _ddl(conn, "ALTER TABLE {parent} ATTACH PARTITION {name} FOR VALUES FROM ({lo}) TO ({hi})",
+             parent=parent, name=name, lo=lo, hi=hi)
         created.append(f"{PARTITION_SCHEMA}.{partition_name(week)}")
     return created
 
@@ -214,9 +224,10 @@ def detach_expired(engine: Engine, cutoff: datetime, *, lock_timeout_ms: int = 1
         with engine.begin() as conn:
             # DETACH needs ACCESS EXCLUSIVE on the parent for an instant; never queue behind a long reader
             # for more than lock_timeout (the run fails with a clear error and can be repeated).
-            conn.execute(text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}"))
+            conn.execute(_lock_timeout, {"timeout": f"{int(lock_timeout_ms)}ms"})
             conn.execute(_ddl_lock)
-            conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {part.qualified}"))
+            _ddl(conn, "ALTER TABLE {parent} DETACH PARTITION {name}", parent=sql.Identifier(PARENT),
+                 name=sql.Identifier(part.schema, part.name))
     forget_known(engine)
     return [p.qualified for p in expired]
 
@@ -231,11 +242,11 @@ def drop_detached(engine: Engine) -> tuple[int, int]:
             conn.execute(_ddl_lock)  # an ensure_partitions call may have attached it again meanwhile
             if table not in conn.execute(_detached).scalars().all():
                 continue
-            # table: a regclass name read from pg_catalog above, not input.
-            failures += int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
-            events += conn.execute(text(
-                f"DELETE FROM recovery_events WHERE failure_id IN (SELECT id FROM {table})")).rowcount  # noqa: S608
-            conn.execute(text(f"DROP TABLE {table}"))
+            name = sql.Identifier(PARTITION_SCHEMA, table)
+            failures += int(_ddl(conn, "SELECT count(*) FROM {name}", name=name)[1][0])  # type: ignore[index]
+            events += _ddl(conn, "DELETE FROM recovery_events WHERE failure_id IN (SELECT id FROM {name})",
+                           name=name)[0]
+            _ddl(conn, "DROP TABLE {name}", name=name)
     return failures, events
 
 
