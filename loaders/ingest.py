@@ -26,7 +26,7 @@ from loaders.pg_copy import copy_insert, copy_text
 from loaders.spool import Spool
 from queries.flags import CATALOG_FLAG, is_enabled
 from queries.partitions import ensure_weeks, forget_known, is_missing_partition, lock_and_find_ids, weeks_of
-from queries.rollups import apply_rollup_deltas, deltas_for_inserts, rollup_params
+from queries.rollup_writes import apply_rollup_deltas, deltas_for_inserts, rollup_params
 from queries.signature_rollups import apply_signature_deltas, signature_deltas
 
 COPY_MIN_ROWS = 200  # below this a multi-row INSERT is as fast as COPY plus the stage round trips
@@ -110,7 +110,7 @@ class Prepared:
     copy: io.StringIO | None = None
     weeks: set[datetime] | None = None  # the partitions the rows need (PostgreSQL)
     seen: dict[Any, Any] | None = None  # first/last time and latest message per rollup key (queries.rollup_seen)
-    rollup_params: dict[str, list[Any]] | None = None  # queries.rollups.rollup_params (PostgreSQL)
+    rollup_params: dict[str, list[Any]] | None = None  # queries.rollup_writes.rollup_params (PostgreSQL)
 
 
 class IngestPipeline:

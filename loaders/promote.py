@@ -19,7 +19,8 @@ from core.types import utcnow
 from loaders.catalog_file import CODE_RE, CatalogEntry, CatalogError, validate_entry
 from loaders.matcher import UNKNOWN_CODE, Matcher
 from queries.rollup_seen import Seen, add_seen, refresh_seen
-from queries.rollups import RollupKey, apply_rollup_deltas, rollup_key
+from queries.rollup_writes import apply_rollup_deltas
+from queries.rollups import RollupKey, rollup_key
 from queries.signature_rollups import (
     SignatureDelta,
     SignatureKey,

@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 from core.schema import failure_matches, failure_pattern_exports, recovery_events
 from core.types import utcnow
 from queries.partitions import maintain_partitions
-from queries.rollups import expire_rollups, hour_bucket
+from queries.rollup_writes import expire_rollups
+from queries.rollups import hour_bucket
 from queries.signature_rollups import expire_signature_rollups
 
 

@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection
 from core.metrics import FailcatMetrics
 from core.schema import failure_matches, recovery_events
 from core.types import utcnow
-from queries.rollups import RollupKey, apply_rollup_deltas, rollup_key
+from queries.rollup_writes import apply_rollup_deltas
+from queries.rollups import RollupKey, rollup_key
 
 UNRECOVERED, FAILED, RECOVERED = "unrecovered", "failed", "recovered"
 LOCK_CHUNK = 500

@@ -2,7 +2,7 @@
 
 The hourly, daily and both all-tenant levels carry them (migration 0008), so Explore's groups show when a
 group was first and last seen, and an example message, without reading raw rows. Ingest and promotion merge
-them in with the counts (queries.rollups.apply_rollup_deltas): the earliest first, the latest last, and the
+them in with the counts (queries.rollup_writes.apply_rollup_deltas): the earliest first, the latest last, and the
 latest failure's message, the greatest message on a tie. Failures only leave a row through a promotion or
 retention; those recompute the rows concerned from what remains (refresh_seen, refresh_days).
 """
