@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from queries.aggregates import latest_message
-from queries.counts import dimension_conditions, dimension_params, dimension_shape
+from queries.counts import dimension_conditions, dimension_params, dimension_shape, rollup_countable
 from queries.failures import count_failures
 from queries.filters import FailureFilter, FilterError
 from queries.listed import listed_table
@@ -104,11 +104,10 @@ def _whole_hour(ts: datetime | None) -> bool:
 
 
 def _rollup_answerable(filt: FailureFilter) -> bool:
-    """True when the rollup levels answer the filter: no text, run, skill, signature or recovery status, and a
-    range that starts and ends on whole hours."""
-    if filt.run_id or filt.skill_id or filt.signature or filt.q or filt.status != "all":
-        return False
-    return _whole_hour(filt.start) and _whole_hour(filt.end)
+    """True when the rollup levels answer the filter: one the counts answer (no text, run, skill or signature),
+    no recovery status (groups count all failures), and a range that starts and ends on whole hours."""
+    return (rollup_countable(filt) and filt.status == "all" and _whole_hour(filt.start)
+            and _whole_hour(filt.end))
 
 
 def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: int, buckets: int
