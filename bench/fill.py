@@ -112,7 +112,7 @@ _LEVELS = [text(q) for q in (
        FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6""",
 )]
 LEVEL_TABLES = ("failure_rollups_daily", "failure_rollups_tenant_hourly", "failure_totals", "failure_rollups_all",
-                "failure_rollups_daily_all", "unmatched_signature_daily")
+                "failure_rollups_daily_all", "unmatched_signature_daily", "unmatched_signature_weekly")
 
 # Unmatched failures per tenant, day, signature and code (queries.signature_rollups), as migration 0005 fills it.
 _SIGNATURES = text(
@@ -121,6 +121,14 @@ _SIGNATURES = text(
        SELECT tenant_id, date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', signature,
               error_code, count(*), min(created_at), max(created_at)
        FROM failure_matches WHERE catalog_entry_id IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 2"""
+)
+# The same per UTC week, from the daily level (as migration 0009 fills it).
+_SIGNATURES_WEEKLY = text(
+    """INSERT INTO unmatched_signature_weekly (tenant_id, bucket, signature, error_code, occurrences, first_seen,
+                                               last_seen)
+       SELECT tenant_id, date_trunc('week', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', signature, error_code,
+              sum(occurrences), min(first_seen), max(last_seen)
+       FROM unmatched_signature_daily GROUP BY 1, 2, 3, 4 ORDER BY 2"""
 )
 
 
@@ -146,6 +154,7 @@ def fill(engine: Engine, *, rows: int, tenants: int = 20, days: int = 90, chunk:
         for statement in _LEVELS:
             conn.execute(statement)
         conn.execute(_SIGNATURES)
+        conn.execute(_SIGNATURES_WEEKLY)
     # VACUUM as autovacuum would have by then: statistics, and the visibility map for index-only scans.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE failure_matches"))

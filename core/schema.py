@@ -244,6 +244,21 @@ unmatched_signature_daily = Table(
     Index("ix_usd_tenant_bucket", "tenant_id", "bucket"),
 )
 
+# Migration 0009: the same per UTC week (Monday 00:00), so a 30-day window reads about 10 rows a key, not 30.
+unmatched_signature_weekly = Table(
+    "unmatched_signature_weekly",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),  # Monday 00:00 UTC
+    Column("signature", String(64), nullable=False),
+    Column("error_code", String(128), nullable=False),
+    Column("occurrences", Integer, nullable=False, server_default=text("0")),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "bucket", "signature", "error_code", name="uq_unmatched_signature_weekly_key"),
+    Index("ix_usw_bucket", "bucket"),
+)
+
 # Migration 0005: the latest unmatched rows of one signature across tenants (candidate examples and skills).
 Index("ix_fm_unmatched_signature_created", failure_matches.c.signature, failure_matches.c.created_at,
       postgresql_where=text("catalog_entry_id IS NULL"), sqlite_where=text("catalog_entry_id IS NULL"))
@@ -330,6 +345,7 @@ DATA_TABLES = (
     "failure_rollups_all",
     "failure_rollups_daily_all",
     "unmatched_signature_daily",
+    "unmatched_signature_weekly",
     "failure_matches",
     "failure_pattern_exports",
     "api_tokens",

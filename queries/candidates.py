@@ -1,10 +1,11 @@
 """Candidate patterns: unmatched failures grouped by signature, for promotion into the catalog.
 
-Counts, codes and tenants come from unmatched_signature_daily (whole days) plus raw rows for the partial
-edge days; skills and examples from a bounded sample of each candidate's latest raw rows.
+Counts, codes and tenants come from unmatched_signature_weekly (whole weeks), unmatched_signature_daily (the
+whole days around them) and raw rows for the partial edge days; skills and examples from a bounded sample of each candidate's latest raw rows.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
+from core.schema import unmatched_signature_weekly as usw
 from loaders.signature import normalise_message
 from queries.aggregates import as_list, list_agg
 from queries.listed import listed_table
-from queries.signature_rollups import day_ceil, day_floor
+from queries.signature_rollups import day_ceil, day_floor, week_ceil, week_floor
 
 MAX_EXAMPLES = 3
 # Lists per candidate (codes, skills, tenants) are capped so one noisy signature cannot blow up a document.
@@ -30,7 +32,7 @@ MAX_LIMIT = 1000
 # so their cost does not grow with the window (the counts, codes and tenants come from the rollup).
 SAMPLE_ROWS = 100
 # The Catalog page previews candidates with a smaller sample (its load time is dominated by these rows).
-PAGE_SAMPLE_ROWS = 30
+PAGE_SAMPLE_ROWS = 10
 
 COLUMNS = [
     "signature", "template", "error_codes", "occurrences", "affected_skills", "tenants", "examples",
@@ -61,8 +63,10 @@ _SUGGESTIONS: list[tuple[re.Pattern[str], str, str]] = [
 DEFAULT_SUGGESTION = ("TOOL", "MANUAL_INTERVENTION")
 
 
+@functools.lru_cache(maxsize=4096)
 def suggest_category(template: str) -> tuple[str, str]:
-    """Guess (category, recovery_mode) for a message template from the words in it."""
+    """Guess (category, recovery_mode) for a message template from the words in it (cached: a page load asks
+    for every candidate's template, and the same templates come back load after load)."""
     for pattern, category, mode in _SUGGESTIONS:
         if pattern.search(template or ""):
             return category, mode
@@ -91,40 +95,55 @@ def _check_aware(value: datetime, name: str) -> None:
 Range = tuple[datetime | None, datetime | None]
 
 
-def split_window(start: datetime | None, end: datetime | None) -> tuple[Range | None, list[Range]]:
-    """[start, end) as whole UTC days read from the rollup (None = open side) and partial edge ranges read
-    from raw rows; a window inside one day is all raw."""
+def split_window(start: datetime | None, end: datetime | None) -> tuple[list[Range], list[Range], list[Range]]:
+    """[start, end) as whole UTC weeks read from the weekly rollup, whole UTC days around them read from the
+    daily rollup and partial edge ranges read from raw rows (None = open side); a window inside one day is
+    all raw."""
     lo = day_ceil(start) if start is not None else None
     hi = day_floor(end) if end is not None else None
     if lo is not None and hi is not None and lo > hi:
-        return None, [(start, end)]
+        return [], [], [(start, end)]
     raw: list[Range] = []
     if start is not None and lo is not None and start < lo:
         raw.append((start, lo))
     if end is not None and hi is not None and hi < end:
         raw.append((hi, end))
-    days = (lo, hi) if lo is None or hi is None or lo < hi else None
-    return days, raw
+    if lo is not None and hi is not None and lo == hi:
+        return [], [], raw
+    first_week = week_ceil(lo) if lo is not None else None
+    last_week = week_floor(hi) if hi is not None else None
+    if first_week is not None and last_week is not None and first_week >= last_week:
+        return [], [(lo, hi)], raw
+    days: list[Range] = []
+    if lo is not None and first_week is not None and lo < first_week:
+        days.append((lo, first_week))
+    if hi is not None and last_week is not None and last_week < hi:
+        days.append((last_week, hi))
+    return [(first_week, last_week)], days, raw
+
+
+def _rollup_part(table: Any, tenant_id: str | None, lo: datetime | None, hi: datetime | None) -> Any:
+    cond: list[Any] = [table.c.occurrences > 0]  # keys emptied by promotion are kept at 0 until deleted
+    if tenant_id:
+        cond.append(table.c.tenant_id == tenant_id)
+    if lo is not None:
+        cond.append(table.c.bucket >= lo)
+    if hi is not None:
+        cond.append(table.c.bucket < hi)
+    return select(table.c.signature, table.c.tenant_id, table.c.error_code, table.c.occurrences.label("n"),
+                  table.c.first_seen, table.c.last_seen).where(*cond)
 
 
 def _sources(tenant_id: str | None, start: datetime | None, end: datetime | None) -> Any:
     """Rows (signature, tenant_id, error_code, n, first_seen, last_seen) that together cover the window's
-    unmatched failures exactly: rollup rows for whole days, raw rows grouped the same way for the edges."""
+    unmatched failures exactly: weekly rollup rows for whole weeks, daily ones for the whole days around them,
+    raw rows grouped the same way for the partial edge days."""
     for value, name in ((start, "start"), (end, "end")):
         if value is not None:
             _check_aware(value, name)
-    days, raw = split_window(start, end)
-    parts: list[Any] = []
-    if days is not None:
-        cond: list[Any] = [usd.c.occurrences > 0]  # keys emptied by promotion are kept at 0 until deleted
-        if tenant_id:
-            cond.append(usd.c.tenant_id == tenant_id)
-        if days[0] is not None:
-            cond.append(usd.c.bucket >= days[0])
-        if days[1] is not None:
-            cond.append(usd.c.bucket < days[1])
-        parts.append(select(usd.c.signature, usd.c.tenant_id, usd.c.error_code, usd.c.occurrences.label("n"),
-                            usd.c.first_seen, usd.c.last_seen).where(*cond))
+    weeks, days, raw = split_window(start, end)
+    parts: list[Any] = [_rollup_part(usw, tenant_id, lo, hi) for lo, hi in weeks]
+    parts += [_rollup_part(usd, tenant_id, lo, hi) for lo, hi in days]
     for lo, hi in raw or ([] if parts else [(start, end)]):
         group = [fm.c.signature, fm.c.tenant_id, fm.c.error_code]
         parts.append(select(*group, func.count().label("n"), func.min(fm.c.created_at).label("first_seen"),
@@ -137,8 +156,9 @@ def candidate_groups_query(*, tenant_id: str | None, start: datetime | None, end
                            min_occurrences: int = 3, limit: int = 100) -> Any:
     """The GROUP BY signature over unmatched failures (occurrences, first/last seen), most frequent first.
 
-    Whole UTC days come from unmatched_signature_daily, the partial first/last day from raw rows, so the
-    cost grows with the window's days and signatures, not with its failures.
+    Whole UTC weeks come from unmatched_signature_weekly, the whole days around them from
+    unmatched_signature_daily and the partial first/last day from raw rows, so the cost grows with the window's
+    weeks and signatures, not with its failures.
     """
     src = _sources(tenant_id, start, end).subquery("candidate_src")
     occurrences = func.sum(src.c.n).label("occurrences")

@@ -1,6 +1,6 @@
-"""unmatched_signature_daily equals a GROUP BY of the raw unmatched rows after ingest, promotion and retention,
-and get_candidate_patterns (rollup for whole days, raw rows for the edges, sampled skills/examples) equals an
-independent pandas computation over the raw rows, on both engines."""
+"""unmatched_signature_daily and _weekly equal a GROUP BY of the raw unmatched rows after ingest, promotion and
+retention, and get_candidate_patterns (weekly rollup for whole weeks, daily for whole days, raw rows for the
+edges, sampled skills/examples) equals an independent pandas computation over the raw rows, on both engines."""
 from __future__ import annotations
 
 import random
@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
+from core.schema import unmatched_signature_weekly as usw
 from core.types import utcnow
 from loaders.ingest import IngestPipeline
 from loaders.promote import promote_entry
 from loaders.retention import apply_retention
 from loaders.signature import normalise_message
 from queries import candidates as qc
-from queries.signature_rollups import day_floor, expire_signature_rollups
+from queries.signature_rollups import day_floor, expire_signature_rollups, week_floor
 
 # Unmatched families (no shipped catalog entry covers them); the last one never varies, so its sample can
 # hold a single distinct message and the examples fall back to the full read.
@@ -37,12 +38,12 @@ FORM = {"code": "WIDGET_STAGE_TEENS", "category": "TOOL_ERROR", "severity": "hig
         "patterns": [r"exploded at stage 1\d\b"]}
 
 
-def _seed(engine, metrics, *, n: int = 400, seed: int = 7):
+def _seed(engine, metrics, *, n: int = 400, seed: int = 7, days: int = 7):
     rnd = random.Random(seed)
-    day0 = day_floor(utcnow()) - timedelta(days=6)
+    day0 = day_floor(utcnow()) - timedelta(days=days - 1)
     events = []
     for i in range(n):
-        day = rnd.randrange(7)
+        day = rnd.randrange(days)
         # Mostly near the midnights (edge hours), some anywhere in the day, a few exactly at midnight.
         minute = rnd.choice([rnd.randrange(0, 90), rnd.randrange(1350, 1440), rnd.randrange(1440), 0])
         ts = day0 + timedelta(days=day, minutes=minute, seconds=rnd.randrange(60), microseconds=rnd.randrange(10**6))
@@ -69,21 +70,23 @@ def _raw(conn) -> pd.DataFrame:
 def _assert_rollup_matches_raw(engine):
     with engine.connect() as conn:
         df = _raw(conn)
-        stored = conn.execute(select(usd).where(usd.c.occurrences > 0)).mappings().all()
-    df["bucket"] = df["created_at"].dt.floor("D")
-    expected = {
-        (t, b.to_pydatetime(), s, c): (len(g), g["created_at"].min().to_pydatetime(),
-                                       g["created_at"].max().to_pydatetime())
-        for (t, b, s, c), g in df.groupby(["tenant_id", "bucket", "signature", "error_code"])
-    }
-    got = {(r["tenant_id"], r["bucket"], r["signature"], r["error_code"]): (r["occurrences"], r["first_seen"],
-                                                                          r["last_seen"]) for r in stored}
-    assert got == expected
-    assert len(expected) > 0
+        levels = [(table, conn.execute(select(table).where(table.c.occurrences > 0)).mappings().all())
+                  for table in (usd, usw)]
+    for table, stored in levels:
+        floor = day_floor if table is usd else week_floor
+        df["bucket"] = [floor(ts) for ts in df["created_at"].dt.to_pydatetime()]
+        expected = {
+            (t, b, s, c): (len(g), g["created_at"].min().to_pydatetime(), g["created_at"].max().to_pydatetime())
+            for (t, b, s, c), g in df.groupby(["tenant_id", "bucket", "signature", "error_code"])
+        }
+        got = {(r["tenant_id"], r["bucket"], r["signature"], r["error_code"]): (r["occurrences"], r["first_seen"],
+                                                                              r["last_seen"]) for r in stored}
+        assert got == expected, table.name
+        assert len(expected) > 0
 
 
 def test_rollup_follows_ingest_promotion_and_retention(engine, metrics):
-    day0 = _seed(engine, metrics)
+    day0 = _seed(engine, metrics, days=12)  # at least one whole week and the days around it
     _assert_rollup_matches_raw(engine)
     with engine.begin() as conn:
         result = promote_entry(conn, entry=FORM, created_by="ada", batch_size=37)
@@ -93,13 +96,15 @@ def test_rollup_follows_ingest_promotion_and_retention(engine, metrics):
                                                    fm.c.error_message.like("widget frobnicator%"))).all()
     assert still, "the pattern must leave part of the widget signature unmatched"
     _assert_rollup_matches_raw(engine)
-    # Retention with a cutoff inside a day: the days before go, the cutoff's day keeps the rows >= cutoff.
-    now = day0 + timedelta(days=2, hours=13) + timedelta(days=1)
+    # Retention with a cutoff inside a day: the days (weeks) before go, the cutoff's day (week) keeps the rows
+    # >= cutoff.
+    now = day0 + timedelta(days=8, hours=13) + timedelta(days=1)
     report = apply_retention(engine, days=1, now=now, batch_size=50)
-    assert report.cutoff == day0 + timedelta(days=2, hours=13)
+    assert report.cutoff == day0 + timedelta(days=8, hours=13)
     _assert_rollup_matches_raw(engine)
     with engine.connect() as conn:
-        assert conn.execute(select(usd.c.bucket).where(usd.c.bucket < day0 + timedelta(days=2))).first() is None
+        assert conn.execute(select(usd.c.bucket).where(usd.c.bucket < day0 + timedelta(days=8))).first() is None
+        assert conn.execute(select(usw.c.bucket).where(usw.c.bucket < week_floor(report.cutoff))).first() is None
     # Running the expiry again (or before the raw rows went) changes nothing.
     with engine.begin() as conn:
         expire_signature_rollups(conn, report.cutoff)
@@ -142,7 +147,7 @@ def _reference(df: pd.DataFrame, *, tenant, start, end, min_occurrences, limit, 
 @pytest.mark.parametrize("sample_rows", [4, 1000])
 def test_candidates_equal_raw_computation(engine, metrics, monkeypatch, sample_rows):
     monkeypatch.setattr(qc, "SAMPLE_ROWS", sample_rows)
-    day0 = _seed(engine, metrics, n=500, seed=sample_rows)
+    day0 = _seed(engine, metrics, n=700, seed=sample_rows, days=20)
     with engine.begin() as conn:
         promote_entry(conn, entry=FORM, created_by="ada")  # some rollup keys thinned, some emptied
     d = lambda days, hours=0, minutes=0, us=0: day0 + timedelta(days=days, hours=hours, minutes=minutes,  # noqa: E731
@@ -155,6 +160,9 @@ def test_candidates_equal_raw_computation(engine, metrics, monkeypatch, sample_r
         (d(0, 23, 59), d(1, 0, 1)),                # across one midnight, no whole day
         (None, d(3, 12)), (d(2, 6, 30), None), (None, None),
         (d(5), d(2)),                              # empty (start after end)
+        (d(1, 5), d(18, 17)),                      # partial days, whole days and at least one whole week
+        (d(0), d(20)),                             # whole days and weeks
+        (None, d(15, 3)), (d(3, 2), None),         # open sides with whole weeks
     ]
     with engine.connect() as conn:
         raw = _raw(conn)
@@ -173,3 +181,28 @@ def test_candidates_equal_raw_computation(engine, metrics, monkeypatch, sample_r
                     if records:
                         assert got["occurrences"].dtype == "int64" and str(got["first_seen"].dt.tz) == "UTC"
     assert len(raw) > 300
+
+
+def test_split_window_covers_the_window_once():
+    """Weekly, daily and raw ranges tile [start, end) without gaps or overlaps, weeks on Mondays, days on
+    midnights."""
+    base = day_floor(utcnow())
+    offsets = [timedelta(days=d, hours=h) for d in range(-16, 17, 3) for h in (0, 7)]
+    for a in offsets:
+        for b in offsets:
+            start, end = base + a, base + b
+            weeks, days, raw = qc.split_window(start, end)
+            ranges = sorted(weeks + days + raw)
+            if start >= end:
+                assert not weeks and not days
+                continue
+            assert ranges[0][0] == start and ranges[-1][1] == end
+            assert all(x[1] == y[0] for x, y in zip(ranges, ranges[1:], strict=False)), ranges
+            assert all(week_floor(lo) == lo and week_floor(hi) == hi for lo, hi in weeks)
+            assert all(day_floor(lo) == lo and day_floor(hi) == hi for lo, hi in days)
+            # Days are read only where no whole week fits.
+            assert all(week_floor(lo) + timedelta(days=14) > hi if week_floor(lo) != lo else hi - lo < timedelta(7)
+                       for lo, hi in days)
+            assert len(raw) <= 2 and all(hi - lo < timedelta(days=1) for lo, hi in raw)
+    weeks, days, raw = qc.split_window(None, None)
+    assert (weeks, days, raw) == ([(None, None)], [], [])
