@@ -1,7 +1,8 @@
 """Candidate patterns: unmatched failures grouped by signature, for promotion into the catalog.
 
 Counts, codes and tenants come from unmatched_signature_weekly (whole weeks), unmatched_signature_daily (the
-whole days around them) and raw rows for the partial edge days; skills and examples from a bounded sample of each candidate's latest raw rows.
+whole days around them) and raw rows for the partial edge days; skills and examples from a bounded sample of
+each candidate's latest raw rows.
 """
 from __future__ import annotations
 
