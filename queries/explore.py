@@ -127,10 +127,10 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: 
         if not n:
             continue
         line = [0] * slots
-        for pair in text_.split(",") if text_ else ():
-            at, _, count = pair.partition(":")
-            slot_ = int(at)
-            line[slot_ if 0 <= slot_ < slots else (0 if slot_ < 0 else slots - 1)] += int(count)
+        if text_:
+            numbers = text_.replace(":", ",").split(",")  # slot, failures, slot, failures, ...
+            for slot_, count in zip(map(int, numbers[0::2]), map(int, numbers[1::2]), strict=True):
+                line[slot_ if 0 <= slot_ < slots else (0 if slot_ < 0 else slots - 1)] += count
         keys.append(k)
         for col, value in zip(cols, (int(n), int(matched or 0), int(recovered or 0), first, last, example,
                                      category or None, line), strict=True):
