@@ -75,8 +75,10 @@ def get_catalog_usage(conn: Connection, *, tenant: str | None, start: datetime |
     for row in rows:
         n, last = hits.get(row["code"], (0, None))
         row["hits"], row["last_hit"] = n, (exact.get(row["code"], last) if n > 0 else None)
-    df = pd.DataFrame(rows, columns=ENTRY_COLUMNS)
-    df["hits"] = df["hits"].fillna(0).astype("int64")
+    # Sorted and split into columns in Python: a frame built from row dicts and sorted in pandas cost twice as much.
+    rows.sort(key=lambda r: (-r["hits"], r["code"]))
+    df = pd.DataFrame({c: [r.get(c) for r in rows] for c in ENTRY_COLUMNS})
+    df["hits"] = df["hits"].astype("int64")
     df["last_hit"] = pd.to_datetime(df["last_hit"], utc=True)
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
-    return df.sort_values(["hits", "code"], ascending=[False, True]).reset_index(drop=True), other
+    return df, other
