@@ -33,7 +33,10 @@ _FILL = text(
         confidence, category, severity, severity_rank, recovery_mode, recovery_suggestion, skill_id,
         step_index, is_retryable, recovery_attempted, recovery_succeeded, recovered_at, recovered_by,
         context, created_at, updated_at, version)
-    SELECT gen_random_uuid(),
+    SELECT -- A UUIDv7 of created_at's millisecond, as ingest makes them (core.ids): a random v4 with its first 48
+           -- bits replaced by the time and its version nibble by 7 (the variant nibble stays).
+           (lpad(to_hex(floor(extract(epoch FROM g.ts) * 1000)::bigint), 12, '0') || '7'
+            || substr(replace(gen_random_uuid()::text, '-', ''), 14))::uuid,
            'run-' || ((g.s + :offset) / 4),
            'tenant-' || lpad(g.ti::text, 2, '0'),
            CASE WHEN g.miss THEN 'UNKNOWN' ELSE c.code END,

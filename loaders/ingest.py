@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from core.ids import new_failure_id
 from core.metrics import FailcatMetrics, get_metrics
 from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, failure_matches
 from core.settings import get_settings
@@ -70,7 +71,7 @@ def build_row(event: FailureEvent, matcher: Matcher, now: Any) -> dict[str, Any]
     entry = result.entry
     occurred = event.occurred_at or now
     return {
-        "id": event.id or uuid.uuid4(),
+        "id": event.id or new_failure_id(occurred),
         "run_id": event.run_id,
         "tenant_id": event.tenant_id,
         "error_code": result.error_code,
@@ -373,8 +374,9 @@ class IngestPipeline:
 def _event_row(event: FailureEvent, failure_id: uuid.UUID | None = None) -> dict[str, Any]:
     # The id is fixed before spooling so a replay after a partial success cannot store a row twice.
     data = event.model_dump(mode="json", exclude_none=True)
-    data["id"] = str(failure_id or event.id or uuid.uuid4())
-    data.setdefault("occurred_at", utcnow().isoformat())
+    occurred = event.occurred_at or utcnow()
+    data["id"] = str(failure_id or event.id or new_failure_id(occurred))
+    data.setdefault("occurred_at", occurred.isoformat())
     return data
 
 

@@ -168,9 +168,11 @@ def rematch_unmatched(
 ) -> None:
     """Scan unmatched failures (partial index ix_fm_unmatched) in keyset batches and apply `entry`."""
     matcher = Matcher([entry])
+    # The row's created_at picks its partition on PostgreSQL (queries.recovery does the same).
+    created = [fm.c.created_at == bindparam("b_created")] if conn.dialect.name == "postgresql" else []
     update = (
         fm.update()
-        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"))
+        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"), *created)
         .values({k: bindparam(k) for k in (*_new_values(entry, "none", 0.0, "").keys(), "version", "updated_at")})
     )
     last: tuple[Any, ...] | None = None
@@ -194,7 +196,7 @@ def rematch_unmatched(
             if m.entry is None:
                 continue
             values = _new_values(entry, m.match_type, m.confidence, m.error_code)
-            params.append({**values, "b_id": r["id"], "b_version": r["version"],
+            params.append({**values, "b_id": r["id"], "b_created": r["created_at"], "b_version": r["version"],
                            "version": r["version"] + 1, "updated_at": now})
             new_key = rollup_key({**r, **values})
             old = deltas.setdefault(rollup_key(r), Counter())

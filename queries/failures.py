@@ -5,6 +5,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.engine import Connection
 
+from core.ids import MILLISECOND, id_created_ms
 from core.schema import UNRECOVERED, failure_matches, recovery_events
 from queries.counts import count_from_rollups
 from queries.filters import FailureFilter, FilterError
@@ -148,9 +150,26 @@ def count_failures(conn: Connection, *, filt: FailureFilter) -> int:
     return int(conn.execute(count_failures_query(filt=filt)).scalar_one())
 
 
-def get_failure_query(*, failure_id: uuid.UUID | str, tenant_scope: str | None) -> Select:  # type: ignore[type-arg]
-    """The SELECT behind get_failure."""
-    query = select(fm).where(fm.c.id == parse_failure_id(failure_id))
+def id_bounds(ids: Iterable[uuid.UUID]) -> tuple[datetime, datetime] | None:
+    """[lo, hi) holding every id's created_at when all are UUIDv7 (core.ids), else None. Narrowing a lookup by
+    id to it lets PostgreSQL read one weekly partition instead of all; a row whose id was made elsewhere may lie
+    outside, so a narrowed lookup that misses is retried without it."""
+    times = [id_created_ms(i) for i in ids]
+    if not times or any(t is None for t in times):
+        return None
+    return min(times), max(times) + MILLISECOND  # type: ignore[type-var,operator]
+
+
+def within(bounds: tuple[datetime, datetime] | None) -> list[Any]:
+    """created_at conditions for id_bounds' range (none for None)."""
+    return [] if bounds is None else [fm.c.created_at >= bounds[0], fm.c.created_at < bounds[1]]
+
+
+def get_failure_query(*, failure_id: uuid.UUID | str, tenant_scope: str | None,
+                      narrowed: bool = False) -> Select:  # type: ignore[type-arg]
+    """The SELECT behind get_failure (with `narrowed`, limited to the created_at its UUIDv7 id names)."""
+    fid = parse_failure_id(failure_id)
+    query = select(fm).where(fm.c.id == fid, *(within(id_bounds([fid])) if narrowed else []))
     if tenant_scope is not None:
         query = query.where(fm.c.tenant_id == tenant_scope)
     return query
@@ -161,7 +180,13 @@ def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: 
 
     A malformed id raises ValueError (FailureIdError).
     """
-    row = conn.execute(get_failure_query(failure_id=failure_id, tenant_scope=tenant_scope)).mappings().first()
+    fid = parse_failure_id(failure_id)
+    row = None
+    if id_bounds([fid]) is not None:
+        row = conn.execute(get_failure_query(failure_id=fid, tenant_scope=tenant_scope, narrowed=True)
+                           ).mappings().first()
+    if row is None:
+        row = conn.execute(get_failure_query(failure_id=fid, tenant_scope=tenant_scope)).mappings().first()
     if row is None:
         return None
     out = dict(row)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from core.metrics import FailcatMetrics
 from core.schema import failure_matches, recovery_events
 from core.types import utcnow
+from queries.failures import id_bounds, within
 from queries.rollup_writes import apply_rollup_deltas
 from queries.rollups import RollupKey, rollup_key
 
@@ -72,11 +73,17 @@ def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_scope: str | Non
     fm = failure_matches
     rows: dict[uuid.UUID, Any] = {}
     for i in range(0, len(ids), LOCK_CHUNK):
-        # Locks are taken in id order, so two bulk marks on overlapping failures cannot deadlock.
-        query = select(fm).where(fm.c.id.in_(ids[i:i + LOCK_CHUNK])).order_by(fm.c.id)
-        if tenant_scope is not None:
-            query = query.where(fm.c.tenant_id == tenant_scope)
-        rows.update((row["id"], row) for row in conn.execute(query.with_for_update()).mappings())
+        chunk = ids[i:i + LOCK_CHUNK]
+        # Narrowed to the created_at the ids name (one partition for one id), then the rest by id alone.
+        for bounds in (id_bounds(chunk), None):
+            wanted = [fid for fid in chunk if fid not in rows]
+            if not wanted:
+                break
+            # Locks are taken in id order, so two bulk marks on overlapping failures cannot deadlock.
+            query = select(fm).where(fm.c.id.in_(wanted), *within(bounds)).order_by(fm.c.id)
+            if tenant_scope is not None:
+                query = query.where(fm.c.tenant_id == tenant_scope)
+            rows.update((row["id"], row) for row in conn.execute(query.with_for_update()).mappings())
     return rows
 
 
@@ -133,7 +140,8 @@ def mark_recoveries(
                                       from_state, to_state, version, not same))
         if same:
             continue  # replaying the same mark is harmless: no new version, no history row
-        updates.append({"b_id": fid, "b_version": row["version"], "b_new_version": version})
+        updates.append({"b_id": fid, "b_created": row["created_at"], "b_version": row["version"],
+                        "b_new_version": version})
         history.append({"failure_id": fid, "tenant_id": row["tenant_id"], "from_state": from_state,
                         "to_state": to_state, "actor": recovered_by, "notes": notes, "source": source, "at": now})
         c = deltas.setdefault(rollup_key(row), Counter())
@@ -142,9 +150,12 @@ def mark_recoveries(
     if not updates:
         return changes
     fm = failure_matches
+    # The row's created_at picks its partition on PostgreSQL (by id alone the UPDATE would probe every one).
+    # SQLite has no partitions, and text-stored times compare exactly only in the format they were written in.
+    created = [fm.c.created_at == bindparam("b_created")] if conn.dialect.name == "postgresql" else []
     result = conn.execute(
         fm.update()
-        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"))
+        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"), *created)
         .values(recovery_attempted=True, recovery_succeeded=succeeded, recovered_at=now,
                 recovered_by=recovered_by, recovery_notes=notes, updated_at=now,
                 version=bindparam("b_new_version")),

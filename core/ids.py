@@ -1,0 +1,34 @@
+"""Failure ids: UUIDv7 (RFC 9562) whose 48-bit timestamp is the failure's created_at in milliseconds.
+
+failure_matches is partitioned by week of created_at on PostgreSQL, so a lookup by id alone plans and probes
+every partition (~3 ms at 18 partitions). An id made here also tells the millisecond of its row's created_at,
+which turns a lookup into one partition's index probe (queries.failures.id_bounds). Ids made elsewhere (an
+event's own id, rows stored before these ids) carry no such promise: readers fall back to a lookup by id alone
+when the narrowed one finds nothing.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
+_MAX_MS = (1 << 48) - 1
+
+
+def new_failure_id(created_at: datetime) -> uuid.UUID:
+    """A fresh UUIDv7 carrying created_at's millisecond (a random UUIDv4 for times it cannot carry)."""
+    ms = (created_at - EPOCH) // MILLISECOND
+    if not 0 <= ms <= _MAX_MS:
+        return uuid.uuid4()
+    rand = int.from_bytes(os.urandom(10), "big")  # 74 of these 80 bits are kept
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return uuid.UUID(int=value)
+
+
+def id_created_ms(failure_id: uuid.UUID) -> datetime | None:
+    """The millisecond a UUIDv7 names (the start of it, UTC), or None for other ids."""
+    if failure_id.variant != uuid.RFC_4122 or failure_id.version != 7:
+        return None
+    return EPOCH + (failure_id.int >> 80) * MILLISECOND
