@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = set(args.only.split(","))
 
     if parts & {"pages", "api"}:
-        with databases(args.small_url, args.full_url) as ((_, small), (full_url, full)):
+        with databases(args.small_url, args.full_url) as ((small_url, small), (full_url, full)):
             for url, engine, n in ((args.small_url, small, args.small_rows), (args.full_url, full, args.rows)):
                 if url:  # given: already filled; bring it to the current schema (new rollup levels fill themselves)
                     migrate(engine)
@@ -243,8 +243,14 @@ def main(argv: list[str] | None = None) -> int:
                 seconds = fill(engine, rows=n)
                 emit("fill_rows_per_s", n / seconds, "rows/s", rows=n, seconds=seconds)
             if "pages" in parts:
-                bench_pages(small, full, reps=reps, naive_reps=0 if args.no_naive else naive_reps,
-                            rows=args.rows, small_rows=args.small_rows)
+                # Pages read through autocommit engines, as the dashboard's loaders do (dashboard.db.connect).
+                readers = [make_engine(u, autocommit=True) for u in (small_url, full_url)]
+                try:
+                    bench_pages(*readers, reps=reps, naive_reps=0 if args.no_naive else naive_reps,
+                                rows=args.rows, small_rows=args.small_rows)
+                finally:
+                    for reader in readers:
+                        reader.dispose()
             if "api" in parts:
                 log("API latency")
                 bench_api(full, full_url, requests)

@@ -27,8 +27,15 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Build an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
+    """Build an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    `autocommit` makes an engine for reads only: no BEGIN and ROLLBACK round trips around each checkout (a
+    dashboard page's load pays ~0.5 ms for them). Each statement then runs alone, which changes nothing a read
+    sees: under READ COMMITTED every statement of a transaction takes its own snapshot anyway. `begin()` on
+    such an engine does not make its statements one transaction, so writes use an engine without it.
+    """
+    extra = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -37,7 +44,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **extra)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -61,6 +68,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_pre_ping=True,
             pool_recycle=1800,
             connect_args={"connect_timeout": 5, "application_name": "failcat"},
+            **extra,
         )
     except NoSuchModuleError as exc:
         raise DatabaseUnavailable(f"no driver for {url!r}: {exc}") from exc

@@ -21,6 +21,11 @@ def _engine_for(url: str) -> Engine:
     return make_engine(url, pool_size=get_settings().db_pool_size)
 
 
+@st.cache_resource(show_spinner=False)
+def _read_engine_for(url: str) -> Engine:
+    return make_engine(url, pool_size=get_settings().db_pool_size, autocommit=True)
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The shared engine for `url` (default: DATABASE_URL)."""
     return _engine_for(url or database_url())
@@ -28,8 +33,8 @@ def get_engine(url: str | None = None) -> Engine:
 
 @contextmanager
 def connect(url: str | None = None) -> Iterator[Connection]:
-    """A read connection (no transaction kept open)."""
-    with get_engine(url).connect() as conn:
+    """A read connection: autocommit (core.db.make_engine), so no transaction is opened or kept open."""
+    with _read_engine_for(url or database_url()).connect() as conn:
         yield conn
 
 
