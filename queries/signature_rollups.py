@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, select
+from sqlalchemy import Table, and_, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -92,10 +92,50 @@ def weekly_deltas(deltas: Mapping[SignatureKey, SignatureDelta]) -> dict[Signatu
 
 
 def apply_signature_deltas(conn: Connection, deltas: Mapping[SignatureKey, SignatureDelta]) -> None:
-    """Add occurrence deltas to the daily and weekly levels (one multi-row upsert each); first/last seen widen
-    to the delta's rows."""
-    _upsert(conn, usd, deltas)
-    _upsert(conn, usw, weekly_deltas(deltas))
+    """Add occurrence deltas to the daily and weekly levels; first/last seen widen to the delta's rows.
+
+    PostgreSQL gets the daily deltas as arrays in one statement that derives the weeks server-side (like the
+    rollup levels' statement); SQLite one multi-row upsert per level."""
+    if conn.dialect.name != "postgresql":
+        _upsert(conn, usd, deltas)
+        _upsert(conn, usw, weekly_deltas(deltas))
+        return
+    items = sorted((key, v) for key, v in deltas.items() if v[0])  # sorted: every writer's lock order
+    if not items:
+        return
+    params: dict[str, list[Any]] = {c: [] for c in (*KEY_COLUMNS, "occurrences", "first_seen", "last_seen")}
+    for key, (n, lo, hi) in items:
+        for col, value in zip(KEY_COLUMNS, key, strict=True):
+            params[col].append(value)
+        params["occurrences"].append(int(n))
+        params["first_seen"].append(lo)
+        params["last_seen"].append(hi)
+    conn.execute(_LEVELS_SQL, params)
+
+
+def _levels_sql() -> str:
+    """The PostgreSQL statement of apply_signature_deltas, built once at import from constant names."""
+    keys = ", ".join(KEY_COLUMNS)
+
+    def upsert(table: str, select: str) -> str:
+        return (f"INSERT INTO {table} ({keys}, occurrences, first_seen, last_seen) {select} "  # noqa: S608
+                f"ON CONFLICT ({keys}) DO UPDATE SET occurrences = {table}.occurrences + excluded.occurrences, "
+                f"first_seen = least({table}.first_seen, excluded.first_seen), "
+                f"last_seen = greatest({table}.last_seen, excluded.last_seen)")
+
+    week = "date_trunc('week', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"  # Monday 00:00 UTC
+    deltas = ("SELECT * FROM unnest(CAST(:tenant_id AS text[]), CAST(:bucket AS timestamptz[]), "
+              "CAST(:signature AS text[]), CAST(:error_code AS text[]), CAST(:occurrences AS integer[]), "
+              f"CAST(:first_seen AS timestamptz[]), CAST(:last_seen AS timestamptz[])) AS d({keys}, occurrences, "
+              "first_seen, last_seen)")
+    daily = upsert(usd.name, f"SELECT * FROM d ORDER BY {keys}")
+    weekly = upsert(usw.name, f"SELECT tenant_id, {week}, signature, error_code, sum(occurrences), min(first_seen), "  # noqa: S608
+                              f"max(last_seen) FROM d GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")
+    # A data-modifying CTE runs to completion whether or not its RETURNING is read.
+    return f"WITH d AS ({deltas}), daily AS ({daily} RETURNING 1) {weekly}"
+
+
+_LEVELS_SQL = text(_levels_sql())
 
 
 def _upsert(conn: Connection, table: Table, deltas: Mapping[SignatureKey, SignatureDelta]) -> None:
