@@ -7,8 +7,9 @@ failures over 90 days and 20 tenants), migrates and fills them with bench.fill, 
   page.<page>.<scope>.vs_small  the same load at full size against its time at --small-rows
   api.<endpoint>.p50 / .p95     latency against a running `failcat api`
   ingest_* / matcher_*          bench.ingest (and bench.matcher when present)
-Timings are medians of --reps runs (a page's full and small loads taken in turn); ingest and COPY are medians of
-three runs each, taken in turn. The scratch databases are
+Timings are medians of --reps runs (a page's full and small loads taken in turn for vs_small; the full load's
+runs one after the other, as the naive load's, for vs_naive); ingest and COPY are medians of three runs each,
+taken in turn. The scratch databases are
 dropped at the end, also on failure.
 """
 from __future__ import annotations
@@ -156,13 +157,17 @@ def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows
                     extra_small = (pages.sample_failure(conn, small_tenant or small_busy),)
             full_ms, small_ms = timed_side_by_side(
                 [page_load(full, fast, tenant, extra_full), page_load(small, fast, small_tenant, extra_small)], reps)
-            # The naive loads run for a tenth of a second to minutes at 1M rows: no warm-up run (the fast load
-            # of the same page just ran, so the cache is as warm as it gets), median of naive_reps or more.
+            # Against the naive way, both loads are timed alike: runs one after the other on the full database
+            # (the side-by-side runs above switch databases every run, which only the full/small comparison
+            # needs). The naive loads run for a tenth of a second to minutes at 1M rows: no warm-up run (the
+            # fast load of the same page just ran, so the cache is as warm as it gets), median of naive_reps or
+            # more.
             if naive_reps:
+                alone_ms = timed_side_by_side([page_load(full, fast, tenant, extra_full)], reps)[0]
                 naive_ms = timed_within(page_load(full, naive, tenant, extra_full), naive_reps, 3 * naive_reps,
                                         NAIVE_BUDGET_S)
-                emit(f"page.{name}.{scope}.vs_naive", full_ms, "ms", baseline=naive_ms, ratio=full_ms / naive_ms,
-                     speedup=naive_ms / full_ms, target=f"speedup >= {TARGET_SPEEDUP:g}", rows=rows,
+                emit(f"page.{name}.{scope}.vs_naive", alone_ms, "ms", baseline=naive_ms, ratio=alone_ms / naive_ms,
+                     speedup=naive_ms / alone_ms, target=f"speedup >= {TARGET_SPEEDUP:g}", rows=rows,
                      tenant=tenant or "all")
             emit(f"page.{name}.{scope}.vs_small", full_ms, "ms", baseline=small_ms, ratio=full_ms / small_ms,
                  target=f"ratio <= {TARGET_FLAT:g}", rows=rows, baseline_rows=small_rows, tenant=tenant or "all")
