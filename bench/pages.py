@@ -155,7 +155,12 @@ def naive_overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
 def naive_explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
     start, end = page_window(now, 7, whole_days=True)
     df = _rows(conn, tenant, start, end)
-    options = {c: sorted(df[c].dropna().unique()) for c in ("error_code", "category", "recovery_mode")}
+    # The pickers offer every value the tenant ever had (get_filter_options reads the all-time totals), not only
+    # this week's: read those three columns of all its rows (only them, as naive_trends does for new codes).
+    picked = [failure_matches.c.error_code, failure_matches.c.category, failure_matches.c.recovery_mode]
+    query = select(*picked) if tenant is None else select(*picked).where(failure_matches.c.tenant_id == tenant)
+    everything = pd.read_sql(query, conn)
+    options = {c: sorted(everything[c].dropna().unique()) for c in ("error_code", "category", "recovery_mode")}
     groups = df.groupby("error_code").agg(failures=("id", "size"), matched=("catalog_entry_id", "count"),
                                           recovered=("recovery_succeeded", lambda s: (s == True).sum()),  # noqa: E712
                                           first_seen=("created_at", "min"), last_seen=("created_at", "max"),
