@@ -9,8 +9,7 @@ failures over 90 days and 20 tenants), migrates and fills them with bench.fill, 
   ingest_* / matcher_*          bench.ingest (and bench.matcher when present)
 Timings are medians of --reps runs (a page's full and small loads taken in turn for vs_small; the full load's
 runs one after the other, as the naive load's, for vs_naive); ingest and COPY are medians of three runs each,
-taken in turn. The scratch databases are
-dropped at the end, also on failure.
+taken in turn. The scratch databases are dropped at the end, also on failure.
 """
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from bench.fill import LEVEL_TABLES
 from core.db import make_engine
 from core.metrics import FailcatMetrics
 from core.migrate import migrate
@@ -63,9 +64,7 @@ def _copy_buffer(rows: list[dict[str, Any]]) -> io.StringIO:
 
 
 # Every table a load writes: each timed load starts from empty tables, so no round updates what another inserted.
-_WRITTEN = ("failure_matches", "failure_rollups", "failure_rollups_daily", "failure_rollups_tenant_hourly",
-            "failure_rollups_all", "failure_rollups_daily_all", "failure_totals", "unmatched_signature_daily",
-            "unmatched_signature_weekly")
+_WRITTEN = ("failure_matches", "failure_rollups", *LEVEL_TABLES)
 
 
 def _empty(engine) -> None:  # type: ignore[no-untyped-def]

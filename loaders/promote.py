@@ -18,6 +18,7 @@ from core.schema import failure_matches as fm
 from core.types import utcnow
 from loaders.catalog_file import CODE_RE, CatalogEntry, CatalogError, validate_entry
 from loaders.matcher import UNKNOWN_CODE, Matcher
+from queries.failures import same_partition
 from queries.rollup_seen import Seen, add_seen, refresh_seen
 from queries.rollup_writes import apply_rollup_deltas
 from queries.rollups import RollupKey, rollup_key
@@ -168,11 +169,9 @@ def rematch_unmatched(
 ) -> None:
     """Scan unmatched failures (partial index ix_fm_unmatched) in keyset batches and apply `entry`."""
     matcher = Matcher([entry])
-    # The row's created_at picks its partition on PostgreSQL (queries.recovery does the same).
-    created = [fm.c.created_at == bindparam("b_created")] if conn.dialect.name == "postgresql" else []
     update = (
         fm.update()
-        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"), *created)
+        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"), *same_partition(conn))
         .values({k: bindparam(k) for k in (*_new_values(entry, "none", 0.0, "").keys(), "version", "updated_at")})
     )
     last: tuple[Any, ...] | None = None

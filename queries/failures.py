@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 
 from core.ids import MILLISECOND, id_created_ms
@@ -165,14 +165,31 @@ def within(bounds: tuple[datetime, datetime] | None) -> list[Any]:
     return [] if bounds is None else [fm.c.created_at >= bounds[0], fm.c.created_at < bounds[1]]
 
 
+def id_lookups(ids: Iterable[uuid.UUID]) -> list[tuple[datetime, datetime] | None]:
+    """The created_at ranges a lookup by these ids tries in turn: the one their UUIDv7s name (when they all
+    name one), then none."""
+    bounds = id_bounds(ids)
+    return [None] if bounds is None else [bounds, None]
+
+
+def same_partition(conn: Connection) -> list[Any]:
+    """For an UPDATE by id of rows read before: `created_at = :b_created` picks the row's partition on
+    PostgreSQL (by id alone it probes every one). None on SQLite: no partitions, and text-stored times compare
+    exactly only in the format they were written in."""
+    return [fm.c.created_at == bindparam("b_created")] if conn.dialect.name == "postgresql" else []
+
+
+def _failure_query(fid: uuid.UUID, tenant_scope: str | None,
+                   bounds: tuple[datetime, datetime] | None) -> Select:  # type: ignore[type-arg]
+    query = select(fm).where(fm.c.id == fid, *within(bounds))
+    return query if tenant_scope is None else query.where(fm.c.tenant_id == tenant_scope)
+
+
 def get_failure_query(*, failure_id: uuid.UUID | str, tenant_scope: str | None,
                       narrowed: bool = False) -> Select:  # type: ignore[type-arg]
     """The SELECT behind get_failure (with `narrowed`, limited to the created_at its UUIDv7 id names)."""
     fid = parse_failure_id(failure_id)
-    query = select(fm).where(fm.c.id == fid, *(within(id_bounds([fid])) if narrowed else []))
-    if tenant_scope is not None:
-        query = query.where(fm.c.tenant_id == tenant_scope)
-    return query
+    return _failure_query(fid, tenant_scope, id_bounds([fid]) if narrowed else None)
 
 
 def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None) -> dict[str, Any] | None:
@@ -181,17 +198,13 @@ def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: 
     A malformed id raises ValueError (FailureIdError).
     """
     fid = parse_failure_id(failure_id)
-    row = None
-    if id_bounds([fid]) is not None:
-        row = conn.execute(get_failure_query(failure_id=fid, tenant_scope=tenant_scope, narrowed=True)
-                           ).mappings().first()
-    if row is None:
-        row = conn.execute(get_failure_query(failure_id=fid, tenant_scope=tenant_scope)).mappings().first()
-    if row is None:
-        return None
-    out = dict(row)
-    out["id"] = str(out["id"])
-    return out
+    for bounds in id_lookups([fid]):
+        row = conn.execute(_failure_query(fid, tenant_scope, bounds)).mappings().first()
+        if row is not None:
+            out = dict(row)
+            out["id"] = str(out["id"])
+            return out
+    return None
 
 
 def recovery_history_rows(

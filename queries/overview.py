@@ -114,7 +114,7 @@ def get_overview(conn: Connection, *, tenant: str | None, start: datetime, end: 
 _COUNTS = ("failures", "matched", "recovery_attempts", "recovery_successes")
 # Rows are read as plain tuples (faster than mappings): the hour reads are (bucket, *_COUNTS), the code reads
 # (error_code, recovery_mode, category, any_matched, *_COUNTS).
-_CODE, _MODE, _CATEGORY, _ANY_MATCHED = range(4)
+_CODE, _MODE, _CATEGORY, _ANY_MATCHED, _CODE_COUNTS = range(5)  # _CODE_COUNTS: where the counts start
 
 
 def _summary_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
@@ -165,7 +165,7 @@ def _top_codes_frame(rows: list, limit: int) -> pd.DataFrame:  # type: ignore[ty
         if r[_CATEGORY] is not None and (c[0] is None or r[_CATEGORY] > c[0]):
             c[0] = r[_CATEGORY]
         c[1] = max(c[1], int(r[_ANY_MATCHED] or 0))
-        c[2] += int(r[_ANY_MATCHED + 1] or 0)
+        c[2] += int(r[_CODE_COUNTS] or 0)
     ranked = sorted(((code, *v) for code, v in codes.items() if v[2] > 0), key=lambda x: (-x[3], x[0]))[:limit]
     df = pd.DataFrame(ranked, columns=["error_code", "category", "matched", "failures"])
     df["matched"] = df["matched"].astype(bool)
@@ -178,7 +178,7 @@ def _modes_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
     for r in rows:
         m = modes.setdefault(r[_MODE], [0, 0, 0, 0])
         for i in range(4):
-            m[i] += int(r[_ANY_MATCHED + 1 + i] or 0)
+            m[i] += int(r[_CODE_COUNTS + i] or 0)
     # Most attempted first, then most failures (stable on the mode name for ties).
     ordered = sorted(modes.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
     f, _m, a, s = (np.asarray([v[i] for _, v in ordered], dtype="int64") for i in range(4))

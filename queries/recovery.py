@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from core.metrics import FailcatMetrics
 from core.schema import failure_matches, recovery_events
 from core.types import utcnow
-from queries.failures import id_bounds, within
+from queries.failures import id_lookups, same_partition, within
 from queries.rollup_writes import apply_rollup_deltas
 from queries.rollups import RollupKey, rollup_key
 
@@ -75,7 +75,7 @@ def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_scope: str | Non
     for i in range(0, len(ids), LOCK_CHUNK):
         chunk = ids[i:i + LOCK_CHUNK]
         # Narrowed to the created_at the ids name (one partition for one id), then the rest by id alone.
-        for bounds in (id_bounds(chunk), None):
+        for bounds in id_lookups(chunk):
             wanted = [fid for fid in chunk if fid not in rows]
             if not wanted:
                 break
@@ -150,12 +150,9 @@ def mark_recoveries(
     if not updates:
         return changes
     fm = failure_matches
-    # The row's created_at picks its partition on PostgreSQL (by id alone the UPDATE would probe every one).
-    # SQLite has no partitions, and text-stored times compare exactly only in the format they were written in.
-    created = [fm.c.created_at == bindparam("b_created")] if conn.dialect.name == "postgresql" else []
     result = conn.execute(
         fm.update()
-        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"), *created)
+        .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"), *same_partition(conn))
         .values(recovery_attempted=True, recovery_succeeded=succeeded, recovered_at=now,
                 recovered_by=recovered_by, recovery_notes=notes, updated_at=now,
                 version=bindparam("b_new_version")),

@@ -70,24 +70,24 @@ def add_signature_delta(deltas: dict[SignatureKey, SignatureDelta], row: Mapping
     if row["catalog_entry_id"] is not None:
         return
     ts = row["created_at"]
-    entry = deltas.get(key := signature_key(row))
+    _merge(deltas, signature_key(row), sign, ts, ts)
+
+
+def _merge(deltas: dict[SignatureKey, SignatureDelta], key: SignatureKey, n: int, lo: datetime,
+           hi: datetime) -> None:
+    entry = deltas.get(key)
     if entry is None:
-        deltas[key] = [sign, ts, ts]
+        deltas[key] = [n, lo, hi]
     else:
-        entry[0] += sign
-        entry[1], entry[2] = min(entry[1], ts), max(entry[2], ts)
+        entry[0] += n
+        entry[1], entry[2] = min(entry[1], lo), max(entry[2], hi)
 
 
 def weekly_deltas(deltas: Mapping[SignatureKey, SignatureDelta]) -> dict[SignatureKey, SignatureDelta]:
     """Daily deltas merged into their weeks."""
     out: dict[SignatureKey, SignatureDelta] = {}
     for (tenant, day, sig, code), (n, lo, hi) in deltas.items():
-        entry = out.get(key := (tenant, week_floor(day), sig, code))
-        if entry is None:
-            out[key] = [n, lo, hi]
-        else:
-            entry[0] += n
-            entry[1], entry[2] = min(entry[1], lo), max(entry[2], hi)
+        _merge(out, (tenant, week_floor(day), sig, code), n, lo, hi)
     return out
 
 
@@ -124,11 +124,11 @@ def _levels_sql() -> str:
                 f"last_seen = greatest({table}.last_seen, excluded.last_seen)")
 
     week = "date_trunc('week', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"  # Monday 00:00 UTC
-    deltas = ("SELECT * FROM unnest(CAST(:tenant_id AS text[]), CAST(:bucket AS timestamptz[]), "
+    deltas = ("SELECT * FROM unnest(CAST(:tenant_id AS text[]), CAST(:bucket AS timestamptz[]), "  # noqa: S608
               "CAST(:signature AS text[]), CAST(:error_code AS text[]), CAST(:occurrences AS integer[]), "
               f"CAST(:first_seen AS timestamptz[]), CAST(:last_seen AS timestamptz[])) AS d({keys}, occurrences, "
               "first_seen, last_seen)")
-    daily = upsert(usd.name, f"SELECT * FROM d ORDER BY {keys}")
+    daily = upsert(usd.name, f"SELECT * FROM d ORDER BY {keys}")  # noqa: S608
     weekly = upsert(usw.name, f"SELECT tenant_id, {week}, signature, error_code, sum(occurrences), min(first_seen), "  # noqa: S608
                               f"max(last_seen) FROM d GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")
     # A data-modifying CTE runs to completion whether or not its RETURNING is read.
