@@ -5,12 +5,15 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import DatabaseUnavailable
+from core.settings import ROOT
 from dashboard import session
 from dashboard.db import database_url
 from dashboard.loaders import load_catalog_flag
 from dashboard.metrics_server import ensure_metrics_server
+from dashboard.text import lit
 
-st.set_page_config(page_title="Failure Catalog", page_icon=":material/bug_report:", layout="wide")
+# A file of ours: a :material/...: page icon makes every browser fetch it from fonts.gstatic.com.
+st.set_page_config(page_title="Failure Catalog", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
 # This process's counters (recoveries marked in forms) for Prometheus on METRICS_PORT; starts once per process.
 ensure_metrics_server()
 
@@ -55,8 +58,8 @@ if operations:
 page = st.navigation(sections)
 
 with st.sidebar:
-    scope = principal.tenant_id or "all tenants"
-    st.caption(f":material/account_circle: **{principal.name}** · {principal.role} · {scope}")
+    scope = lit(principal.tenant_id) if principal.tenant_id else "all tenants"
+    st.caption(f":material/account_circle: {lit(principal.name)} · {principal.role} · {scope}")
     st.button("Sign out", icon=":material/logout:", on_click=session.sign_out, key="sign_out", type="tertiary")
 
 try:

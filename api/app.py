@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,6 +19,7 @@ from api.routes import failures, features, health
 from core.db import DatabaseUnavailable, describe_db_error, get_engine
 from core.metrics import FailcatMetrics, get_metrics
 from core.settings import get_settings
+from core.throttle import Throttle
 from queries.failures import FailureIdError
 from queries.filters import FilterError
 
@@ -80,11 +82,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(engine: Engine | None = None, *, metrics: FailcatMetrics | None = None) -> FastAPI:
     """Build the app on one engine (default: DATABASE_URL's) and one metrics registry (default: the process's)."""
-    app = FastAPI(title="Failure Catalog API", version="1.0.0", description=DESCRIPTION)
+    # Swagger UI and ReDoc are served from the package's own copies, so /docs works offline.
+    app = FastAPIOffline(title="Failure Catalog API", version="1.0.0", description=DESCRIPTION)
     app.state.engine = engine if engine is not None else get_engine()
     app.state.metrics = metrics if metrics is not None else get_metrics()
     app.state.pipeline = None
     app.state.token_cache = {}
+    settings = get_settings()
+    app.state.auth_throttle = Throttle(settings.auth_max_failures_per_address, settings.auth_failure_window_seconds)
     app.add_middleware(RequestGuard, max_body_bytes=lambda: get_settings().api_max_body_bytes)
     _install_error_handlers(app)
     app.include_router(failures.router)

@@ -5,9 +5,14 @@ every partition (~3 ms at 18 partitions). An id made here also tells the millise
 which turns a lookup into one partition's index probe (queries.failures.id_bounds). Ids made elsewhere (an
 event's own id, rows stored before these ids) carry no such promise: readers fall back to a lookup by id alone
 when the narrowed one finds nothing.
+
+An event's own `id` is an idempotency key within its tenant, not the stored id: the failure is stored under
+event_failure_id(tenant, id), so two tenants sending the same id never meet, and an id that exists under
+another tenant answers exactly like one that exists nowhere.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -32,3 +37,12 @@ def id_created_ms(failure_id: uuid.UUID) -> datetime | None:
     if failure_id.variant != uuid.RFC_4122 or failure_id.version != 7:
         return None
     return EPOCH + (failure_id.int >> 80) * MILLISECOND
+
+
+def event_failure_id(tenant_id: str, event_id: uuid.UUID) -> uuid.UUID:
+    """The stored id of an event sent with its own id: a UUIDv8 (RFC 9562) hashed from tenant and id."""
+    key = b"failcat/event-id\0" + tenant_id.encode() + b"\0" + event_id.bytes
+    digest = bytearray(hashlib.sha256(key).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC variant
+    return uuid.UUID(bytes=bytes(digest))

@@ -27,6 +27,8 @@ NO_MODE = "NONE"
 MAX_EXTRA_CODES = 50
 MAX_REJECT_REASONS = 20
 UPLOAD_STATUSES = ("uploaded", "fallback_local", "retrying", "failed")
+AUTH_CHANNELS = ("api", "dashboard")
+AUTH_OUTCOMES = ("bad_credentials", "throttled")
 _CODE_CLEAN = re.compile(r"[^A-Z0-9_]+")
 _REASON_CLEAN = re.compile(r"[^a-z0-9_()]+")
 
@@ -157,6 +159,11 @@ class FailcatMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+        self.auth_failures = Counter(
+            "failcat_auth_failures",
+            "Refused sign-ins and API requests: wrong credentials, or throttled after too many",
+            ["channel", "outcome"], registry=r,
+        )
         self.last_push = Gauge(
             "failcat_batch_last_push_timestamp_seconds",
             "When a batch command last pushed its metrics to the Pushgateway (Unix time)",
@@ -172,6 +179,9 @@ class FailcatMetrics:
             self.recovery_failure.labels(recovery_mode=NO_MODE, error_code=code)
         for status in UPLOAD_STATUSES:
             self.r2_upload_attempt.labels(status=status)
+        for channel in AUTH_CHANNELS:
+            for outcome in AUTH_OUTCOMES:
+                self.auth_failures.labels(channel=channel, outcome=outcome)
 
     def _prime_catalog(self, codes: Iterable[Any]) -> None:
         # Only a code -> entry mapping says which category and recovery mode each code has.
@@ -199,6 +209,10 @@ class FailcatMetrics:
         """Count one recovery outcome."""
         counter = self.recovery_success if succeeded else self.recovery_failure
         counter.labels(recovery_mode=recovery_mode or NO_MODE, error_code=self.codes.label(error_code)).inc()
+
+    def count_auth_failure(self, *, channel: str, outcome: str) -> None:
+        """Count one refused sign-in or API request (channel api|dashboard, outcome bad_credentials|throttled)."""
+        self.auth_failures.labels(channel=channel, outcome=outcome).inc()
 
     def count_upload(self, status: str) -> None:
         """Count one export upload attempt by outcome (uploaded | fallback_local | retrying | failed)."""

@@ -335,6 +335,19 @@ api_tokens = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
 )
 
+# Dashboard sign-ins (migration 0010): the browser's cookie holds a random token, the server keeps its hash, so
+# signing out, disabling the account or changing its password ends the session everywhere.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_ds_user", "user_name"),
+)
+
 # Tables holding per-test data; catalog_entries and feature_flags are seeded by migrate.
 DATA_TABLES = (
     "recovery_events",
@@ -349,5 +362,6 @@ DATA_TABLES = (
     "failure_matches",
     "failure_pattern_exports",
     "api_tokens",
+    "dashboard_sessions",
     "users",
 )

@@ -36,13 +36,16 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     db_pool_size: int = 10
 
-    # Dashboard sign-in cookie: HMAC key (unset = a random key kept in data/session_secret) and lifetime.
-    session_secret: str | None = None
+    # Dashboard sign-in: how long a session lasts (server-side, revoked by sign-out).
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Failed sign-ins and API tokens: at most this many per account / client address in the window, then 429.
+    auth_max_failures_per_account: int = Field(default=5, ge=1)
+    auth_max_failures_per_address: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: int = Field(default=900, ge=1)
     dashboard_cache_ttl: int = Field(default=60, ge=0)
 
     @field_validator(
-        "prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", "session_secret", mode="before"
+        "prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", mode="before"
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

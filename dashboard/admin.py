@@ -9,6 +9,7 @@ import pandas as pd
 from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
+from dashboard.text import lit
 from queries.accounts import (
     AccountError,
     create_token,
@@ -67,10 +68,9 @@ def _tenant_for(principal: Principal, requested: str | None) -> str | None:
 
 def switch_catalog_flag(principal: Principal, *, enabled: bool, url: str | None = None) -> AdminOutcome:
     """Turn failure_catalog_m9 on or off (all-tenant admins only: it stops ingest for every tenant)."""
-    if (refused := _refuse(principal)) is not None:
-        return refused
-    if principal.tenant_id is not None:
-        return AdminOutcome(False, "The feature flag affects every tenant; only an all-tenant admin can switch it.")
+    refusal = principal.refusal("flags")
+    if refusal is not None:
+        return AdminOutcome(False, refusal[0].upper() + refusal[1:] + ".")
     with begin(url) as conn:
         set_flag(conn, name=CATALOG_FLAG, enabled=enabled, updated_by=principal.name)
     clear_caches()
@@ -89,9 +89,10 @@ def add_user(principal: Principal, *, name: str, password: str, role: str, tenan
         with begin(url) as conn:
             create_user(conn, name=name, password=password, role=role, tenant_id=scope)
     except (AccountError, ValueError, PermissionError) as exc:
-        return AdminOutcome(False, f"User not added: {exc}.")
+        return AdminOutcome(False, f"User not added: {lit(exc)}.")
     clear_caches(load_users)
-    return AdminOutcome(True, f"User {name.strip()} added as {role} for {scope or 'all tenants'}.")
+    where = lit(scope) if scope else "all tenants"
+    return AdminOutcome(True, f"User {lit(name.strip())} added as {role} for {where}.")
 
 
 def change_user(principal: Principal, *, name: str, disabled: bool, url: str | None = None) -> AdminOutcome:
@@ -103,10 +104,10 @@ def change_user(principal: Principal, *, name: str, disabled: bool, url: str | N
     with begin(url) as conn:
         visible = set(list_users(conn, tenant_scope=principal.tenant_id)["name"])
         if name not in visible:
-            return AdminOutcome(False, f"No user {name!r} in your scope.")
+            return AdminOutcome(False, f"No user {lit(name)} in your scope.")
         set_user_disabled(conn, name=name, disabled=disabled)
     clear_caches()  # the session cache of that account too, so a disabled user is signed out at once
-    return AdminOutcome(True, f"User {name} {'disabled' if disabled else 'enabled'}.")
+    return AdminOutcome(True, f"User {lit(name)} {'disabled' if disabled else 'enabled'}.")
 
 
 def add_token(principal: Principal, *, name: str, role: str, tenant: str | None,
@@ -119,9 +120,9 @@ def add_token(principal: Principal, *, name: str, role: str, tenant: str | None,
         with begin(url) as conn:
             _id, token = create_token(conn, name=name, role=role, tenant_id=scope)
     except (AccountError, ValueError, PermissionError) as exc:
-        return AdminOutcome(False, f"Token not created: {exc}.")
+        return AdminOutcome(False, f"Token not created: {lit(exc)}.")
     clear_caches(load_tokens)
-    return AdminOutcome(True, f"Token {name.strip()} created ({role}, {scope or 'all tenants'}). "
+    return AdminOutcome(True, f"Token {lit(name.strip())} created ({role}, {lit(scope) if scope else 'all tenants'}). "
                               "Copy it now: it is not shown again.", secret=token)
 
 
@@ -137,6 +138,6 @@ def revoke(principal: Principal, *, token_id: int, url: str | None = None) -> Ad
                 return AdminOutcome(False, f"No token {token_id} in your scope.")
             revoke_token(conn, token_id=int(token_id))
     except AccountError as exc:
-        return AdminOutcome(False, f"Not revoked: {exc}.")
+        return AdminOutcome(False, f"Not revoked: {lit(exc)}.")
     clear_caches(load_tokens)
     return AdminOutcome(True, f"Token {token_id} revoked.")

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
+from dashboard.text import lit
 from loaders.promote import PromotionError, PromotionResult, build_entry, examples_covered, promote_entry
 from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
 from queries.catalog_stats import get_catalog_usage
@@ -47,8 +48,9 @@ def promote(principal: Principal, form: dict[str, Any], *, examples: list[str] |
 
     With `examples` (the candidate's messages) an entry that matches none of them is refused.
     """
-    if not principal.can("catalog"):
-        return PromoteOutcome(False, f"Your role ({principal.role}) does not allow you to change the catalog.")
+    refusal = principal.refusal("catalog")
+    if refusal is not None:
+        return PromoteOutcome(False, refusal[0].upper() + refusal[1:] + ".")
     try:
         entry = build_entry(form, created_by=principal.name)
         if examples and examples_covered(entry, examples) == 0:
@@ -56,13 +58,12 @@ def promote(principal: Principal, form: dict[str, Any], *, examples: list[str] |
         with begin(url) as conn:
             result = promote_entry(conn, entry=entry, created_by=principal.name)
     except PromotionError as exc:
-        return PromoteOutcome(False, f"Not added: {exc}.")
+        return PromoteOutcome(False, f"Not added: {lit(exc)}.")
     except IntegrityError:
-        return PromoteOutcome(False, f"Not added: code {form.get('code')} was added by someone else just now.")
+        return PromoteOutcome(False, f"Not added: code {lit(form.get('code'))} was added by someone else just now.")
     clear_caches()  # hit counts, candidates, rollup-based pages and the queue all changed
-    n = result.rematched_for(principal.tenant_id)
-    where = "" if principal.tenant_id is None else f" in {principal.tenant_id}"
+    n = result.rematched
     return PromoteOutcome(True, (
-        f"Added {result.code} to the catalog. It re-matched {n:,} past unmatched failure{'s' if n != 1 else ''}"
-        f"{where}. The API matches new failures with it within a minute."
+        f"Added {lit(result.code)} to the catalog. It re-matched {n:,} past unmatched "
+        f"failure{'s' if n != 1 else ''}. The API matches new failures with it within a minute."
     ), result)

@@ -14,6 +14,7 @@ from core.security import Principal
 from core.settings import get_settings
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import connect, database_url, get_engine
+from dashboard.text import lit
 from loaders.exporter import read_export_body, run_export
 from loaders.r2 import R2Error
 from loaders.retry_worker import retry_fallbacks
@@ -80,20 +81,20 @@ def do_export(principal: Principal, *, tenant: str | None, days: int, min_occurr
                             min_occurrences=int(min_occurrences), uploader=f"dashboard:{principal.name}",
                             metrics=get_metrics())
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        return ActionOutcome(False, f"Nothing was exported: {describe_db_error(exc, url or database_url())}")
+        return ActionOutcome(False, f"Nothing was exported: {lit(describe_db_error(exc, url or database_url()))}")
     except (PermissionError, ValueError, OSError) as exc:
-        return ActionOutcome(False, f"Nothing was exported: {exc}")
+        return ActionOutcome(False, f"Nothing was exported: {lit(exc)}")
     finally:
         clear_caches(load_exports)
     n = len(result.document.get("candidate_patterns", []))
     what = f"Export #{result.export_id} ({n} candidate patterns, {result.size_bytes:,} bytes)"
     if result.uploaded:
-        return ActionOutcome(True, f"{what} uploaded and verified: `{result.key}`.")
+        return ActionOutcome(True, f"{what} uploaded and verified: {lit(result.key)}.")
     if result.error_kind == "unconfigured":
-        return ActionOutcome(True, f"{what} written locally to `{result.local_path}`: R2 is not configured.",
+        return ActionOutcome(True, f"{what} written locally to {lit(result.local_path)}: R2 is not configured.",
                              warning=True)
-    return ActionOutcome(True, f"{what} kept locally at `{result.local_path}` because the upload failed: "
-                               f"{result.error}. Retry it below or let the retry worker upload it.", warning=True)
+    return ActionOutcome(True, f"{what} kept locally at {lit(result.local_path)} because the upload failed: "
+                               f"{lit(result.error)}. Retry it below or let the retry worker upload it.", warning=True)
 
 
 def do_retry(principal: Principal, *, ids: list[int] | None, url: str | None = None) -> ActionOutcome:
@@ -111,9 +112,9 @@ def do_retry(principal: Principal, *, ids: list[int] | None, url: str | None = N
         report = retry_fallbacks(get_engine(url or database_url()), ids=ids, include_failed=include_failed,
                                  metrics=get_metrics())
     except R2Error as exc:
-        return ActionOutcome(False, f"Nothing was retried: {exc}.")
+        return ActionOutcome(False, f"Nothing was retried: {lit(exc)}.")
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        return ActionOutcome(False, f"Nothing was retried: {describe_db_error(exc, url or database_url())}")
+        return ActionOutcome(False, f"Nothing was retried: {lit(describe_db_error(exc, url or database_url()))}")
     finally:
         clear_caches(load_exports)
     if report.claimed == 0:
@@ -126,7 +127,8 @@ def do_retry(principal: Principal, *, ids: list[int] | None, url: str | None = N
         text += f", {report.failed} marked failed"
     text += "."
     if report.errors:
-        text += " " + report.errors[0] + ("" if len(report.errors) == 1 else f" (and {len(report.errors) - 1} more)")
+        more = "" if len(report.errors) == 1 else f" (and {len(report.errors) - 1} more)"
+        text += " " + lit(report.errors[0]) + more
     return ActionOutcome(report.uploaded == report.claimed, text, warning=report.uploaded != report.claimed)
 
 

@@ -5,6 +5,7 @@ import io
 
 import pandas as pd
 
+from core.spreadsheet import formula_safe_frame
 from dashboard.cache import cached_loader
 from dashboard.db import connect
 from queries import explore as q
@@ -52,7 +53,7 @@ def export_csv(url: str, filt: FailureFilter, max_rows: int = CSV_MAX_ROWS) -> s
     with connect(url) as conn:
         while written < max_rows:
             page = list_failures(conn, filt=filt, limit=min(1000, max_rows - written), cursor=cursor)
-            frame = page.rows.reindex(columns=CSV_COLUMNS)
+            frame = formula_safe_frame(page.rows.reindex(columns=CSV_COLUMNS))
             frame.to_csv(out, index=False, header=written == 0)
             written += len(frame)
             cursor = page.next_cursor

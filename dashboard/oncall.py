@@ -12,6 +12,7 @@ from core.metrics import get_metrics
 from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
+from dashboard.text import lit
 from queries.oncall import get_unrecovered_queue, get_unrecovered_summary
 from queries.recovery import (
     FailureNotFound,
@@ -95,16 +96,16 @@ def mark(
             )
     except RecoveryConflict as exc:
         clear_caches(load_queue, load_queue_summary)
-        who = f" by {exc.current_by}" if exc.current_by else ""
+        who = f" by {lit(exc.current_by)}" if exc.current_by else ""
         return MarkOutcome(False, (
             f"Nothing was changed: failure {short_id(str(exc.failure_id))} was changed{who} after you loaded "
             f"the queue (it is now {exc.current_state}). The queue has been reloaded; check it and try again."
         ))
     except FailureNotFound as exc:
         clear_caches(load_queue, load_queue_summary)
-        return MarkOutcome(False, f"Nothing was changed: {exc}. The queue has been reloaded.")
+        return MarkOutcome(False, f"Nothing was changed: {lit(exc)}. The queue has been reloaded.")
     except ValueError as exc:
-        return MarkOutcome(False, f"Nothing was changed: {exc}.")
+        return MarkOutcome(False, f"Nothing was changed: {lit(exc)}.")
     count_recovery_changes(get_metrics(), changes)
     # Any page may show these failures or their rollups (overview, explore, detail), so clear them all.
     clear_caches()

@@ -1,37 +1,67 @@
-"""Who is signed in to the dashboard: local accounts with a signed cookie, or OIDC via st.login.
+"""Who is signed in to the dashboard: local accounts with a server-side session, or OIDC via st.login.
 
 The principal lives in ``st.session_state[PRINCIPAL_KEY]``. Production sign-in (password form, cookie
 restore, OIDC) stores it there, and AppTest tests place a ``core.security.Principal`` there before
-``at.run()`` (the documented test path). Every run re-reads the account from the database (cached
-for a few seconds), so a disabled account or a changed role takes effect without a new sign-in.
+``at.run()`` (the documented test path). Every run re-checks the session or the account in the database
+(cached for a few seconds), so a sign-out elsewhere, a disabled account or a changed role takes effect
+without a new sign-in.
+
+The cookie holds a random session token; the server keeps only its hash (queries.accounts). Streamlit lets
+a page set cookies only from the browser, so the cookie cannot be httpOnly: it is SameSite=Strict, Secure
+over https, lives no longer than the session, and is worthless once the session is revoked.
 """
 from __future__ import annotations
 
 import json
+import logging
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import DatabaseUnavailable, describe_db_error
+from core.metrics import get_metrics
 from core.security import Principal
-from dashboard.db import connect, database_url
-from dashboard.session_token import COOKIE_NAME, make_token, read_token
-from queries.accounts import authenticate_user, get_user_principal
+from core.settings import get_settings
+from core.throttle import Throttle
+from dashboard.db import begin, connect, database_url
+from dashboard.text import lit
+from queries.accounts import (
+    authenticate_user,
+    end_session,
+    get_user_principal,
+    session_principal,
+    start_session,
+)
+
+log = logging.getLogger("failcat.dashboard")
 
 PRINCIPAL_KEY = "failcat_principal"
+COOKIE_NAME = "failcat_session"
 _TOKEN_KEY = "failcat_session_token"
 _SIGNED_OUT_KEY = "failcat_signed_out"
-
-ACTION_WORDS = {
-    "read": "view failures", "recover": "mark recoveries", "ingest": "ingest events",
-    "admin": "administer the catalog", "export": "run exports", "catalog": "change the catalog",
-}
+_COOKIE_SENT_KEY = "failcat_cookie_sent"
+MAX_NAME = 128
 
 
 @st.cache_data(ttl=15, show_spinner=False)
 def _lookup_user(url: str, name: str) -> Principal | None:
     with connect(url) as conn:
         return get_user_principal(conn, name=name)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def _lookup_session(url: str, token: str) -> Principal | None:
+    with connect(url) as conn:
+        return session_principal(conn, token=token)
+
+
+@st.cache_resource(show_spinner=False)
+def _throttles() -> tuple[Throttle, Throttle]:
+    """Failed sign-ins per account and per client address, for this dashboard process."""
+    settings = get_settings()
+    window = settings.auth_failure_window_seconds
+    return (Throttle(settings.auth_max_failures_per_account, window),
+            Throttle(settings.auth_max_failures_per_address, window))
 
 
 def oidc_configured() -> bool:
@@ -50,23 +80,35 @@ def _oidc_name() -> str | None:
     return st.user.get("email") or st.user.get("preferred_username") or st.user.get("sub")
 
 
+def _cookie() -> str | None:
+    """The session cookie the browser sent when it connected (None when there is none, or no browser)."""
+    value = st.context.cookies.get(COOKIE_NAME)
+    return value if isinstance(value, str) and value else None
+
+
 def _restore() -> Principal | None:
-    """Principal from session state, OIDC or the signed cookie, refreshed from the users table."""
+    """Principal from session state, OIDC or the session cookie, checked against the database."""
     state = st.session_state
     held = state.get(PRINCIPAL_KEY)
-    if held is not None:
-        name = held.name
+    token = state.get(_TOKEN_KEY)
+    url = database_url()
+    if token:
+        principal = _lookup_session(url, token)
+    elif held is not None:
+        principal = _lookup_user(url, held.name)
     elif oidc_configured():
         name = _oidc_name()
+        principal = _lookup_user(url, name) if name else None
     elif not state.get(_SIGNED_OUT_KEY):
-        name = read_token(st.context.cookies.get(COOKIE_NAME))
+        cookie = _cookie()
+        principal = _lookup_session(url, cookie) if cookie else None
+        if principal is not None:
+            state[_TOKEN_KEY] = state[_COOKIE_SENT_KEY] = cookie
     else:
-        name = None
-    if not name:
-        return None
-    principal = _lookup_user(database_url(), name)
+        principal = None
     if principal is None:
         state.pop(PRINCIPAL_KEY, None)
+        state.pop(_TOKEN_KEY, None)
         return None
     state[PRINCIPAL_KEY] = principal
     return principal
@@ -91,7 +133,7 @@ def current_principal() -> Principal | None:
     try:
         return _restore()
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        st.error(f"Cannot check your sign-in: {describe_db_error(exc, database_url())}", icon=":material/error:")
+        st.error(f"Cannot check your sign-in: {lit(describe_db_error(exc, database_url()))}", icon=":material/error:")
         st.stop()
     return None  # unreachable; st.stop raises
 
@@ -104,32 +146,70 @@ def require(action: str = "read") -> Principal:
         st.warning("Please sign in to use the Failure Catalog.", icon=":material/lock:")
         st.stop()
     assert principal is not None
-    if not principal.can(action):
-        st.error(
-            f"Your role ({principal.role}) does not allow you to {ACTION_WORDS.get(action, action)}.",
-            icon=":material/block:",
-        )
+    refusal = principal.refusal(action)
+    if refusal is not None:
+        st.error(refusal[0].upper() + refusal[1:] + ".", icon=":material/block:")
         st.stop()
     return principal
 
 
+def client_address() -> str:
+    """The browser's address as this server sees it (the proxy's, behind one)."""
+    try:
+        return st.context.ip_address or "unknown"
+    except Exception:  # noqa: BLE001 - AppTest has no request
+        return "unknown"
+
+
+class SignInThrottled(Exception):
+    """Too many failed sign-ins for this account or from this address; `retry_after` in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
 def sign_in(name: str, password: str) -> Principal | None:
-    """Check a local account's password; on success the session holds the principal and a fresh cookie."""
+    """Check a local account's password; on success the session holds the principal and a new session token.
+
+    Raises SignInThrottled, without checking the password, while the account or the address has failed too often.
+    """
+    by_account, by_address = _throttles()
+    account, address = name.strip().lower()[:MAX_NAME], client_address()
+    wait = max(by_account.retry_after(account), by_address.retry_after(address))
+    metrics = get_metrics()
+    if wait:
+        metrics.count_auth_failure(channel="dashboard", outcome="throttled")
+        log.warning("sign-in throttled: user=%r address=%s retry_after=%ss", account, address, wait)
+        raise SignInThrottled(wait)
     with connect() as conn:
-        principal = authenticate_user(conn, name=name, password=password)
+        principal = authenticate_user(conn, name=name[:MAX_NAME], password=password)
     if principal is None:
+        by_account.failure(account)
+        by_address.failure(address)
+        metrics.count_auth_failure(channel="dashboard", outcome="bad_credentials")
+        log.warning("sign-in refused: user=%r address=%s", account, address)
         return None
+    by_account.success(account)
+    with begin() as conn:
+        token = start_session(conn, name=principal.name, hours=get_settings().session_hours)
     st.session_state[PRINCIPAL_KEY] = principal
-    st.session_state[_TOKEN_KEY] = make_token(principal.name)
+    st.session_state[_TOKEN_KEY] = token
     st.session_state.pop(_SIGNED_OUT_KEY, None)
-    _lookup_user.clear()
     return principal
 
 
 def sign_out() -> None:
-    """Forget the principal and delete the cookie (OIDC sessions are ended with st.logout)."""
+    """End the session on the server, forget the principal and delete the cookie (OIDC: st.logout)."""
+    token = st.session_state.pop(_TOKEN_KEY, None)
     st.session_state.pop(PRINCIPAL_KEY, None)
-    st.session_state.pop(_TOKEN_KEY, None)
+    if token:
+        try:
+            with begin() as conn:
+                end_session(conn, token=token)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            log.warning("could not end a dashboard session: %s", exc)
+        _lookup_session.clear()
     # The browser's cookie stays in st.context.cookies until a reload, so remember the sign-out.
     st.session_state[_SIGNED_OUT_KEY] = True
     if oidc_configured() and getattr(st.user, "is_logged_in", False):
@@ -139,9 +219,10 @@ def sign_out() -> None:
 def sync_cookie() -> None:
     """Write (after a sign-in) or delete (after a sign-out) the session cookie in the browser."""
     token = st.session_state.get(_TOKEN_KEY)
-    sent = st.context.cookies.get(COOKIE_NAME)
-    if token and token != sent:
-        value, max_age = token, 3600 * 24 * 30  # the token carries its own shorter expiry
+    sent = _cookie()
+    if token and token != sent and st.session_state.get(_COOKIE_SENT_KEY) != token:
+        value, max_age = token, 3600 * get_settings().session_hours
+        st.session_state[_COOKIE_SENT_KEY] = token
     elif st.session_state.get(_SIGNED_OUT_KEY) and sent:
         value, max_age = "", 0
     else:
@@ -162,7 +243,7 @@ def sign_in_form() -> None:
         st.caption("Failures of agent runs, matched against the catalog of known failure patterns.")
         if oidc_configured():
             if _oidc_name():
-                st.error(f"No Failure Catalog account for {_oidc_name()}. Ask an admin to add one.")
+                st.error(f"No Failure Catalog account for {lit(_oidc_name())}. Ask an admin to add one.")
                 st.button("Sign out", on_click=st.logout)
             else:
                 st.button("Sign in with single sign-on", type="primary", on_click=st.login, width="stretch")
@@ -178,8 +259,12 @@ def sign_in_form() -> None:
                 return
             try:
                 ok = sign_in(name, password)
+            except SignInThrottled as exc:
+                minutes = max(1, -(-exc.retry_after // 60))
+                st.error(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+                return
             except (DatabaseUnavailable, SQLAlchemyError) as exc:
-                st.error(f"Cannot sign in: {describe_db_error(exc, database_url())}")
+                st.error(f"Cannot sign in: {lit(describe_db_error(exc, database_url()))}")
                 return
             if ok is None:
                 st.error("Wrong user name or password.")

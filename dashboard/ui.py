@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import DatabaseUnavailable, describe_db_error
 from dashboard.db import database_url
+from dashboard.text import lit
 
 
 def page_header(title: str, caption: str | None = None) -> None:
@@ -27,15 +28,15 @@ def db_error(exc: BaseException) -> None:
     """Show a database failure as one line and stop the page."""
     st.error(
         f"The database is not reachable right now, so this page cannot be shown.\n\n"
-        f"`{describe_db_error(exc, database_url())}`",
+        f"{lit(describe_db_error(exc, database_url()))}",
         icon=":material/cloud_off:",
     )
     st.stop()
 
 
 def bad_link(message: str) -> None:
-    """Show a bad link (unknown id, bad URL value) and stop the page."""
-    st.warning(f"{message}", icon=":material/link_off:")
+    """Show a bad link (unknown id, bad URL value) and stop the page; values in `message` go through lit()."""
+    st.warning(message, icon=":material/link_off:")
     st.stop()
 
 

@@ -13,6 +13,7 @@ from core.db import DatabaseUnavailable
 from core.security import Principal
 from dashboard.db import database_url
 from dashboard.loaders import load_tenants
+from dashboard.text import lit
 from dashboard.ui import db_error
 
 T = TypeVar("T")
@@ -70,7 +71,7 @@ def url_value(name: str, default: T, parse: Callable[[str], T] | None = None) ->
     try:
         return parse(raw)
     except (ValueError, TypeError) as exc:
-        _warn(f"Ignored `{name}={raw}` from the link: {exc}")
+        _warn(f"Ignored {lit(f'{name}={raw}', limit=80)} from the link: {exc}")
         return default
 
 
@@ -81,7 +82,7 @@ def url_list(name: str, allowed: Sequence[str] | None = None) -> list[str]:
     if allowed is not None:
         bad = [v for v in values if v not in allowed]
         if bad:
-            _warn(f"Ignored unknown {name} in the link: {', '.join(bad)}")
+            _warn(f"Ignored unknown {name} in the link: {', '.join(lit(b, limit=60) for b in bad[:5])}")
         values = [v for v in values if v in allowed]
     return values
 
@@ -121,7 +122,7 @@ def tenant_picker(principal: Principal, *, key: str = "tenant", container: Any =
         return None
     wanted = url_value("tenant", None)
     if wanted is not None and wanted not in tenants:
-        _warn(f"Ignored unknown tenant `{wanted}` from the link.")
+        _warn(f"Ignored unknown tenant {lit(wanted, limit=80)} from the link.")
         wanted = None
     seed_state(key, wanted or ALL_TENANTS)
     choice = where.selectbox("Tenant", [ALL_TENANTS, *tenants], key=key)
@@ -131,7 +132,10 @@ def tenant_picker(principal: Principal, *, key: str = "tenant", container: Any =
 
 
 def _parse_date(raw: str) -> date:
-    return date.fromisoformat(raw)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("use a date such as 2026-01-31") from None
 
 
 def time_range(*, key: str = "range", container: Any = None, default: str = "7d",

@@ -29,6 +29,9 @@ RECOVERY_MODES = (
     "MANUAL_INTERVENTION",
 )
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,127}$")
+CATEGORY_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
+MAX_TEXT = 2000  # a description or one recovery suggestion
+MAX_ITEMS = 50  # patterns, keywords or suggestions of one entry
 
 
 class CatalogError(ValueError):
@@ -88,7 +91,18 @@ def validate_entry(raw: dict[str, Any], *, where: str = "entry") -> CatalogEntry
     mode = str(raw["recovery_mode"]).upper()
     if mode not in RECOVERY_MODES:
         raise CatalogError(f"{where}: recovery_mode {mode!r} not one of {', '.join(RECOVERY_MODES)}")
+    category = str(raw["category"]).strip().upper()
+    if not CATEGORY_RE.match(category):
+        raise CatalogError(f"{where}: category {category[:80]!r} must be UPPER_SNAKE_CASE (at most 64 characters)")
+    message = str(raw["message"]).strip()
+    suggestions = tuple(str(s).strip() for s in raw.get("recovery_suggestions") or ())
     patterns = tuple(str(p) for p in raw.get("patterns") or ())
+    keywords = tuple(str(k).lower() for k in raw.get("keywords") or ())
+    for name, items in (("patterns", patterns), ("keywords", keywords), ("recovery_suggestions", suggestions)):
+        if len(items) > MAX_ITEMS:
+            raise CatalogError(f"{where}: more than {MAX_ITEMS} {name}")
+    if len(message) > MAX_TEXT or any(len(t) > MAX_TEXT for t in (*suggestions, *patterns, *keywords)):
+        raise CatalogError(f"{where}: a text is longer than {MAX_TEXT} characters")
     for pattern in patterns:
         try:
             re.compile(pattern)
@@ -97,14 +111,14 @@ def validate_entry(raw: dict[str, Any], *, where: str = "entry") -> CatalogEntry
     http_status = raw.get("http_status")
     return CatalogEntry(
         code=code,
-        category=str(raw["category"]).strip().upper(),
+        category=category,
         severity=severity,
-        message=str(raw["message"]).strip(),
+        message=message,
         recovery_mode=mode,
         patterns=patterns,
-        keywords=tuple(str(k).lower() for k in raw.get("keywords") or ()),
+        keywords=keywords,
         is_retryable=bool(raw.get("is_retryable", False)),
-        recovery_suggestions=tuple(str(s) for s in raw.get("recovery_suggestions") or ()),
+        recovery_suggestions=suggestions,
         http_status=int(http_status) if http_status is not None else None,
         created_by=str(raw.get("created_by") or "catalog"),
         enabled=bool(raw.get("enabled", True)),

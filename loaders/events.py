@@ -2,18 +2,30 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from core.settings import get_settings
 from core.types import utcnow
 
 MAX_MESSAGE = 8000
 MAX_CONTEXT_BYTES = 16_384
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$"
+# How far ahead of this server's clock an event may be (clients' clocks drift a little).
+MAX_FUTURE = timedelta(minutes=10)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def occurred_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The [earliest, latest] occurred_at an event may carry: within RETENTION_DAYS, at most 10 minutes ahead."""
+    now = now or utcnow()
+    return now - timedelta(days=get_settings().retention_days), now + MAX_FUTURE
 
 
 class FailureEvent(BaseModel):
@@ -44,16 +56,34 @@ class FailureEvent(BaseModel):
             raise ValueError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
         return value
 
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        # pydantic would read 123 or "123.5" as Unix time; the format is ISO 8601 text.
+        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
+            raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+        return value
+
     @field_validator("occurred_at")
     @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
+    def _within_window(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)  # ISO strings without offset are read as UTC
-        value = value.astimezone(UTC)
-        if value > utcnow() + timedelta(minutes=10):
-            raise ValueError("occurred_at is in the future")
+        try:
+            value = value.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:  # 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+            raise ValueError("occurred_at is out of range") from exc
+        earliest, latest = occurred_window()
+        if value > latest:
+            raise ValueError(f"occurred_at is more than {int(MAX_FUTURE.total_seconds() // 60)} minutes in the future")
+        # A replayed event was inside the window when it was spooled; only the hard floor applies then.
+        floor = EPOCH if (info.context or {}).get("replay") else earliest
+        if value < floor:
+            days = get_settings().retention_days
+            raise ValueError(f"occurred_at is older than the retention period ({days} days)"
+                             if floor is earliest else "occurred_at is before 1970")
         return value
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import time
 import uuid
 from collections import Counter
@@ -11,14 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from core.ids import new_failure_id
+from core.ids import event_failure_id, new_failure_id
 from core.metrics import FailcatMetrics, get_metrics
-from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, failure_matches
+from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, api_tokens, failure_matches
 from core.settings import get_settings
 from core.types import utcnow
 from loaders.events import EventError, FailureEvent, validate_event
@@ -29,6 +31,8 @@ from queries.flags import CATALOG_FLAG, is_enabled
 from queries.partitions import ensure_weeks, forget_known, is_missing_partition, lock_and_find_ids, weeks_of
 from queries.rollup_writes import apply_rollup_deltas, deltas_for_inserts, rollup_params
 from queries.signature_rollups import apply_signature_deltas, signature_deltas
+
+log = logging.getLogger(__name__)
 
 COPY_MIN_ROWS = 200  # below this a multi-row INSERT is as fast as COPY plus the stage round trips
 
@@ -49,6 +53,7 @@ class IngestReport:
     spooled: int = 0
     replayed: int = 0
     dropped: int = 0
+    refused: int = 0  # spooled events whose token was revoked before they were spooled
     errors: list[EventError] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
 
@@ -59,19 +64,25 @@ class IngestReport:
 
     def merge(self, other: IngestReport) -> None:
         """Add another report's counts to this one."""
-        for name in ("received", "inserted", "duplicates", "matched", "unmatched", "spooled", "replayed", "dropped"):
+        for name in ("received", "inserted", "duplicates", "matched", "unmatched", "spooled", "replayed", "dropped",
+                     "refused"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.ids.extend(other.ids)
 
 
-def build_row(event: FailureEvent, matcher: Matcher, now: Any) -> dict[str, Any]:
-    """Match one validated event and return its failure_matches row."""
+def stored_id(event: FailureEvent, occurred: datetime) -> uuid.UUID:
+    """The id an event is stored under: derived from tenant and the event's own id, or a fresh UUIDv7."""
+    return event_failure_id(event.tenant_id, event.id) if event.id is not None else new_failure_id(occurred)
+
+
+def build_row(event: FailureEvent, matcher: Matcher, now: Any, failure_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Match one validated event and return its failure_matches row (`failure_id` when fixed before, on replay)."""
     result = matcher.match(event.error_code, event.error_message)
     entry = result.entry
     occurred = event.occurred_at or now
     return {
-        "id": event.id or new_failure_id(occurred),
+        "id": failure_id or stored_id(event, occurred),
         "run_id": event.run_id,
         "tenant_id": event.tenant_id,
         "error_code": result.error_code,
@@ -165,9 +176,13 @@ class IngestPipeline:
 
     def ingest_checked(
         self, items: Iterable[FailureEvent | list[EventError]], *, replay: bool = True,
-        on_item: Callable[[], None] | None = None,
+        on_item: Callable[[], None] | None = None, token_id: int | None = None,
     ) -> IngestReport:
-        """Store validated events in batches; error lists are reported, not stored."""
+        """Store validated events in batches; error lists are reported, not stored.
+
+        `token_id` names the API token that sent the events: spooled events remember it, and a replay refuses
+        the events of a token revoked before they were spooled.
+        """
         try:
             self.ensure_enabled()
         except (OperationalError, DBAPIError):
@@ -200,14 +215,14 @@ class IngestPipeline:
                     if pending is not None:
                         report.merge(pending.result())
                     writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="failcat-ingest")
-                    pending = writer.submit(self._write, batch, prepared)
+                    pending = writer.submit(self._write, batch, prepared, token_id)
                     batch = []
             if batch:
                 prepared = self._prepare(batch)
                 if pending is not None:
                     report.merge(pending.result())
                     pending = None
-                report.merge(self._write(batch, prepared))
+                report.merge(self._write(batch, prepared, token_id))
             if pending is not None:
                 report.merge(pending.result())
                 pending = None
@@ -238,18 +253,18 @@ class IngestPipeline:
                 prepared.copy = copy_text(rows)
         return prepared
 
-    def _write(self, events: list[FailureEvent], prepared: Prepared) -> IngestReport:
+    def _write(self, events: list[FailureEvent], prepared: Prepared, token_id: int | None = None) -> IngestReport:
         """Insert a matched batch; spool it if the database fails."""
         started, rows = prepared.started, prepared.rows
         if rows is None:
-            return self._spool([_event_row(e) for e in events])
+            return self._spool([spool_row(e, None, token_id) for e in events])
         try:
             client_ids = {r["id"] for e, r in zip(events, rows, strict=True) if e.id is not None}
             report = self._insert(rows, check_existing=bool(client_ids), client_ids=client_ids, prepared=prepared)
         except (OperationalError, DBAPIError) as exc:
             if not _is_connection_error(exc):
                 raise
-            return self._spool([_event_row(e, r["id"]) for e, r in zip(events, rows, strict=True)])
+            return self._spool([spool_row(e, r["id"], token_id) for e, r in zip(events, rows, strict=True)])
         self.metrics.ingest_seconds.observe(time.perf_counter() - started)
         return report
 
@@ -337,7 +352,7 @@ class IngestPipeline:
         return report
 
     def _spool(self, raw_events: list[dict[str, Any]]) -> IngestReport:
-        report = IngestReport(ids=[str(e["id"]) for e in raw_events])
+        report = IngestReport(ids=[str(e["failure_id"]) for e in raw_events])
         try:
             self.spool.write(raw_events)
         except OSError:
@@ -353,31 +368,82 @@ class IngestPipeline:
         """Store every spooled batch this process can claim; batches that fail again stay spooled."""
         report = IngestReport()
         self.spool.recover_stale()
-        for claimed, raw_events in self.spool.claim():
-            events = [FailureEvent.model_validate(e) for e in raw_events]
+        for claimed, lines in self.spool.claim():
+            spooled = [read_spool_row(line) for line in lines]
             try:
-                stored = self._insert([build_row(e, self.matcher, utcnow()) for e in events])
+                with self.engine.connect() as conn:
+                    revoked = revoked_before_spooling(conn, spooled)
+                refused = {id(s) for s in revoked}
+                kept = [s for s in spooled if id(s) not in refused]
+                rows = [build_row(s.event, self.matcher, utcnow(), s.failure_id) for s in kept]
+                stored = self._insert(rows) if rows else IngestReport()
             except (OperationalError, DBAPIError):
                 self.spool.release(claimed)
                 break
             self.spool.done(claimed)
+            if revoked:
+                # Revocation wins over the outage grace (api.deps): these were sent with a revoked token.
+                log.warning("spool replay refused %d events sent with a revoked API token", len(revoked))
+                self.metrics.events_rejected.labels(reason="revoked_token").inc(len(revoked))
+            report.refused += len(revoked)
             report.replayed += stored.inserted + stored.duplicates
             report.inserted += stored.inserted
             report.duplicates += stored.duplicates
             report.matched += stored.matched
             report.unmatched += stored.unmatched
-            self.metrics.events_replayed.inc(len(events))
-            self.metrics.spool_pending.dec(len(events))
+            self.metrics.events_replayed.inc(len(kept))
+            self.metrics.spool_pending.dec(len(spooled))
         return report
 
 
-def _event_row(event: FailureEvent, failure_id: uuid.UUID | None = None) -> dict[str, Any]:
-    # The id is fixed before spooling so a replay after a partial success cannot store a row twice.
-    data = event.model_dump(mode="json", exclude_none=True)
+@dataclass(frozen=True, eq=False)
+class SpooledEvent:
+    """One spooled event: the event, the id fixed for it, the token that sent it and when it was spooled."""
+
+    event: FailureEvent
+    failure_id: uuid.UUID
+    token_id: int | None
+    spooled_at: datetime | None
+
+
+def spool_row(event: FailureEvent, failure_id: uuid.UUID | None, token_id: int | None) -> dict[str, Any]:
+    """The spool's line for an event; the id is fixed before spooling so a replay cannot store a row twice."""
     occurred = event.occurred_at or utcnow()
-    data["id"] = str(failure_id or event.id or new_failure_id(occurred))
+    data = event.model_dump(mode="json", exclude_none=True)
     data.setdefault("occurred_at", occurred.isoformat())
-    return data
+    return {"event": data, "failure_id": str(failure_id or stored_id(event, occurred)), "token_id": token_id,
+            "spooled_at": utcnow().isoformat()}
+
+
+def read_spool_row(line: dict[str, Any]) -> SpooledEvent:
+    """A spooled line back as a SpooledEvent (a line without an "event" key is the event itself, its id final)."""
+    if "event" not in line:
+        event = FailureEvent.model_validate(line, context={"replay": True})
+        return SpooledEvent(event, event.id or new_failure_id(event.occurred_at or utcnow()), None, None)
+    event = FailureEvent.model_validate(line["event"], context={"replay": True})
+    spooled_at = datetime.fromisoformat(line["spooled_at"]) if line.get("spooled_at") else None
+    return SpooledEvent(event, uuid.UUID(line["failure_id"]), line.get("token_id"), spooled_at)
+
+
+def revoked_before_spooling(conn: Connection, spooled: list[SpooledEvent]) -> list[SpooledEvent]:
+    """The spooled events whose token was revoked (or deleted) before they were spooled."""
+    token_ids = {s.token_id for s in spooled if s.token_id is not None}
+    if not token_ids:
+        return []
+    revoked_at = dict(conn.execute(
+        select(api_tokens.c.id, api_tokens.c.revoked_at).where(api_tokens.c.id.in_(token_ids))
+    ).all())
+    out = []
+    for s in spooled:
+        if s.token_id is None:
+            continue
+        if s.token_id not in revoked_at:  # a deleted token counts as revoked
+            out.append(s)
+            continue
+        at = revoked_at[s.token_id]
+        if at is not None and (s.spooled_at is None or at <= s.spooled_at):
+            out.append(s)
+    return out
 
 
 def _first_per_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
+from core.ids import event_failure_id
 from loaders.catalog_file import CatalogEntry
 from loaders.matcher import Matcher
 from loaders.synthetic_messages import (
@@ -64,8 +65,8 @@ class PlannedFailure:
 
     @property
     def id(self) -> str:
-        """The event's id (idempotency key)."""
-        return str(self.event["id"])
+        """The id the failure is stored under (derived from its tenant and the event's own id)."""
+        return str(event_failure_id(self.event["tenant_id"], uuid.UUID(str(self.event["id"]))))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dashboard.admin import (
 )
 from dashboard.db import database_url
 from dashboard.session import require
+from dashboard.text import lit
 from dashboard.ui import empty_state, guarded, page_header
 from queries.flags import CATALOG_FLAG
 
@@ -57,7 +58,8 @@ with flag_tab:
     else:
         st.warning(f"`{CATALOG_FLAG}` is **off**: ingest refuses new events.", icon=":material/toggle_off:")
     if scope is None and not row.empty and row["updated_by"].iloc[0]:
-        st.caption(f"Last changed by {row['updated_by'].iloc[0]} at {row['updated_at'].iloc[0]:%Y-%m-%d %H:%M} UTC.")
+        when = f"{row['updated_at'].iloc[0]:%Y-%m-%d %H:%M}"
+        st.caption(f"Last changed by {lit(row['updated_by'].iloc[0])} at {when} UTC.")
     if scope is not None:
         st.caption("The flag affects every tenant; only an all-tenant admin can switch it.")
     else:

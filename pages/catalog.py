@@ -87,7 +87,7 @@ with candidates_tab:
         "suggested_category": "Suggested category", "suggested_recovery_mode": "Suggested recovery",
     })
     if not principal.can("catalog"):
-        st.caption("An admin can promote a candidate into the catalog.")
+        st.caption("Promoting a candidate changes the catalog of every tenant: an admin of all tenants can do it.")
         st.stop()
 
     # Candidates are chosen by signature (a stable id), never by row position.

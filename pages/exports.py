@@ -17,6 +17,7 @@ from dashboard.exports_ops import (
     r2_target,
 )
 from dashboard.session import require
+from dashboard.text import lit
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.widgets import tenant_picker
 
@@ -34,10 +35,10 @@ if outcome is not None:
 
 target = r2_target()
 if target:
-    st.caption(f":material/cloud: Uploads go to `{target}`; fallbacks are kept in `{fallback_dir()}`.")
+    st.caption(f":material/cloud: Uploads go to {lit(target)}; fallbacks are kept in {lit(fallback_dir())}.")
 else:
     st.info(f"R2 is not configured (R2_ENDPOINT_URL, R2_BUCKET): exports are written locally to "
-            f"`{fallback_dir()}` and uploaded once R2 is set up.", icon=":material/cloud_off:")
+            f"{lit(fallback_dir())} and uploaded once R2 is set up.", icon=":material/cloud_off:")
 
 with st.form("exports_run", border=True):
     st.markdown("**Run an export**")
@@ -98,7 +99,8 @@ if pick is not None:
     try:
         body = load_export_body(url, pick, row["sha256"])
     except Exception as exc:  # noqa: BLE001 - a missing file or unreachable R2 is shown, never a traceback
-        st.warning(f"Export #{pick} cannot be read right now: {str(exc).splitlines()[0]}", icon=":material/cloud_off:")
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        st.warning(f"Export #{int(pick)} cannot be read right now: {lit(reason)}", icon=":material/cloud_off:")
     else:
         st.download_button("Download JSON", body, file_name=file_name(row), mime="application/json",
                            icon=":material/download:", key="exports_download", on_click="ignore")

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard.db import database_url
 from dashboard.loaders_detail import load_failure_detail
 from dashboard.session import require
+from dashboard.text import lit, plain_heading, plain_table, plain_text
 from dashboard.ui import bad_link, empty_state, guarded
 
 SEVERITY_COLOR = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "info": "gray"}
@@ -29,20 +30,21 @@ with guarded():
     except ValueError:
         detail = None
         st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
-        bad_link(f"`{failure_id[:80]}` is not a failure id (ids look like 3f2b…-…-…).")
+        bad_link(f"{lit(failure_id, limit=80)} is not a failure id (ids look like 3f2b…-…-…).")
 if detail is None:
     st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
-    bad_link(f"No failure `{failure_id[:80]}` here: it does not exist, was removed by retention, "
+    bad_link(f"No failure {lit(failure_id, limit=80)} here: it does not exist, was removed by retention, "
              "or belongs to a tenant you cannot see.")
     st.stop()
 
 f = detail.failure
 state = "unrecovered" if not f["recovery_attempted"] else ("recovered" if f["recovery_succeeded"] else "failed")
 st.page_link("pages/explore.py", label="Explore", icon=":material/arrow_back:")
-st.title(f["error_code"], anchor=False)
+plain_heading(f["error_code"])
 badges = st.container(horizontal=True)
-badges.badge(f["severity"] or "no severity", color=SEVERITY_COLOR.get(f["severity"] or "", "gray"))
-badges.badge(f["category"] or "uncategorised", color="violet")
+badges.badge(lit(f["severity"]) if f["severity"] else "no severity",
+             color=SEVERITY_COLOR.get(f["severity"] or "", "gray"))
+badges.badge(lit(f["category"]) if f["category"] else "uncategorised", color="violet")
 badges.badge("matched" if f["catalog_entry_id"] else "unmatched", color="green" if f["catalog_entry_id"] else "red",
              icon=":material/link:" if f["catalog_entry_id"] else ":material/link_off:")
 badges.badge(state, color={"recovered": "green", "failed": "red"}.get(state, "orange"))
@@ -64,16 +66,17 @@ with right:
                     "patterns on the Catalog page.")
     else:
         with st.container(border=True):
-            st.markdown(f"**{e['code']}** · {e['category']} · {e['severity']}")
-            st.write(e["message"])
+            st.markdown(f"{lit(e['code'])} · {lit(e['category'])} · {lit(e['severity'])}")
+            plain_text(e["message"])
             retry = "yes" if e["is_retryable"] else "no"
-            st.markdown(f"Recovery mode: **{e['recovery_mode']}** · retryable: **{retry}**"
-                        + (f" · HTTP {e['http_status']}" if e.get("http_status") else ""))
+            st.markdown(f"Recovery mode: {lit(e['recovery_mode'])} · retryable: **{retry}**"
+                        + (f" · HTTP {int(e['http_status'])}" if e.get("http_status") else ""))
             st.markdown("**Recovery suggestions**")
             suggestions = e.get("recovery_suggestions") or []
-            st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(suggestions, 1)) or "_none_")
+            plain_text("\n".join(f"{i}. {s}" for i, s in enumerate(suggestions, 1)) or "none")
     if f.get("recovery_suggestion"):
-        st.caption(f"Suggestion stored with the failure: {f['recovery_suggestion']}")
+        st.caption("Suggestion stored with the failure:")
+        plain_text(f["recovery_suggestion"], muted=True, small=True)
     st.subheader("Context", anchor=False)
     if f.get("context"):
         st.json(f["context"], expanded=2)
@@ -87,11 +90,13 @@ else:
     history = detail.history.assign(at=detail.history["at"].dt.strftime("%Y-%m-%d %H:%M:%S"))
     history = history[["at", "from_state", "to_state", "actor", "notes", "source"]].fillna("")
     history.columns = ["When (UTC)", "From", "To", "By", "Notes", "Via"]
-    st.table(history, hide_index=True)  # a few rows: a plain table reads better than a grid
+    plain_table(history)  # a few rows; actor and notes are people's text
 
 
-def _related(title: str, df: pd.DataFrame, none: str) -> None:
+def _related(title: str, df: pd.DataFrame, none: str, *, about: str | None = None) -> None:
     st.subheader(title, anchor=False)
+    if about:
+        st.caption(lit(about, limit=128))
     if df.empty:
         st.caption(none)
         return
@@ -101,7 +106,7 @@ def _related(title: str, df: pd.DataFrame, none: str) -> None:
 
 a, b = st.columns(2)
 with a:
-    _related(f"Same run · {f['run_id']}", detail.same_run, "No other failure in this run.")
+    _related("Same run", detail.same_run, "No other failure in this run.", about=f["run_id"])
 with b:
     _related(f"Same signature · {detail.signature_count} in total", detail.same_signature,
              "No other failure with this message signature.")

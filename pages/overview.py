@@ -9,6 +9,7 @@ from dashboard.db import database_url
 from dashboard.loaders_overview import health_source, load_canary, load_overview
 from dashboard.prom_overview import load_prometheus_panels
 from dashboard.session import require
+from dashboard.text import lit
 from dashboard.ui import empty_state, fmt_int, fmt_pct, guarded, page_header
 from dashboard.widgets import tenant_picker, time_range, url_warnings
 from queries.overview import HIT_RATE_ALERT, RECOVERY_ALERT, resample_series
@@ -95,7 +96,7 @@ with st.container(border=True):
         if prom_panels.alerts.empty:
             st.caption("No alert is firing or pending in Prometheus.")
         for alert in prom_panels.alerts.itertuples():
-            st.badge(f"{alert.alertname} · {alert.severity} · {alert.state.upper()} · {alert.summary}",
+            st.badge(f"{lit(alert.alertname)} · {lit(alert.severity)} · {alert.state.upper()} · {lit(alert.summary)}",
                      color="red" if alert.state == "firing" else "orange", icon=":material/notifications_active:")
 
 span_h = (rng.end - rng.start).total_seconds() / 3600

@@ -1,6 +1,8 @@
 """Users and API tokens: create, list, authenticate, revoke."""
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import timedelta
 
 import pandas as pd
@@ -8,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from core.schema import api_tokens, users
+from core.schema import api_tokens, dashboard_sessions, users
 from core.security import Principal, check_role, hash_password, new_token, token_hash, verify_password
 from core.types import utcnow
 
@@ -19,11 +21,19 @@ class AccountError(ValueError):
     """A user or token operation was refused (duplicate name, unknown id, ...)."""
 
 
+# Names are shown on pages and in logs: letters, digits and a little punctuation (an e-mail address fits).
+USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+TOKEN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+:/ -]{0,127}$")
+
+
 def create_user(conn: Connection, *, name: str, password: str, role: str, tenant_id: str | None) -> int:
     """Add a local account; tenant_id None means all tenants."""
     name = name.strip()
     if not name:
         raise AccountError("user name is required")
+    if not USER_NAME_RE.match(name):
+        raise AccountError("user name: letters, digits and _ . @ + - only, starting with a letter or digit, "
+                           "at most 128 characters")
     check_role(role)
     try:
         return int(conn.execute(
@@ -37,18 +47,64 @@ def create_user(conn: Connection, *, name: str, password: str, role: str, tenant
 
 
 def set_password(conn: Connection, *, name: str, password: str) -> None:
-    """Replace a user's password."""
+    """Replace a user's password; the user's dashboard sessions end."""
     result = conn.execute(users.update().where(users.c.name == name).values(password_hash=hash_password(password)))
     if result.rowcount == 0:
         raise AccountError(f"no user {name!r}")
+    revoke_user_sessions(conn, name=name)
 
 
 def authenticate_user(conn: Connection, *, name: str, password: str) -> Principal | None:
-    """The user's principal when name and password match an enabled account."""
+    """The user's principal when name and password match an enabled account.
+
+    An unknown or disabled name costs one password hash too, so timing does not tell which names exist.
+    """
     row = conn.execute(select(users).where(users.c.name == name.strip())).mappings().first()
-    if row is None or row["disabled"] or not verify_password(row["password_hash"], password):
+    if row is None or row["disabled"]:
+        verify_password(None, password)  # as slow as a real check
+        return None
+    if not verify_password(row["password_hash"], password):
         return None
     return Principal(name=row["name"], role=row["role"], tenant_id=row["tenant_id"])
+
+
+def start_session(conn: Connection, *, name: str, hours: int) -> str:
+    """A new dashboard session for the user; returns its token (the cookie value, never stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    # Expired sessions are of no use to anyone; each sign-in clears those of its user.
+    conn.execute(dashboard_sessions.delete().where(dashboard_sessions.c.user_name == name,
+                                                   dashboard_sessions.c.expires_at < now))
+    conn.execute(dashboard_sessions.insert().values(
+        token_hash=token_hash(token), user_name=name, created_at=now, expires_at=now + timedelta(hours=hours)))
+    return token
+
+
+def session_principal(conn: Connection, *, token: str) -> Principal | None:
+    """The principal of a live session (not expired, not revoked, account enabled), or None."""
+    if not token or len(token) > 128:
+        return None
+    row = conn.execute(
+        select(users.c.name, users.c.role, users.c.tenant_id)
+        .select_from(dashboard_sessions.join(users, users.c.name == dashboard_sessions.c.user_name))
+        .where(dashboard_sessions.c.token_hash == token_hash(token), dashboard_sessions.c.revoked_at.is_(None),
+               dashboard_sessions.c.expires_at > utcnow(), users.c.disabled.is_(False))
+    ).first()
+    return None if row is None else Principal(name=row.name, role=row.role, tenant_id=row.tenant_id)
+
+
+def end_session(conn: Connection, *, token: str) -> None:
+    """Revoke one dashboard session (sign-out)."""
+    conn.execute(dashboard_sessions.update().where(dashboard_sessions.c.token_hash == token_hash(token),
+                                                   dashboard_sessions.c.revoked_at.is_(None))
+                 .values(revoked_at=utcnow()))
+
+
+def revoke_user_sessions(conn: Connection, *, name: str) -> int:
+    """Revoke every live dashboard session of a user; returns how many."""
+    return int(conn.execute(dashboard_sessions.update().where(dashboard_sessions.c.user_name == name,
+                                                              dashboard_sessions.c.revoked_at.is_(None))
+                            .values(revoked_at=utcnow())).rowcount)
 
 
 def get_user_principal(conn: Connection, *, name: str) -> Principal | None:
@@ -69,9 +125,11 @@ def list_users(conn: Connection, *, tenant_scope: str | None = None) -> pd.DataF
 
 
 def set_user_disabled(conn: Connection, *, name: str, disabled: bool) -> None:
-    """Disable or re-enable a user."""
+    """Disable or re-enable a user; disabling ends the user's dashboard sessions."""
     if conn.execute(users.update().where(users.c.name == name).values(disabled=disabled)).rowcount == 0:
         raise AccountError(f"no user {name!r}")
+    if disabled:
+        revoke_user_sessions(conn, name=name)
 
 
 def create_token(conn: Connection, *, name: str, role: str, tenant_id: str | None) -> tuple[int, str]:
@@ -79,6 +137,8 @@ def create_token(conn: Connection, *, name: str, role: str, tenant_id: str | Non
     check_role(role)
     if not name.strip():
         raise AccountError("token name is required")
+    if not TOKEN_NAME_RE.match(name.strip()):
+        raise AccountError("token name: letters, digits, spaces and _ . @ + : / - only, at most 128 characters")
     token = new_token()
     token_id = conn.execute(
         api_tokens.insert().values(
@@ -98,7 +158,7 @@ def authenticate_token(conn: Connection, token: str) -> Principal | None:
     # request, bench api.*.p95); once a minute is as useful for spotting unused tokens.
     if row["last_used_at"] is None or now - row["last_used_at"] >= LAST_USED_RESOLUTION:
         conn.execute(api_tokens.update().where(api_tokens.c.id == row["id"]).values(last_used_at=now))
-    return Principal(name=f"token:{row['name']}", role=row["role"], tenant_id=row["tenant_id"])
+    return Principal(name=f"token:{row['name']}", role=row["role"], tenant_id=row["tenant_id"], token_id=row["id"])
 
 
 def list_tokens(conn: Connection) -> pd.DataFrame:

@@ -39,6 +39,13 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def long_retention(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RETENTION_DAYS of ten years, so a test may ingest events older than the default 90 days."""
+    monkeypatch.setenv("RETENTION_DAYS", "3650")
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """URL of a fresh, migrated PostgreSQL database for this test session (dropped afterwards)."""

@@ -36,11 +36,15 @@ def window(
     since_hours: float, since: datetime | None, until: datetime | None, *, end_default_now: bool
 ) -> tuple[datetime, datetime | None]:
     """[start, end) from since/until or `since_hours` before until (or now)."""
-    end = as_utc(until, "until") if until is not None else (utcnow() if end_default_now else None)
+    now = utcnow()
+    end = as_utc(until, "until") if until is not None else (now if end_default_now else None)
     try:
-        start = as_utc(since, "since") if since is not None else (end or utcnow()) - timedelta(hours=since_hours)
+        start = as_utc(since, "since") if since is not None else (end or now) - timedelta(hours=since_hours)
     except OverflowError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="since_hours reaches before year 1") from exc
+    # One rule for every endpoint: a window starts no later than now and before its end.
+    if start > now:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="since is in the future")
     if end is not None and start > end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="since must be before until")
     return start, end

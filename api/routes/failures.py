@@ -297,7 +297,7 @@ def post_failures_route(
     checked: list[FailureEvent | list[EventError]] = [validate_event(it, i) for i, it in enumerate(items)]
     pipeline = _pipeline(request, engine, metrics)
     try:
-        report = pipeline.ingest_checked(checked, replay=False)
+        report = pipeline.ingest_checked(checked, replay=False, token_id=principal.token_id)
     except IngestDisabled as exc:
         raise HTTPException(http.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
     bad: dict[int, list[str]] = {}

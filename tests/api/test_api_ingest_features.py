@@ -89,7 +89,7 @@ def test_flag_off_refuses_ingest_and_runbook_patch_without_content_type(client, 
     assert client.post("/api/v1/failures", json=event(), headers=admin).status_code == 200
     assert client.patch("/api/v1/features/nope", json={"enabled": True}, headers=admin).status_code == 404
     r = client.patch("/api/v1/features/failure_catalog_m9", json={"enabled": False}, headers=auth(tokens["admin@t1"]))
-    assert r.status_code == 403 and "all-tenant" in r.json()["detail"]
+    assert r.status_code == 403 and "all tenants" in r.json()["detail"]
     for bad in (b"enabled=false", b'{"enabled": "maybe"}', b"{}", b'{"enabled": 0}', b'{"enabled": "false"}'):
         r = client.patch("/api/v1/features/failure_catalog_m9", content=bad,
                          headers={**admin, "Content-Type": "application/x-www-form-urlencoded"})

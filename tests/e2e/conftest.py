@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,30 +52,14 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60)
     pytest.fail(f"the dashboard did not answer {url} within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """Migrate and seed a SQLite database (failcat seed), add admin/oncall/viewer, serve app.py on a free port."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    db_url = f"sqlite:///{tmp / 'failcat.db'}"
-    env = {**os.environ, "DATABASE_URL": db_url, "SESSION_SECRET": "e2e-secret-" + "x" * 20,
+@contextmanager
+def serve_dashboard(db_url: str, tmp: Path) -> Iterator[str]:
+    """`streamlit run app.py` on DATABASE_URL=db_url and a free loopback port; yields its base URL."""
+    env = {**os.environ, "DATABASE_URL": db_url,
            "SPOOL_DIR": str(tmp / "spool"), "EXPORT_FALLBACK_DIR": str(tmp / "fallback"),
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     for var in ("PROMETHEUS_URL", "PUSHGATEWAY_URL", "R2_ENDPOINT_URL", "R2_BUCKET"):
         env.pop(var, None)
-    engine = make_engine(db_url)
-    migrate(engine)
-    seed = subprocess.run(
-        [str(Path(sys.executable).parent / "failcat"), "seed", "--events", "2000", "--tenants", "3", "--days", "14",
-         "--seed", "42", "--no-progress"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert seed.returncode == 0, seed.stderr
-    with engine.connect() as conn:
-        tenants = list_tenants(conn, tenant_scope=None)
-    with engine.begin() as conn:
-        create_user(conn, name="admin", password=PASSWORDS["admin"], role="admin", tenant_id=None)
-        create_user(conn, name="oncall", password=PASSWORDS["oncall"], role="oncall", tenant_id=None)
-        create_user(conn, name="viewer", password=PASSWORDS["viewer"], role="viewer", tenant_id=tenants[0])
     port = _free_port()
     log = tmp / "streamlit.log"
     with log.open("w") as out:
@@ -85,13 +70,44 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         )
     try:
         _wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, log)
-        yield LiveApp(url=f"http://127.0.0.1:{port}", engine=engine, tenants=tenants, viewer_tenant=tenants[0])
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def add_demo_users(engine: Engine, viewer_tenant: str) -> None:
+    """The admin, oncall and viewer accounts the tests sign in with (PASSWORDS)."""
+    with engine.begin() as conn:
+        create_user(conn, name="admin", password=PASSWORDS["admin"], role="admin", tenant_id=None)
+        create_user(conn, name="oncall", password=PASSWORDS["oncall"], role="oncall", tenant_id=None)
+        create_user(conn, name="viewer", password=PASSWORDS["viewer"], role="viewer", tenant_id=viewer_tenant)
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """Migrate and seed a SQLite database (failcat seed), add admin/oncall/viewer, serve app.py on a free port."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    db_url = f"sqlite:///{tmp / 'failcat.db'}"
+    engine = make_engine(db_url)
+    migrate(engine)
+    env = {**os.environ, "DATABASE_URL": db_url, "SPOOL_DIR": str(tmp / "spool")}
+    seed = subprocess.run(
+        [str(Path(sys.executable).parent / "failcat"), "seed", "--events", "2000", "--tenants", "3", "--days", "14",
+         "--seed", "42", "--no-progress"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert seed.returncode == 0, seed.stderr
+    with engine.connect() as conn:
+        tenants = list_tenants(conn, tenant_scope=None)
+    add_demo_users(engine, tenants[0])
+    try:
+        with serve_dashboard(db_url, tmp) as url:
+            yield LiveApp(url=url, engine=engine, tenants=tenants, viewer_tenant=tenants[0])
+    finally:
         engine.dispose()
 
 

@@ -101,7 +101,7 @@ def test_mark_recovered_on_call_then_detail_history(live_app, page):
     page.goto(f"{live_app.url}/failure?id={event['failure_id']}")
     page.get_by_text("Recovery history").wait_for()
     wait_idle(page)
-    history = page.locator('[data-testid="stTable"]').first.inner_text()
+    history = page.locator('[data-testid="fc-plain-table"]').first.inner_text()
     assert "e2e: restarted the worker" in history and "recovered" in history and "oncall" in history
     screenshot(page, "failure-detail")
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from core.ids import event_failure_id
 from core.schema import failure_matches
 from core.types import utcnow
 from loaders.events import FailureEvent
@@ -39,7 +40,7 @@ def test_copy_path_stores_exact_values(engine, metrics):
         rows = {str(r.id): r for r in conn.execute(query)}
     assert len(rows) == len(events)
     for e in events:
-        row = rows[e["id"]]
+        row = rows[str(event_failure_id(e["tenant_id"], uuid.UUID(e["id"])))]
         assert row.error_message == e["error_message"]
         assert row.skill_id == e["skill_id"]
         assert row.step_index == e["step_index"]

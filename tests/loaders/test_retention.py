@@ -18,7 +18,7 @@ def _count(engine, table, column=None):
         return conn.execute(select(expr).select_from(table)).scalar() or 0
 
 
-def test_retention_deletes_old_rows_in_batches(engine, metrics):
+def test_retention_deletes_old_rows_in_batches(engine, metrics, long_retention):
     now = utcnow()
     old = [{"tenant_id": "t1", "run_id": f"old{i}", "error_message": "connection refused",
             "occurred_at": (now - timedelta(days=100, minutes=i)).isoformat()} for i in range(7)]

@@ -16,7 +16,11 @@ from core.cli import main as cli
 from core.db import make_engine
 from core.schema import failure_matches, failure_rollups
 from core.settings import ROOT, get_settings
+from core.ids import event_failure_id
+from core.types import utcnow
+from loaders.events import validate_event
 from loaders.ingest import IngestPipeline
+from queries.accounts import create_token, revoke_token
 from loaders.spool import Spool
 from tests.servers import free_port as _free_port
 
@@ -94,7 +98,7 @@ def test_a_batch_spooled_twice_is_stored_once(engine, down_engine, metrics):
     spool.write(rows)  # the same events (same ids) twice, as after a crash between write and cleanup
     report = IngestPipeline(engine, metrics=metrics).replay_spool()
     assert (report.replayed, report.inserted, report.duplicates) == (600, 300, 300)
-    assert sorted(_ids_in_db(engine)) == sorted(r["id"] for r in rows)
+    assert sorted(_ids_in_db(engine)) == sorted(r["failure_id"] for r in rows)
     with engine.connect() as conn:
         assert conn.execute(select(func.sum(failure_rollups.c.failures))).scalar_one() == 300
         stored = conn.execute(select(failure_matches.c.context, failure_matches.c.step_index,
@@ -105,9 +109,49 @@ def test_a_batch_spooled_twice_is_stored_once(engine, down_engine, metrics):
 
 def test_events_with_their_own_ids_keep_them_through_the_spool(engine, down_engine, metrics):
     events = [dict(e, id=str(uuid.uuid4())) for e in _events(10)]
-    IngestPipeline(down_engine, metrics=metrics).ingest(events)
+    spooled = IngestPipeline(down_engine, metrics=metrics).ingest(events)
     IngestPipeline(engine, metrics=metrics).replay_spool()
+    expected = sorted(str(event_failure_id(e["tenant_id"], uuid.UUID(e["id"]))) for e in events)
+    assert sorted(_ids_in_db(engine)) == sorted(spooled.ids) == expected
+    # Sent again once the database is back, they are the same failures: nothing is stored twice.
+    again = IngestPipeline(engine, metrics=metrics).ingest(events)
+    assert (again.inserted, again.duplicates) == (0, 10)
+
+
+def test_spool_files_holding_bare_events_are_replayed_with_their_ids(engine, metrics):
+    """A spool line may be the event itself with its final id (the spool format before token ids)."""
+    events = [dict(e, id=str(uuid.uuid4()), occurred_at=utcnow().isoformat()) for e in _events(4)]
+    _spool().write(events)
+    report = IngestPipeline(engine, metrics=metrics).replay_spool()
+    assert (report.inserted, report.refused) == (4, 0)
     assert sorted(_ids_in_db(engine)) == sorted(e["id"] for e in events)
+
+
+def test_replay_refuses_events_of_a_token_revoked_before_they_were_spooled(engine, down_engine, metrics):
+    with engine.begin() as conn:
+        kept_id, _ = create_token(conn, name="kept", role="admin", tenant_id=None)
+        gone_id, _ = create_token(conn, name="gone", role="admin", tenant_id=None)
+        revoke_token(conn, token_id=gone_id)
+    down = IngestPipeline(down_engine, metrics=metrics)
+    assert down.ingest_checked([validate_event(e, i) for i, e in enumerate(_events(3))], token_id=kept_id).spooled == 3
+    assert down.ingest_checked([validate_event(e, i) for i, e in enumerate(_events(2))], token_id=gone_id).spooled == 2
+    assert down.ingest_checked([validate_event(e, i) for i, e in enumerate(_events(1))], token_id=9999).spooled == 1
+    report = IngestPipeline(engine, metrics=metrics).replay_spool()
+    assert (report.inserted, report.refused) == (3, 3)  # the revoked token's and the unknown token's events
+    assert len(_ids_in_db(engine)) == 3
+    assert metrics.registry.get_sample_value("failure_events_rejected_total", {"reason": "revoked_token"}) == 3
+    assert _spool().pending_files() == []
+
+
+def test_replay_keeps_events_of_a_token_revoked_after_they_were_spooled(engine, down_engine, metrics):
+    with engine.begin() as conn:
+        token_id, _ = create_token(conn, name="later", role="admin", tenant_id=None)
+    IngestPipeline(down_engine, metrics=metrics).ingest_checked(
+        [validate_event(e, i) for i, e in enumerate(_events(2))], token_id=token_id)
+    with engine.begin() as conn:
+        revoke_token(conn, token_id=token_id)
+    report = IngestPipeline(engine, metrics=metrics).replay_spool()
+    assert (report.inserted, report.refused) == (2, 0)
 
 
 def test_concurrent_replays_claim_each_file_once(engine, down_engine, metrics, db_url):

@@ -79,6 +79,9 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cached query results from an earlier test (or engine) must not leak into this one."""
     monkeypatch.setenv("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")  # real messages in at.exception
     st.cache_data.clear()
+    from dashboard.session import _throttles
+
+    _throttles.clear()  # failed sign-ins of an earlier test must not throttle this one
 
 
 def signed_in(engine: Engine, name: str = "ana", role: str = "admin", tenant_id: str | None = None) -> Principal:

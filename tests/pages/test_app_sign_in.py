@@ -1,9 +1,8 @@
-"""app.py: sign-in gate, password form, role-based pages, disabled accounts, signed session tokens."""
+"""app.py: sign-in gate, password form, role-based pages, disabled accounts."""
 from __future__ import annotations
 
 import pytest
 
-from dashboard.session_token import make_token, read_token
 from queries.accounts import set_user_disabled
 from tests.pages.conftest import PRINCIPAL_KEY, app_for, signed_in
 
@@ -55,17 +54,3 @@ def test_disabled_account_is_signed_out(engine, seeded):
     assert not at.exception
     assert PRINCIPAL_KEY not in at.session_state
     assert not at.metric and not at.dataframe
-
-
-def test_session_tokens_are_signed_and_expire():
-    key = b"k" * 32
-    token = make_token("ana", hours=1, key=key, now=1_000_000)
-    assert read_token(token, key=key, now=1_000_100) == "ana"
-    assert read_token(token, key=key, now=1_000_000 + 3601) is None  # expired
-    assert read_token(token, key=b"x" * 32, now=1_000_100) is None  # other secret
-    b64name, expiry, sig = token.split(".")
-    forged = make_token("root", hours=1, key=b"attacker", now=1_000_000).split(".")[0]
-    assert read_token(f"{forged}.{expiry}.{sig}", key=key, now=1_000_100) is None
-    assert read_token(f"{b64name}.{int(expiry) + 10_000}.{sig}", key=key, now=1_000_100) is None
-    for junk in (None, "", "a.b", "a.b.c.d", "!!.x.y"):
-        assert read_token(junk, key=key) is None

@@ -95,7 +95,7 @@ def test_bulk_mark_is_all_or_nothing_and_second_marker_is_told(engine):
     second.button(key=f"FormSubmitter:oncall_mark_{n2}-Mark recovery").click().run()
     assert not second.exception, second.exception
     errors = " ".join(e.value for e in second.error)
-    assert "Nothing was changed" in errors and "by olga" in errors, errors
+    assert "Nothing was changed" in errors and "by `olga`" in errors, errors
     kept = _row(engine, ids[0])
     assert kept["recovery_succeeded"] is True and kept["recovered_by"] == "olga"
     untouched = _row(engine, ids[1])

@@ -239,7 +239,7 @@ def test_overview_shows_prometheus_alerts_and_source(ingested, monkeypatch):
     ingested.wait_for("the miss-rate alert firing", lambda: "FailureCatalogMissRateHigh" in set(
         (a := prom.get_alerts(ingested.prom_url)).loc[a["state"] == "firing", "alertname"]), timeout=30)
     text = _overview(ingested, monkeypatch, ingested.prom_url, "prom-admin-1")
-    assert "FailureCatalogMissRateHigh · warning · FIRING" in text
+    assert "`FailureCatalogMissRateHigh` · `warning` · FIRING" in text
     assert f"source **Prometheus ({ingested.prom_url})**" in text
 
 

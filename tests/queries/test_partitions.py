@@ -28,6 +28,7 @@ from queries.partitions import (
     partition_name,
     week_start,
 )
+from core.ids import event_failure_id
 from queries.recovery import mark_recovery
 from tests.core.test_migrations import _downgrade
 from tests.databases import empty_database
@@ -123,7 +124,7 @@ def test_migration_round_trip_keeps_every_row(scratch):
 
 # --- ingest ---------------------------------------------------------------------------------------------------
 
-def test_ingest_into_new_weeks_creates_partitions(engine, metrics):
+def test_ingest_into_new_weeks_creates_partitions(engine, metrics, long_retention):
     now = utcnow()
     long_ago = [now - timedelta(days=400), now - timedelta(days=407), now - timedelta(days=420)]
     weeks = {week_start(t) for t in long_ago}
@@ -137,7 +138,7 @@ def test_ingest_into_new_weeks_creates_partitions(engine, metrics):
         assert _weeks(engine) == set()
 
 
-def test_ingest_recreates_a_week_dropped_after_it_was_cached(pg_engine, metrics):
+def test_ingest_recreates_a_week_dropped_after_it_was_cached(pg_engine, metrics, long_retention):
     pipeline = IngestPipeline(pg_engine, metrics=metrics)
     at = utcnow() - timedelta(days=500)
     assert pipeline.ingest([_ev("r1", at)]).inserted == 1  # the week is now cached as existing
@@ -150,7 +151,7 @@ def test_ingest_recreates_a_week_dropped_after_it_was_cached(pg_engine, metrics)
 
 
 @pytest.mark.parametrize("n", [3, COPY_MIN_ROWS + 20], ids=["returning", "copy"])
-def test_stored_ids_are_refused_whatever_their_time(engine, metrics, n):
+def test_stored_ids_are_refused_whatever_their_time(engine, metrics, n, long_retention):
     """A client id is stored once: resent as is, with another occurred_at (another week), without one, or
     twice in one batch with two times. n >= COPY_MIN_ROWS goes through the COPY stage on PostgreSQL."""
     pipeline = IngestPipeline(engine, metrics=metrics)
@@ -168,12 +169,13 @@ def test_stored_ids_are_refused_whatever_their_time(engine, metrics, n):
     with engine.connect() as conn:
         per_id = conn.execute(select(fm.c.id, func.count()).group_by(fm.c.id).having(func.count() > 1)).all()
         assert per_id == []
-        assert conn.execute(select(fm.c.run_id).where(fm.c.id == uuid.UUID(twice))).scalar_one() == "a"
+        stored_id = event_failure_id("t1", uuid.UUID(twice))
+        assert conn.execute(select(fm.c.run_id).where(fm.c.id == stored_id)).scalar_one() == "a"
         assert conn.execute(select(func.sum(failure_rollups.c.failures))).scalar_one() == 2 * n + 1
     assert _count(engine) == 2 * n + 1
 
 
-def test_concurrent_resends_of_one_id_with_different_times_store_it_once(pg_engine):
+def test_concurrent_resends_of_one_id_with_different_times_store_it_once(pg_engine, long_retention):
     fid = str(uuid.uuid4())
     now = utcnow()
     start = threading.Barrier(4)
@@ -194,7 +196,7 @@ def test_concurrent_resends_of_one_id_with_different_times_store_it_once(pg_engi
         t.join()
     assert errors == []
     assert sorted(r.inserted for r in reports) == [0, 0, 0, 1]
-    assert _count(pg_engine, fm.c.id == uuid.UUID(fid)) == 1
+    assert _count(pg_engine, fm.c.id == event_failure_id("t1", uuid.UUID(fid))) == 1
 
 
 def test_concurrent_ensure_partitions_does_not_fail(pg_engine):
@@ -223,7 +225,7 @@ def test_concurrent_ensure_partitions_does_not_fail(pg_engine):
 
 # --- retention ------------------------------------------------------------------------------------------------
 
-def test_retention_drops_whole_weeks_and_deletes_the_straddling_rows(engine, metrics):
+def test_retention_drops_whole_weeks_and_deletes_the_straddling_rows(engine, metrics, long_retention):
     real_now = utcnow()
     # A cutoff on a Thursday noon, so its week holds rows on both sides of it.
     cutoff = week_start(real_now - timedelta(days=90)) - WEEK + timedelta(days=3, hours=12)
@@ -273,7 +275,7 @@ def test_retention_drops_whole_weeks_and_deletes_the_straddling_rows(engine, met
     assert (again.failures, again.recovery_events) == (0, 0)
 
 
-def test_retention_finishes_a_week_left_detached(pg_engine, metrics):
+def test_retention_finishes_a_week_left_detached(pg_engine, metrics, long_retention):
     """A run stopped between DETACH and DROP leaves a table; the next run counts and drops it."""
     at = utcnow() - timedelta(days=200)
     assert IngestPipeline(pg_engine, metrics=metrics).ingest([_ev(f"r{i}", at) for i in range(4)]).inserted == 4
