@@ -1,0 +1,1 @@
+"""Provokers: each module has run(corpus) and records the real errors it caught."""
