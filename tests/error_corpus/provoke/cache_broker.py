@@ -228,10 +228,6 @@ def _mqtt(c: Corpus):
                   auth={"username": "agent", "password": "wrong"})
         c.exc(e, lib, BROKER, "publish.single with a wrong password to a throwaway mosquitto", "AUTH_LOGIN_FAILED",
               accept=["AUTH_UNAUTHORIZED"])
-        e = catch(publish.single, "agents/run/42", "done", hostname="127.0.0.1", port=port,
-                  auth={"username": "agent", "password": "wrong"}, protocol=5)
-        c.exc(e, lib, BROKER, "MQTT v5 publish.single with a wrong password to a throwaway mosquitto",
-              "AUTH_LOGIN_FAILED")
 
 
 def _nats(c: Corpus):

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+import zlib
 from dataclasses import dataclass, field
 
 MAX_CHARS = 2000
@@ -96,8 +97,10 @@ class Corpus:
     _seen: set = field(default_factory=set)
     _style: int = 0
 
-    def next_style(self) -> str:
-        """The next message format in the rotation."""
+    def next_style(self, key: str = "") -> str:
+        """A message format for this case, stable across runs (a hash of the case picks it)."""
+        if key:
+            return STYLES[zlib.crc32(key.encode()) % len(STYLES)]
         self._style += 1
         return STYLES[self._style % len(STYLES)]
 
@@ -141,7 +144,7 @@ class Corpus:
                 type(exc).__module__ == "builtins" and not allow_local:
             self.skipped.append(f"{library}: {provoked}: provoker bug? {exc!r}")
             return False
-        style = style or self.next_style()
+        style = style or self.next_style(f"{library.split(' ')[0]}|{provoked}")
         if style == "str" and not str(exc).strip():
             style = "name"
         if style == "str" and bare is not None and bare != meaning:
@@ -159,8 +162,7 @@ class Corpus:
             lines = [ln for ln in lines if keep(ln)]
         text = "\n".join(lines)
         if status is None:
-            self._style += 1
-            status = self._style % 2 == 0
+            status = zlib.crc32(f"{library.split(' ')[0]}|{provoked}".encode()) % 2 == 0
         if status or not text:
             text = f"{text} (exit status {res.rc})".strip()
         return self.add(library, family, provoked, text, meaning, accept, must)

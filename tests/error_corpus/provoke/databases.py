@@ -251,8 +251,8 @@ def _asyncpg(c: Corpus, cluster_port):
     c.exc(e, lib, FAM, "connect to a closed port", "INFRA_DB_UNAVAILABLE", accept=["NET_CONNECTION_REFUSED"])
     with blackhole() as port:
         e = a(connect(port=port, timeout=0.5))
-        c.exc(e, lib, FAM, "connect to a full accept queue, timeout 0.5 s", "NET_CONNECT_TIMEOUT",
-              accept=["NET_TIMEOUT"], style="qual")
+        c.exc(e, lib, FAM, "connect to a full accept queue, timeout 0.5 s", "NET_TIMEOUT",
+              accept=["NET_CONNECT_TIMEOUT"], style="qual")
     e = a(connect(user="agent_reader"))
     c.exc(e, lib, FAM, "connect as a role that does not exist", "AUTH_DB_LOGIN_FAILED", must="does not exist")
     e = a(connect(database="tenant_archive"))

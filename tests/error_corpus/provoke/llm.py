@@ -160,8 +160,8 @@ def _openai(c: Corpus, url: str):
             accept = ["DATA_JSON_DECODE"] if model == "gpt-4o-prose" else None
         else:
             e = catch(client.chat.completions.create, model=model, messages=msgs)
-            accept = ["NET_READ_TIMEOUT"] if model == "gpt-4o-slow" else (
-                ["INFRA_SERVICE_UNAVAILABLE"] if model == "gpt-4o-503" else None)
+            accept = {"gpt-4o-slow": ["NET_READ_TIMEOUT"], "gpt-4o-503": ["INFRA_SERVICE_UNAVAILABLE"],
+                      "gpt-4o-noaccess": ["AUTH_FORBIDDEN"]}.get(model)
         c.exc(e, lib, FAM, f"chat.completions on a loopback server: {what}", meaning, accept=accept)
     closed = openai.OpenAI(api_key="sk-proj-test", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0)
     e = catch(closed.chat.completions.create, model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
