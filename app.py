@@ -8,8 +8,8 @@ from core.db import DatabaseUnavailable
 from core.settings import ROOT
 from dashboard import session
 from dashboard.db import database_url
-from dashboard.loaders import load_catalog_flag
 from dashboard.metrics_server import ensure_metrics_server
+from dashboard.scope import load_catalog_flag
 from dashboard.text import lit
 
 # A file of ours: a :material/...: page icon makes every browser fetch it from fonts.gstatic.com.

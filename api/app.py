@@ -20,8 +20,8 @@ from core.db import DatabaseUnavailable, describe_db_error, get_engine
 from core.metrics import FailcatMetrics, get_metrics
 from core.settings import get_settings
 from core.throttle import Throttle
-from queries.failures import FailureIdError
-from queries.filters import FilterError
+from queries.failures.filters import FilterError
+from queries.failures.listing import FailureIdError
 
 log = logging.getLogger("failcat.api")
 

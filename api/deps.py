@@ -18,7 +18,7 @@ from queries.accounts import authenticate_token
 bearer = HTTPBearer(auto_error=False, description="An API token from `failcat tokens create`")
 MAX_TOKEN_CHARS = 512
 # While the database is down, a token seen valid this recently may still post events, which go to the spool;
-# the replay refuses them if the token was revoked before they were spooled (loaders.ingest). Only ingest has
+# the replay refuses them if the token was revoked before they were spooled (loaders.ingest.pipeline). Only ingest has
 # this grace: every other request needs the database anyway.
 OUTAGE_GRACE_SECONDS = 15 * 60
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from loaders.events import FailureEvent, storable_problem
+from loaders.ingest.events import FailureEvent, storable_problem
 
 
 def _no_nul(value: str | None) -> str | None:

@@ -34,7 +34,7 @@ from bench import api as api_bench
 from bench import pages
 from bench.fill import fill
 from core.db import make_engine
-from core.migrate import migrate
+from loaders.migrate import migrate
 
 ADMIN_URL = os.environ.get("FAILCAT_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 TARGET_SPEEDUP = 20.0

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from queries.partitions import ensure_partitions
+from queries.failures.partitions import ensure_partitions
 
 # Rows come from one INSERT ... SELECT so a million rows take seconds, not minutes; the mix follows
 # the seed generator: ~15% unmatched in recurring clusters, working-hours rhythm, 20 tenants, 90 days.
@@ -117,7 +117,7 @@ _LEVELS = [text(q) for q in (
 LEVEL_TABLES = ("failure_rollups_daily", "failure_rollups_tenant_hourly", "failure_totals", "failure_rollups_all",
                 "failure_rollups_daily_all", "unmatched_signature_daily", "unmatched_signature_weekly")
 
-# Unmatched failures per tenant, day, signature and code (queries.signature_rollups), as migration 0005 fills it.
+# Unmatched failures per tenant, day, signature and code (queries.rollups.signatures), as migration 0005 fills it.
 _SIGNATURES = text(
     """INSERT INTO unmatched_signature_daily (tenant_id, bucket, signature, error_code, occurrences, first_seen,
                                               last_seen)

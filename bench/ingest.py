@@ -23,14 +23,14 @@ from sqlalchemy import create_engine, text
 from bench.fill import LEVEL_TABLES
 from core.db import make_engine
 from core.metrics import FailcatMetrics
-from core.migrate import migrate
 from core.schema import failure_matches
 from core.types import utcnow
-from loaders.events import FailureEvent
-from loaders.ingest import IngestPipeline, build_row
-from loaders.matcher import load_matcher
-from loaders.synthetic import SyntheticGenerator
-from queries.partitions import ensure_for_times
+from demo.synthetic import SyntheticGenerator
+from loaders.catalog.matcher import load_matcher
+from loaders.ingest.events import FailureEvent
+from loaders.ingest.pipeline import IngestPipeline, build_row
+from loaders.migrate import migrate
+from queries.failures.partitions import ensure_for_times
 
 ADMIN_URL = os.environ.get("FAILCAT_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 TARGET_RATIO = 1 / 3

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from loaders.catalog_file import read_catalog_file
-from loaders.matcher import Matcher
+from loaders.catalog.file import read_catalog_file
+from loaders.catalog.matcher import Matcher
 
 HITS = [
     "HTTPConnectionPool(host='{host}', port={port}): Max retries exceeded with url: /v1/{n} (Caused by "

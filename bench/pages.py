@@ -15,16 +15,16 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from core.schema import catalog_entries, failure_matches, recovery_events
-from queries import detail as qd
-from queries import explore as qe
-from queries import overview as qo
-from queries import trends as qt
-from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
-from queries.catalog_stats import get_catalog_usage
-from queries.failures import get_failure, get_recovery_history
-from queries.filters import FailureFilter
+from loaders.catalog.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
+from loaders.catalog.usage import get_catalog_usage
+from queries.failures import detail as qd
+from queries.failures import explore as qe
+from queries.failures.filters import FailureFilter
+from queries.failures.listing import get_failure, get_recovery_history
+from queries.failures.oncall import get_unrecovered_queue, get_unrecovered_summary
 from queries.flags import CATALOG_FLAG, is_enabled
-from queries.oncall import get_unrecovered_queue, get_unrecovered_summary
+from queries.reports import overview as qo
+from queries.reports import trends as qt
 from queries.tenants import list_tenants
 
 QUEUE_LIMIT = 500  # dashboard.oncall.QUEUE_LIMIT (not imported: dashboard/ imports streamlit)
@@ -50,7 +50,7 @@ def _common(conn: Connection) -> None:
 # --- fast: the queries/ functions the page's loaders call -------------------------------------------------
 
 def overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    """dashboard.loaders_overview.load_overview (default range 7 days)."""
+    """dashboard.overview.load_overview (default range 7 days)."""
     _common(conn)
     start, end = page_window(now, 7, whole_days=True)
     return (qo.get_overview(conn, tenant=tenant, start=start, end=end, limit=10),
@@ -58,7 +58,7 @@ def overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    """dashboard.loaders_explore as pages/explore.py calls them by default: options and the grouped view by error
+    """dashboard.explore as pages/explore.py calls them by default: options and the grouped view by error
     code with the number of failures selected (7 days); the list view is another view of the page."""
     _common(conn)
     start, end = page_window(now, 7, whole_days=True)
@@ -97,7 +97,7 @@ def catalog(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def detail(conn: Connection, tenant: str | None, now: datetime, failure_id: str) -> Any:
-    """dashboard.loaders_detail.load_failure_detail for one failure."""
+    """dashboard.detail.load_failure_detail for one failure."""
     _common(conn)
     failure = get_failure(conn, failure_id=failure_id, tenant_scope=tenant)
     assert failure is not None

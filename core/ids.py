@@ -2,7 +2,7 @@
 
 failure_matches is partitioned by week of created_at on PostgreSQL, so a lookup by id alone plans and probes
 every partition (~3 ms at 18 partitions). An id made here also tells the millisecond of its row's created_at,
-which turns a lookup into one partition's index probe (queries.failures.id_bounds). Ids made elsewhere (an
+which turns a lookup into one partition's index probe (queries.failures.listing.id_bounds). Ids made elsewhere (an
 event's own id, rows stored before these ids) carry no such promise: readers fall back to a lookup by id alone
 when the narrowed one finds nothing.
 

@@ -36,7 +36,7 @@ UNKNOWN_SEVERITY_RANK = 5
 
 UNRECOVERED = text("recovery_succeeded IS NOT TRUE")
 
-# On PostgreSQL, migration 0004 partitions failure_matches by week on created_at (queries.partitions), and a
+# On PostgreSQL, migration 0004 partitions failure_matches by week on created_at (queries.failures.partitions), and a
 # partitioned table's unique constraints must contain the partition key: there the primary key is
 # PG_PRIMARY_KEY, on SQLite it stays (id). Ingest keeps ids unique on both engines; the drift test
 # tests/core/test_migrations.py checks both keys.
@@ -115,7 +115,7 @@ recovery_events = Table(
 
 def _rollup_seen() -> list[Column]:  # type: ignore[type-arg]
     # Migration 0008: the earliest and latest created_at of the failures a rollup row counts, and the latest one's
-    # message (queries.rollup_seen), so Explore's groups need no raw rows. NULL until a failure is counted.
+    # message (queries.rollups.seen), so Explore's groups need no raw rows. NULL until a failure is counted.
     return [Column("first_at", UTCDateTime, nullable=True),
             Column("last_at", UTCDateTime, nullable=True),
             Column("last_message", Text, nullable=True)]
@@ -162,7 +162,7 @@ def _rollup_keys() -> list[Column]:  # type: ignore[type-arg]
             Column("matched", Boolean, nullable=False)]
 
 
-# Migration 0003: coarser rollup levels, kept in step with failure_rollups by queries.rollups, so a page's
+# Migration 0003: coarser rollup levels, kept in step with failure_rollups by queries.rollups.reads, so a page's
 # cost is bounded by tenants x days x codes instead of growing with the number of failures.
 failure_rollups_daily = Table(
     "failure_rollups_daily",
@@ -228,7 +228,7 @@ failure_totals = Table(
 )
 
 # Migration 0005: unmatched failures per tenant, UTC day, signature and code, kept in step by
-# queries.signature_rollups, so the Catalog candidates group days of rollup rows instead of raw failures.
+# queries.rollups.signatures, so the Catalog candidates group days of rollup rows instead of raw failures.
 unmatched_signature_daily = Table(
     "unmatched_signature_daily",
     metadata,

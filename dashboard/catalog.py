@@ -12,9 +12,9 @@ from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
 from dashboard.text import lit
-from loaders.promote import PromotionError, PromotionResult, build_entry, examples_covered, promote_entry
-from queries.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
-from queries.catalog_stats import get_catalog_usage
+from loaders.catalog.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
+from loaders.catalog.promotion import PromotionError, PromotionResult, build_entry, examples_covered, promote_entry
+from loaders.catalog.usage import get_catalog_usage
 
 
 @cached_loader()

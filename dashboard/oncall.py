@@ -13,8 +13,8 @@ from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
 from dashboard.db import begin, connect
 from dashboard.text import lit
-from queries.oncall import get_unrecovered_queue, get_unrecovered_summary
-from queries.recovery import (
+from queries.failures.oncall import get_unrecovered_queue, get_unrecovered_summary
+from queries.failures.recovery import (
     FailureNotFound,
     RecoveryChange,
     RecoveryConflict,
@@ -27,7 +27,7 @@ QUEUE_LIMIT = 500
 
 @cached_loader()
 def load_queue(url: str, tenant: str | None, limit: int = QUEUE_LIMIT) -> pd.DataFrame:
-    """The unrecovered queue (see queries.oncall.get_unrecovered_queue)."""
+    """The unrecovered queue (see queries.failures.oncall.get_unrecovered_queue)."""
     with connect(url) as conn:
         return get_unrecovered_queue(conn, tenant=tenant, limit=limit)
 

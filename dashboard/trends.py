@@ -1,4 +1,4 @@
-"""Trends glue: cached loaders around queries.trends (first argument the URL, tenant scope always passed)."""
+"""Trends glue: cached loaders around queries.reports.trends (first argument the URL, tenant scope always passed)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +7,7 @@ import pandas as pd
 
 from dashboard.cache import cached_loader
 from dashboard.db import connect
-from queries import trends as q
+from queries.reports import trends as q
 
 
 @cached_loader()

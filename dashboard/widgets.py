@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.db import DatabaseUnavailable
 from core.security import Principal
 from dashboard.db import database_url
-from dashboard.loaders import load_tenants
+from dashboard.scope import load_tenants
 from dashboard.text import lit
 from dashboard.ui import db_error
 

@@ -9,10 +9,10 @@ from sqlalchemy.engine import Engine
 
 from core.schema import failure_matches, failure_pattern_exports, recovery_events
 from core.types import utcnow
-from queries.partitions import maintain_partitions
-from queries.rollup_writes import expire_rollups
-from queries.rollups import hour_bucket
-from queries.signature_rollups import expire_signature_rollups
+from queries.failures.partitions import maintain_partitions
+from queries.rollups.reads import hour_bucket
+from queries.rollups.signatures import expire_signature_rollups
+from queries.rollups.writes import expire_rollups
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from settings, or a connection handed in by core.migrate."""
+"""Alembic environment: the URL comes from settings, or a connection handed in by loaders.migrate."""
 from __future__ import annotations
 
 from alembic import context

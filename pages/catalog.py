@@ -10,8 +10,8 @@ from dashboard.db import database_url
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.widgets import tenant_picker, time_range, url_warnings
-from loaders.catalog_file import RECOVERY_MODES
-from loaders.promote import suggest_code, template_to_regex
+from loaders.catalog.file import RECOVERY_MODES
+from loaders.catalog.promotion import suggest_code, template_to_regex
 
 OUTCOME = "catalog_outcome"
 

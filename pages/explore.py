@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.db import database_url
-from dashboard.filters_ui import failure_filters
-from dashboard.loaders_explore import export_csv, load_count, load_grouped, load_page
+from dashboard.explore import export_csv, load_count, load_grouped, load_page
+from dashboard.filters import failure_filters
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.widgets import seed_state, set_url, url_value, url_warnings

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.db import database_url
-from dashboard.exports_ops import (
+from dashboard.exports import (
     RETRYABLE,
     audit_table,
     do_export,

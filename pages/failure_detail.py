@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.db import database_url
-from dashboard.loaders_detail import load_failure_detail
+from dashboard.detail import load_failure_detail
 from dashboard.session import require
 from dashboard.text import lit, plain_heading, plain_table, plain_text
 from dashboard.ui import bad_link, empty_state, guarded

@@ -6,13 +6,13 @@ import streamlit as st
 from core.settings import get_settings
 from dashboard import charts
 from dashboard.db import database_url
-from dashboard.loaders_overview import health_source, load_canary, load_overview
-from dashboard.prom_overview import load_prometheus_panels
+from dashboard.overview import health_source, load_canary, load_overview
+from dashboard.prometheus import load_prometheus_panels
 from dashboard.session import require
 from dashboard.text import lit
 from dashboard.ui import empty_state, fmt_int, fmt_pct, guarded, page_header
 from dashboard.widgets import tenant_picker, time_range, url_warnings
-from queries.overview import HIT_RATE_ALERT, RECOVERY_ALERT, resample_series
+from queries.reports.overview import HIT_RATE_ALERT, RECOVERY_ALERT, resample_series
 
 principal = require("read")
 page_header("Overview", "Is the catalog recognising failures, and are recoveries working?")

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from core.db import make_engine
 from core.metrics import FailcatMetrics
-from core.migrate import migrate
+from loaders.migrate import migrate
 from core.schema import DATA_TABLES, catalog_entries, feature_flags, metadata
 from core.settings import get_settings
 
@@ -82,8 +82,8 @@ _engines: dict[str, Engine] = {}
 
 def reset_database(engine: Engine) -> None:
     """Empty the data tables, drop promoted catalog entries and restore default flags."""
-    from core.migrate import DEFAULT_FLAGS
-    from loaders.catalog_file import load_catalog_into_db
+    from loaders.migrate import DEFAULT_FLAGS
+    from loaders.catalog.file import load_catalog_into_db
 
     with engine.begin() as conn:
         for name in DATA_TABLES:

@@ -9,7 +9,7 @@ from fastapi import HTTPException, status
 
 from api.schemas import ErrorOut
 from core.types import utcnow
-from queries.recovery import state_of
+from queries.failures.recovery import state_of
 
 MAX_SINCE_HOURS = 24 * 366 * 5
 

@@ -24,18 +24,18 @@ from api.schemas import (
 from core.metrics import FailcatMetrics
 from core.security import Principal
 from core.settings import get_settings
-from loaders.events import EventError, FailureEvent, validate_event
-from loaders.ingest import IngestDisabled, IngestPipeline
-from queries.failures import (
+from loaders.ingest.events import EventError, FailureEvent, validate_event
+from loaders.ingest.pipeline import IngestDisabled, IngestPipeline
+from queries.failures.filters import FailureFilter
+from queries.failures.listing import (
     count_failures,
     get_failure,
     list_failure_rows,
     list_unrecovered_rows,
     recovery_history_rows,
 )
-from queries.filters import FailureFilter
-from queries.recovery import FailureNotFound, RecoveryConflict, count_recovery_changes, mark_recovery, state_of
-from queries.stats import get_stats
+from queries.failures.recovery import FailureNotFound, RecoveryConflict, count_recovery_changes, mark_recovery, state_of
+from queries.reports.stats import get_stats
 
 router = APIRouter(prefix="/api/v1", tags=["failures"])
 MATCHER_TTL_SECONDS = 60.0

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-29
 
 At 1M failures the hourly rollups hold nearly one row per failure (tenant x hour x code), so pages over 7-30
-days aggregated hundreds of thousands of rows. These levels are kept in step by queries.rollups; the upgrade
+days aggregated hundreds of thousands of rows. These levels are kept in step by queries.rollups.reads; the upgrade
 fills them from the existing hourly rollups.
 """
 from __future__ import annotations

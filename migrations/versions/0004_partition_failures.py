@@ -8,7 +8,7 @@ PostgreSQL only; on SQLite upgrade and downgrade do nothing (a plain table, rete
 The table is rebuilt as a table partitioned by RANGE (created_at), one partition per week (Monday 00:00 UTC)
 in the schema failcat_partitions, covering the stored rows and the next weeks. A partitioned table's
 primary key must contain the partition key, so it becomes (id, created_at); ingest keeps ids unique
-(queries.partitions.lock_and_find_ids). Every other index and the foreign key are recreated from their
+(queries.failures.partitions.lock_and_find_ids). Every other index and the foreign key are recreated from their
 definitions on the old table (pg_get_indexdef), so partial and DESC indexes come back exactly.
 Downgrade copies the rows back into a plain table with the primary key (id).
 """
@@ -54,7 +54,7 @@ def _restore(indexes: list[str], fkeys: list[tuple[str, str]], pk: str) -> None:
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    from queries.partitions import WEEK, ensure_partitions  # one way to create partitions, shared with ingest
+    from queries.failures.partitions import WEEK, ensure_partitions  # one way to create partitions, shared with ingest
 
     bind = op.get_bind()
     indexes, fkeys = _definitions()

@@ -6,7 +6,7 @@ Create Date: 2026-11-29
 
 The Catalog page's candidate patterns grouped every unmatched failure of a 30-day window by signature. This
 table holds those groups per tenant, UTC day, signature and error code (occurrences, first and last seen);
-queries.signature_rollups keeps it in step and the upgrade fills it from the unmatched raw rows. The partial
+queries.rollups.signatures keeps it in step and the upgrade fills it from the unmatched raw rows. The partial
 index (signature, created_at) on unmatched rows reads the latest rows of one signature across tenants.
 """
 from __future__ import annotations

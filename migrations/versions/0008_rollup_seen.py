@@ -6,7 +6,7 @@ Create Date: 2026-11-29
 
 Explore's grouped view showed each group's first and last failure time and latest message by seeking raw
 rows: two index probes per group, the larger part of the page's time for a busy tenant. The rollup rows now
-carry them (queries.rollup_seen keeps them in step); the upgrade fills them from the raw rows, the hourly
+carry them (queries.rollups.seen keeps them in step); the upgrade fills them from the raw rows, the hourly
 level first and the coarser levels from it. The latest message is the one of the latest created_at, the
 greatest message on a tie.
 """

@@ -7,7 +7,7 @@ Create Date: 2026-11-29
 The Catalog page's candidates grouped 30 daily rollup rows per (tenant, signature, code) key for its 30-day
 window: 20,000 rows at a million failures, the part of the page whose cost still grew with the table. This
 table holds the same groups per UTC week (Monday 00:00); a window reads its whole weeks here and only its edge
-days from unmatched_signature_daily. queries.signature_rollups keeps it in step; the upgrade fills it from the
+days from unmatched_signature_daily. queries.rollups.signatures keeps it in step; the upgrade fills it from the
 daily level.
 """
 from __future__ import annotations

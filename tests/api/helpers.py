@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from core.metrics import FailcatMetrics
 from core.schema import catalog_entries, failure_matches
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 from queries.accounts import create_token
 
 CRITICAL_CODE = "TEST_CRITICAL_OOM"

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-import loaders.ingest
+import loaders.ingest.pipeline
 from api.app import create_app
 from core.schema import failure_matches, recovery_events
 from tests.api.conftest import auth
@@ -56,7 +56,7 @@ def test_outage_keeps_recent_tokens_and_spools_events(engine, monkeypatch, tmp_p
             raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
         monkeypatch.setattr("api.deps.authenticate_token", down)
-        monkeypatch.setattr(loaders.ingest.IngestPipeline, "_insert", lambda self, rows, **k: down())
+        monkeypatch.setattr(loaders.ingest.pipeline.IngestPipeline, "_insert", lambda self, rows, **k: down())
         r = c.post("/api/v1/failures", json=[event(), event()], headers=auth(token))
         assert r.status_code == 202, r.text
         assert r.json()["spooled"] == 2 and [x["status"] for x in r.json()["results"]] == ["spooled", "spooled"]

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from core.cli import main
+from cli import main
 from core.schema import api_tokens, feature_flags, users
 from core.security import token_hash
 

@@ -1,9 +1,9 @@
-"""queries.failures: keyset paging, counts, one failure, the unrecovered queue, EXPLAIN on PostgreSQL."""
+"""queries.failures.listing: keyset paging, counts, one failure, the unrecovered queue, EXPLAIN on PostgreSQL."""
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +11,7 @@ from sqlalchemy import text
 from bench.explain import normalise_plan
 from core.schema import SEVERITY_RANK, failure_matches
 from core.types import utcnow
-from queries.failures import (
+from queries.failures.listing import (
     count_failures,
     count_failures_query,
     decode_cursor,
@@ -23,10 +23,10 @@ from queries.failures import (
     list_unrecovered,
     list_unrecovered_query,
 )
-from queries.filters import FailureFilter, FilterError
-from queries.partitions import ensure_partitions
-from queries.recovery import mark_recovery
-from queries.stats import raw_query, rollup_query
+from queries.failures.filters import FailureFilter, FilterError
+from queries.failures.partitions import ensure_partitions
+from queries.failures.recovery import mark_recovery
+from queries.reports.stats import raw_query, rollup_query
 from tests.api.helpers import CRITICAL_CODE, add_critical_entry, all_rows, event, hours_ago, ingest, mixed_events
 
 
@@ -75,7 +75,12 @@ def test_filters_tenant_and_status(engine):
             1 for r in rows if r["catalog_entry_id"] is None)
 
 
-@pytest.mark.parametrize("bad", ["x", "!!!", encode_cursor(utcnow(), "1" * 32)[:-3] + "@@@", "e30", "W10", "a" * 500])
+# A fixed time: a test id built from the clock differs between pytest-xdist workers.
+CURSOR_TIME = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("bad", ["x", "!!!", encode_cursor(CURSOR_TIME, "1" * 32)[:-3] + "@@@", "e30", "W10",
+                                 "a" * 500])
 def test_bad_cursor_is_a_filter_error(bad):
     with pytest.raises(FilterError):
         decode_cursor(bad)

@@ -1,4 +1,4 @@
-"""queries.stats: rollups for whole hours plus raw edges give exactly the raw-row answer."""
+"""queries.reports.stats: rollups for whole hours plus raw edges give exactly the raw-row answer."""
 from __future__ import annotations
 
 from collections import Counter
@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from queries.filters import FilterError
-from queries.recovery import mark_recovery
-from queries.stats import get_stats, split_range
+from queries.failures.filters import FilterError
+from queries.failures.recovery import mark_recovery
+from queries.reports.stats import get_stats, split_range
 from tests.api.helpers import add_critical_entry, all_rows, hours_ago, ingest, mixed_events
 
 

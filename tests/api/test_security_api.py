@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import OperationalError
 
-import loaders.ingest
+import loaders.ingest.pipeline
 from api.app import create_app
-from core.cli import main as cli
+from cli import main as cli
 from core.schema import failure_matches as fm
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 from queries.accounts import revoke_token
 from tests.api.conftest import auth
 from tests.api.helpers import event, make_token
@@ -139,7 +139,7 @@ def test_a_revoked_token_gets_no_outage_grace(engine, metrics, monkeypatch):
 
         with monkeypatch.context() as m:
             m.setattr("api.deps.authenticate_token", down)
-            m.setattr(loaders.ingest.IngestPipeline, "_insert", lambda self, rows, **k: down())
+            m.setattr(loaders.ingest.pipeline.IngestPipeline, "_insert", lambda self, rows, **k: down())
             assert c.get("/api/v1/failures", headers=auth(token)).status_code == 503  # reads get no grace
             r = c.post("/api/v1/failures", json=[event(), event()], headers=auth(token))
             assert r.status_code == 202 and r.json()["spooled"] == 2

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
-from core.cli import main as cli
+from cli import main as cli
 from core.db import make_engine
 from core.schema import catalog_entries, failure_matches, recovery_events
 from core.settings import ROOT
-from loaders.catalog_file import read_catalog_file
+from loaders.catalog.file import read_catalog_file
 from tests.servers import free_port as _free_port
 
 FAILCAT = str(Path(sys.executable).with_name("failcat"))

@@ -14,9 +14,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from core.migrate import alembic_config, upgrade_schema
+from loaders.migrate import alembic_config, upgrade_schema
 from core.schema import PG_PRIMARY_KEY, failure_matches, failure_rollups, metadata, recovery_events
-from queries.partitions import ensure_partitions
+from queries.failures.partitions import ensure_partitions
 from tests.databases import empty_database
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core.db import make_engine
-from core.migrate import migrate
+from loaders.migrate import migrate
 from queries.accounts import create_user
 from queries.tenants import list_tenants
 from tests.servers import free_port as _free_port

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from core.db import make_engine
 from core.metrics import FailcatMetrics
-from core.migrate import migrate
+from loaders.migrate import migrate
 from core.schema import failure_matches as fm
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
-from loaders.promote import promote_entry
-from queries.recovery import mark_recovery
+from loaders.ingest.pipeline import IngestPipeline
+from loaders.catalog.promotion import promote_entry
+from queries.failures.recovery import mark_recovery
 from tests.e2e.conftest import LiveApp, add_demo_users, serve_dashboard, sign_in, wait_idle
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 
 # Unmatched messages (no catalog entry covers them); numbers vary so the signature groups them.
 WIDGET = "widget frobnicator exploded at stage {n}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.types import utcnow
-from queries.candidates import candidate_groups_query
+from loaders.catalog.candidates import candidate_groups_query
 from tests.exports.helpers import seed_failures
 from tests.queries.test_ops_indexes import _plan
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core.cli import main
+from cli import main
 from core.schema import failure_pattern_exports as fpe
 from core.settings import get_settings
 from tests.exports.conftest import BUCKET
@@ -122,7 +122,7 @@ def test_lifecycle_rule_and_verify(engine, r2_env):
 def test_two_retry_workers_upload_each_fallback_exactly_once(engine, r2_env, metrics):
     seed_failures(engine)
     r2_env.stop()
-    from loaders.exporter import run_export
+    from loaders.exports.exporter import run_export
     from tests.exports.test_export_r2 import fast_store
 
     store = fast_store()

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from core.schema import failure_matches as fm
 from core.schema import failure_pattern_exports as fpe
 from core.settings import get_settings
-from loaders import aggregate
-from loaders.exporter import run_export
-from loaders.r2 import R2Config, R2Store
+from loaders.exports import document as aggregate
+from loaders.exports.exporter import run_export
+from loaders.exports.r2 import R2Config, R2Store
 from tests.exports.conftest import BUCKET
 from tests.exports.helpers import seed_failures
 

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from core.types import utcnow
-from loaders import aggregate
+from loaders.exports import document as aggregate
 from tests.exports.helpers import seed_failures
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "export-schema.v1.json").read_text())

@@ -9,12 +9,12 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import loaders.aggregate as aggregate_module
-from core.cli import main
+import loaders.exports.document as aggregate_module
+from cli import main
 from core.schema import failure_pattern_exports as fpe
 from core.settings import get_settings
-from loaders.exporter import run_export
-from loaders.retry_worker import retry_fallbacks
+from loaders.exports.exporter import run_export
+from loaders.exports.retry import retry_fallbacks
 from tests.exports.conftest import BUCKET
 from tests.exports.helpers import seed_failures
 from tests.exports.test_export_r2 import fast_store
@@ -128,9 +128,9 @@ def test_stale_retrying_claim_is_reclaimed_and_object_not_uploaded_twice(engine,
 
 def test_orphan_fallback_file_is_adopted_and_uploaded(engine, r2_env, metrics):
     """A file written before a crash (no audit row) is still uploaded: nothing is lost."""
-    from loaders import aggregate
-    from loaders.exporter import file_name_for, write_atomic
-    from loaders.r2 import sha256_hex
+    from loaders.exports import document as aggregate
+    from loaders.exports.exporter import file_name_for, write_atomic
+    from loaders.exports.r2 import sha256_hex
 
     seed_failures(engine)
     with engine.connect() as conn:

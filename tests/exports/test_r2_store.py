@@ -6,8 +6,8 @@ import hashlib
 from botocore.awsrequest import AWSResponse
 
 from core.settings import get_settings
-from loaders.exporter import run_export
-from loaders.r2 import R2Config, R2Error, R2Store
+from loaders.exports.exporter import run_export
+from loaders.exports.r2 import R2Config, R2Error, R2Store
 from tests.exports.conftest import BUCKET
 
 

@@ -15,12 +15,12 @@ from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
 from core.schema import unmatched_signature_weekly as usw
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
-from loaders.promote import promote_entry
+from loaders.ingest.pipeline import IngestPipeline
+from loaders.catalog.promotion import promote_entry
 from loaders.retention import apply_retention
-from loaders.signature import normalise_message
-from queries import candidates as qc
-from queries.signature_rollups import day_floor, expire_signature_rollups, week_floor
+from loaders.catalog.signature import normalise_message
+from loaders.catalog import candidates as qc
+from queries.rollups.signatures import day_floor, expire_signature_rollups, week_floor
 
 # Unmatched families (no shipped catalog entry covers them); the last one never varies, so its sample can
 # hold a single distinct message and the examples fall back to the full read.

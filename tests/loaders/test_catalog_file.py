@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select
 
 from core.schema import SEVERITY_RANK, catalog_entries
 from core.types import utcnow
-from loaders.catalog_file import (
+from loaders.catalog.file import (
     DEFAULT_CATALOG,
     RECOVERY_MODES,
     CatalogError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.schema import failure_matches, failure_rollups
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 
 
 def test_ingest_stores_matches_and_rollups(engine, metrics):

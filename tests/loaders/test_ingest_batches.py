@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 
 
 def _events(n: int) -> list[dict]:

@@ -9,9 +9,9 @@ from sqlalchemy import delete, insert, select, update
 
 from core.schema import catalog_entries
 from core.types import utcnow
-from loaders.catalog_file import CatalogEntry, read_catalog_file
-from loaders.matcher import UNKNOWN_CODE, Matcher, load_matcher, required_literals
-from loaders.signature import signature_of
+from loaders.catalog.file import CatalogEntry, read_catalog_file
+from loaders.catalog.matcher import UNKNOWN_CODE, Matcher, load_matcher, required_literals
+from loaders.catalog.signature import signature_of
 
 
 def entry(code: str, *, patterns=(), keywords=(), enabled=True, category="TOOL") -> CatalogEntry:
@@ -316,7 +316,7 @@ def test_generic_sentences_miss(shipped, sentence):
 
 def test_synthetic_unknown_templates_miss(shipped):
     """The synthetic generator's unknown templates must stay unmatched (issue item 7)."""
-    from loaders.synthetic_messages import UNKNOWN_TEMPLATES, fill_unknown
+    from demo.messages import UNKNOWN_TEMPLATES, fill_unknown
 
     rng = random.Random(3)
     hits = [(t, shipped.match(None, msg).error_code) for t in UNKNOWN_TEMPLATES

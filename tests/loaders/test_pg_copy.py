@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from core.ids import event_failure_id
 from core.schema import failure_matches
 from core.types import utcnow
-from loaders.events import FailureEvent
-from loaders.ingest import COPY_MIN_ROWS, IngestPipeline, build_row
-from loaders.matcher import Matcher
-from loaders.pg_copy import copy_insert
-from queries.partitions import ensure_for_times, is_missing_partition
+from loaders.ingest.events import FailureEvent
+from loaders.ingest.pipeline import COPY_MIN_ROWS, IngestPipeline, build_row
+from loaders.catalog.matcher import Matcher
+from loaders.ingest.copy import copy_insert
+from queries.failures.partitions import ensure_for_times, is_missing_partition
 
 TRICKY = [
     "tab\there", "new\nline", "carriage\rreturn", "back\\slash \\N \\t", 'quotes \' " `', "ünïcødé ✓ 日本",

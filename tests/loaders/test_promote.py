@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from core.schema import catalog_entries
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
-from loaders.ingest import IngestPipeline
-from loaders.promote import PromotionError, build_entry, promote_entry, template_to_regex
-from loaders.signature import normalise_message
+from loaders.ingest.pipeline import IngestPipeline
+from loaders.catalog.promotion import PromotionError, build_entry, promote_entry, template_to_regex
+from loaders.catalog.signature import normalise_message
 from tests.ops_seed import FROB, seed
 
 FORM = {
@@ -140,7 +140,7 @@ def test_template_regex_matches_its_own_examples(message):
 
 
 def test_suggest_code_is_valid():
-    from loaders.promote import suggest_code
+    from loaders.catalog.promotion import suggest_code
 
     assert suggest_code("widget <n> frobnicator exploded at <path>", "TOOL") == "TOOL_WIDGET_FROBNICATOR_EXPLODED"
     assert suggest_code("<n> <n>", None) == "NEW_PATTERN"

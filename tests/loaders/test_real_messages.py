@@ -28,8 +28,8 @@ import sqlalchemy as sa
 import urllib3
 import yaml
 
-from loaders.catalog_file import read_catalog_file
-from loaders.matcher import Matcher
+from loaders.catalog.file import read_catalog_file
+from loaders.catalog.matcher import Matcher
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 

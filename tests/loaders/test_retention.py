@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from core.schema import failure_matches, failure_rollups, recovery_events
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 from loaders.retention import apply_retention
-from queries.recovery import mark_recovery
+from queries.failures.recovery import mark_recovery
 
 
 def _count(engine, table, column=None):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from loaders.promote import PLACEHOLDER_REGEX
-from loaders.signature import normalise_message, signature_of
+from loaders.catalog.promotion import PLACEHOLDER_REGEX
+from loaders.catalog.signature import normalise_message, signature_of
 
 SAME = [
     # numbers

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core.schema import failure_matches, failure_rollups, recovery_events
-from loaders.catalog_file import read_catalog_file
-from loaders.events import validate_event
-from loaders.matcher import Matcher
-from loaders.seed import seed_database
-from loaders.signature import signature_of
-from loaders.synthetic import RECOVERY_PROFILE, SyntheticGenerator, usable_unknown_templates
-from loaders.synthetic_messages import UNKNOWN_TEMPLATES, fill_unknown
+from loaders.catalog.file import read_catalog_file
+from loaders.ingest.events import validate_event
+from loaders.catalog.matcher import Matcher
+from demo.seed import seed_database
+from loaders.catalog.signature import signature_of
+from demo.synthetic import RECOVERY_PROFILE, SyntheticGenerator, usable_unknown_templates
+from demo.messages import UNKNOWN_TEMPLATES, fill_unknown
 
 END = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # a Friday evening
 
@@ -134,7 +134,7 @@ def test_recovery_success_depends_on_mode(planned, catalog):
         if m in RECOVERY_PROFILE and m.startswith("RETRY_") and n > 200:
             assert ok[m] / n > 0.75
     # Against the profile itself for a synthetic ABORT/MANUAL catalog, independent of the shipped one.
-    from loaders.catalog_file import CatalogEntry
+    from loaders.catalog.file import CatalogEntry
 
     entries = [CatalogEntry(code=c, category="X", severity="high", message="m", recovery_mode=c.split("_", 1)[1])
                for c in ("A_RETRY_EXPONENTIAL", "B_MANUAL_INTERVENTION", "C_ABORT")]

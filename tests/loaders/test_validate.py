@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 
 from core.schema import failure_matches, failure_rollups
-from loaders import validate as validate_mod
-from loaders.validate import CHECKS, run_validation
+from demo import validate as validate_mod
+from demo.validate import CHECKS, run_validation
 
 
 def _count(engine, *where):
@@ -15,7 +15,7 @@ def _count(engine, *where):
 
 def test_validation_passes_and_reads_real_rows(engine, metrics):
     # Data of another tenant must not leak into the validation counts.
-    from loaders.ingest import IngestPipeline
+    from loaders.ingest.pipeline import IngestPipeline
 
     IngestPipeline(engine, metrics=metrics).ingest(
         [{"tenant_id": "other", "run_id": "r", "error_message": "connection refused"}] * 3

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from core.security import Principal
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 from queries.accounts import create_user
-from queries.recovery import mark_recoveries
+from queries.failures.recovery import mark_recoveries
 
 ROOT = Path(__file__).resolve().parents[2]
 DETAIL_PAGE = "pages/failure_detail.py"

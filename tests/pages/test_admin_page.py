@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.schema import api_tokens, users
 from core.security import token_hash
 from dashboard.admin import add_user, switch_catalog_flag
-from loaders.ingest import IngestDisabled, IngestPipeline
+from loaders.ingest.pipeline import IngestDisabled, IngestPipeline
 from queries.accounts import authenticate_token, create_token
 from queries.flags import is_enabled
 from tests.ops_seed import (

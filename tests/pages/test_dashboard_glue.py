@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from click.testing import CliRunner
 
-from core.cli import main
-from core.cli.cmd_dashboard import streamlit_command
+from cli import main
+from cli.dashboard import streamlit_command
 from dashboard import charts
 from queries.flags import CATALOG_FLAG, set_flag
-from queries.overview import add_rates, resample_series
+from queries.reports.overview import add_rates, resample_series
 from tests.pages.conftest import app_for, signed_in
 
 

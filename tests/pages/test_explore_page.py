@@ -8,9 +8,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.schema import failure_matches as fm
-from dashboard.loaders_explore import export_csv
+from dashboard.explore import export_csv
 from dashboard.ui import fmt_int
-from queries.filters import FailureFilter
+from queries.failures.filters import FailureFilter
 from tests.pages.conftest import app_for, shown_text, signed_in
 
 
@@ -123,7 +123,7 @@ def _by_size(df):
 
 
 def test_grouped_view_from_rollups_equals_raw_rows(engine, seeded):
-    from queries.explore import _rollup_answerable, get_groups
+    from queries.failures.explore import _rollup_answerable, get_groups
     end = seeded.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     tiny = timedelta(microseconds=1)
     cases = [FailureFilter(start=end - timedelta(days=7), end=end),

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from core.schema import failure_pattern_exports as fpe
 from core.security import Principal
 from core.settings import get_settings
-from dashboard.exports_ops import do_export, do_retry, load_export_body
+from dashboard.exports import do_export, do_retry, load_export_body
 from tests.exports.conftest import BUCKET, moto_s3, r2_env  # noqa: F401 - fixtures used below
 from tests.exports.helpers import seed_failures
 from tests.pages.conftest import app_for, shown_text, signed_in

@@ -12,7 +12,7 @@ from core.schema import failure_matches as fm
 from core.schema import recovery_events
 from dashboard.oncall import mark
 from dashboard.ui import fmt_int
-from queries.recovery import mark_recoveries
+from queries.failures.recovery import mark_recoveries
 from tests.ops_seed import (
     SECRET_CODE,
     app_navigation_mode,  # noqa: F401  (autouse)
@@ -197,7 +197,7 @@ def test_empty_queue_and_database_down(engine, monkeypatch):
 
 def test_describe_changes_names_counts_and_states():
     from dashboard.oncall import describe_changes
-    from queries.recovery import RecoveryChange
+    from queries.failures.recovery import RecoveryChange
 
     def ch(a, b, changed=True):
         return RecoveryChange(uuid.uuid4(), "t1", "X", None, a, b, 2, changed)

@@ -14,8 +14,8 @@ from core.security import Principal
 from core.types import utcnow
 from dashboard.admin import switch_catalog_flag
 from dashboard.catalog import promote
-from dashboard.loaders_explore import export_csv
-from loaders.ingest import IngestPipeline
+from dashboard.explore import export_csv
+from loaders.ingest.pipeline import IngestPipeline
 from queries.accounts import (
     authenticate_user,
     end_session,
@@ -24,7 +24,7 @@ from queries.accounts import (
     set_user_disabled,
     start_session,
 )
-from queries.filters import FailureFilter
+from queries.failures.filters import FailureFilter
 from tests.pages.conftest import PRINCIPAL_KEY, app_for, shown_text, signed_in
 
 FORM = {"code": "WIDGET_FROBNICATION", "category": "TOOL", "severity": "critical", "recovery_mode": "ESCALATE",

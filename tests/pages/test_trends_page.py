@@ -83,7 +83,7 @@ def test_empty_and_database_down(engine, monkeypatch):
     def down(*_a, **_k):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr("queries.trends.get_period_totals", down)
+    monkeypatch.setattr("queries.reports.trends.get_period_totals", down)
     st.cache_data.clear()
     at = app_for(PAGE, signed_in(engine, "pia2", "viewer")).run()
     assert not at.exception

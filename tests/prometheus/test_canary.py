@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from core.cli import main
+from cli import main
 from core.schema import failure_matches as fm
-from loaders.ingest import IngestPipeline
-from queries import prom
-from queries.canary import evaluate_canary
-from queries.recovery import mark_recoveries
+from loaders.ingest.pipeline import IngestPipeline
+from queries import prometheus as prom
+from queries.reports.canary import evaluate_canary
+from queries.failures.recovery import mark_recoveries
 
 from .helpers import free_port
 

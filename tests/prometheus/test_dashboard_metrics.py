@@ -12,7 +12,7 @@ import dashboard.metrics_server as ms
 from core.schema import failure_matches as fm
 from core.settings import get_settings
 from dashboard.oncall import mark
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 from tests.pages.conftest import app_for, signed_in
 
 from .helpers import free_port

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core.metrics import MAX_EXTRA_CODES, OTHER, FailcatMetrics
 from core.schema import catalog_entries, failure_rollups
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 
 from .helpers import VENV_BIN, free_port, need_binary, running, wait_http
 

@@ -1,6 +1,6 @@
 """Against a real Prometheus scraping the running API every second (see conftest.stack): counters equal what
 was sent and what the database holds, the recorded hit rate equals the database's, alerts fire, every Grafana
-panel query runs, and queries.prom / queries.canary read it all back.
+panel query runs, and queries.prometheus / queries.reports.canary read it all back.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
-from queries import prom
-from queries.canary import evaluate_canary
+from queries import prometheus as prom
+from queries.reports.canary import evaluate_canary
 
 from .helpers import GRAFANA_JSON
 
@@ -208,7 +208,7 @@ def test_canary_with_prometheus(ingested):
     assert by["Miss rate"].status == "fail" and not result.met
     assert "FailureCatalogMissRateHigh" in {b.alert for b in result.live_alerts if b.state == "firing"}
 
-    from core.cli import main
+    from cli import main
 
     res = CliRunner().invoke(main, ["canary-report", "--tenant", TENANT, "--since", "1h",
                                     "--prometheus-url", ingested.prom_url],

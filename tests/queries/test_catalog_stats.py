@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.schema import catalog_entries
 from core.schema import failure_matches as fm
-from queries.catalog_stats import get_catalog_hits, get_matched_under_other_codes
+from loaders.catalog.usage import get_catalog_hits, get_matched_under_other_codes
 from tests.ops_seed import seed
 
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.schema import failure_matches as fm
-from loaders.ingest import IngestPipeline
-from queries.counts import count_from_rollups
-from queries.failures import count_failures, count_failures_query
-from queries.filters import STATUSES, FailureFilter
-from queries.recovery import mark_recovery
+from loaders.ingest.pipeline import IngestPipeline
+from queries.failures.counts import count_from_rollups
+from queries.failures.listing import count_failures, count_failures_query
+from queries.failures.filters import STATUSES, FailureFilter
+from queries.failures.recovery import mark_recovery
 from tests.spread_events import NOW, spread_events
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from bench import pages
 from bench.explain import plan, seq_scans, statements_of
 from bench.fill import fill
-from queries.failures import get_failure, recovery_history_rows
-from queries.recovery import mark_recovery
+from queries.failures.listing import get_failure, recovery_history_rows
+from queries.failures.recovery import mark_recovery
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

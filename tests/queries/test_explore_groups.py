@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import update
 
 from core.schema import failure_rollups_daily
-from loaders.ingest import IngestPipeline
-from queries import explore as qe
-from queries.failures import count_failures
-from queries.filters import FailureFilter
+from loaders.ingest.pipeline import IngestPipeline
+from queries.failures import explore as qe
+from queries.failures.listing import count_failures
+from queries.failures.filters import FailureFilter
 from tests.spread_events import NOW, spread_events
 
 COMPARED = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category"]
@@ -72,7 +72,7 @@ def test_grouped_view_total_counts_every_group_not_only_the_largest(engine, metr
 
 
 def test_a_statement_built_once_answers_each_tenant_and_filter_with_its_own_values(engine, metrics):
-    # queries.memo keeps one statement per shape: the second tenant and code list must not see the first's.
+    # queries.sql keeps one statement per shape: the second tenant and code list must not see the first's.
     _load(engine, metrics)
     end = NOW.replace(minute=0) + timedelta(hours=1)
     with engine.connect() as conn:

@@ -10,9 +10,9 @@ from sqlalchemy import select, text
 from core.ids import id_created_ms, new_failure_id
 from core.schema import failure_matches as fm
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
-from queries.failures import get_failure, get_failure_query, id_bounds
-from queries.recovery import mark_recoveries, mark_recovery
+from loaders.ingest.pipeline import IngestPipeline
+from queries.failures.listing import get_failure, get_failure_query, id_bounds
+from queries.failures.recovery import mark_recoveries, mark_recovery
 
 
 def test_new_failure_id_is_a_uuid7_of_the_millisecond():
@@ -31,7 +31,8 @@ def test_new_failure_id_is_a_uuid7_of_the_millisecond():
 
 
 def test_id_bounds_cover_every_named_millisecond():
-    a, b = utcnow() - timedelta(days=20), utcnow()
+    b = utcnow()  # one clock read: two could straddle a millisecond
+    a = b - timedelta(days=20)
     lo, hi = id_bounds([new_failure_id(b), new_failure_id(a)])
     assert lo <= a < hi and lo <= b < hi and hi - lo < timedelta(days=20, milliseconds=2)
     assert id_bounds([new_failure_id(a), uuid.uuid4()]) is None

@@ -6,8 +6,8 @@ import uuid
 from sqlalchemy import select
 
 from core.schema import failure_matches as fm
-from queries.oncall import get_unrecovered_queue, get_unrecovered_summary
-from queries.recovery import mark_recoveries
+from queries.failures.oncall import get_unrecovered_queue, get_unrecovered_summary
+from queries.failures.recovery import mark_recoveries
 from tests.ops_seed import seed
 
 

@@ -5,8 +5,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bench.explain import normalise_plan
-from loaders.promote import unmatched_batch_query
-from queries.oncall import unrecovered_queue_query
+from loaders.catalog.promotion import unmatched_batch_query
+from queries.failures.oncall import unrecovered_queue_query
 from tests.ops_seed import seed
 
 

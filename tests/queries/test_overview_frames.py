@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from queries import overview as q
+from queries.reports import overview as q
 from tests.ops_seed import seed
 
 

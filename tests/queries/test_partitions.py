@@ -12,15 +12,15 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 
 from bench.explain import seq_scans
-from core.cli import main as cli
+from cli import main as cli
 from core.metrics import FailcatMetrics
-from core.migrate import upgrade_schema
+from loaders.migrate import upgrade_schema
 from core.schema import failure_matches, failure_rollups, recovery_events
 from core.types import utcnow
-from loaders.ingest import COPY_MIN_ROWS, IngestPipeline
+from loaders.ingest.pipeline import COPY_MIN_ROWS, IngestPipeline
 from loaders.retention import apply_retention, retention_cutoff
-from queries.failures import get_failure, recovery_history_rows
-from queries.partitions import (
+from queries.failures.listing import get_failure, recovery_history_rows
+from queries.failures.partitions import (
     WEEK,
     ensure_partitions,
     is_partitioned,
@@ -29,7 +29,7 @@ from queries.partitions import (
     week_start,
 )
 from core.ids import event_failure_id
-from queries.recovery import mark_recovery
+from queries.failures.recovery import mark_recovery
 from tests.core.test_migrations import _downgrade
 from tests.databases import empty_database
 

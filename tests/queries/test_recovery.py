@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.schema import failure_matches, failure_rollups, recovery_events
-from loaders.ingest import IngestPipeline
-from queries.recovery import (
+from loaders.ingest.pipeline import IngestPipeline
+from queries.failures.recovery import (
     FailureNotFound,
     RecoveryConflict,
     count_recovery_changes,

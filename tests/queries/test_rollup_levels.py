@@ -19,11 +19,11 @@ from core.schema import (
     failure_rollups_tenant_hourly,
     failure_totals,
 )
-from loaders.ingest import IngestPipeline
-from loaders.promote import promote_entry
+from loaders.ingest.pipeline import IngestPipeline
+from loaders.catalog.promotion import promote_entry
 from loaders.retention import apply_retention
-from queries.recovery import mark_recovery
-from queries.rollups import rollup_source
+from queries.failures.recovery import mark_recovery
+from queries.rollups.reads import rollup_source
 from tests.spread_events import NOW, spread_events
 
 COUNTS = ["failures", "recovery_attempts", "recovery_successes"]

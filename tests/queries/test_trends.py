@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import failure_matches as fm
-from queries.trends import (
+from queries.reports.trends import (
     get_category_volume,
     get_new_codes,
     get_period_totals,

@@ -1,0 +1,43 @@
+"""Cached loader for the Failure detail page: the failure, its catalog entry, history and relatives."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from dashboard.cache import cached_loader
+from dashboard.db import connect
+from queries.failures import detail as q
+from queries.failures.listing import get_failure, get_recovery_history
+
+
+@dataclass(frozen=True)
+class FailureDetail:
+    """One failure with everything its page shows."""
+
+    failure: dict[str, Any]
+    entry: dict[str, Any] | None
+    history: pd.DataFrame
+    same_run: pd.DataFrame
+    same_signature: pd.DataFrame
+    signature_count: int
+
+
+@cached_loader(ttl=10)
+def load_failure_detail(url: str, failure_id: str, tenant_scope: str | None) -> FailureDetail | None:
+    """None when the failure does not exist or is outside the scope; ValueError for a malformed id."""
+    with connect(url) as conn:
+        failure = get_failure(conn, failure_id=failure_id, tenant_scope=tenant_scope)
+        if failure is None:
+            return None
+        tenant = failure["tenant_id"]
+        return FailureDetail(
+            failure=failure,
+            entry=q.get_catalog_entry(conn, entry_id=failure["catalog_entry_id"]),
+            history=get_recovery_history(conn, failure_id=failure_id, tenant_scope=tenant),
+            same_run=q.get_same_run(conn, tenant_id=tenant, run_id=failure["run_id"], exclude_id=failure["id"]),
+            same_signature=q.get_same_signature(conn, tenant_id=tenant, signature=failure["signature"],
+                                                exclude_id=failure["id"]),
+            signature_count=q.count_same_signature(conn, tenant_id=tenant, signature=failure["signature"]),
+        )
