@@ -19,9 +19,9 @@ from core.schema import failure_matches as fm
 from core.schema import users
 from core.security import Principal
 from core.types import utcnow
-from loaders.ingest import IngestPipeline
+from loaders.ingest.pipeline import IngestPipeline
 from queries.accounts import create_user
-from queries.recovery import mark_recoveries
+from queries.failures.recovery import mark_recoveries
 
 FROB = "frobnicator widget exploded at stage {n} on shard {s}"
 SECRET_CODE = "T2_SECRET_CODE"
