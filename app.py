@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import DatabaseUnavailable
-from core.settings import ROOT
 from dashboard import session
-from dashboard.db import database_url
+from dashboard.assets import FAVICON
 from dashboard.metrics_server import ensure_metrics_server
-from dashboard.scope import load_catalog_flag
+from dashboard.scope import catalog_is_off
 from dashboard.text import lit
 
 # A file of ours: a :material/...: page icon makes every browser fetch it from fonts.gstatic.com.
-st.set_page_config(page_title="Failure Catalog", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
+st.set_page_config(page_title="Failure Catalog", page_icon=FAVICON, layout="wide")
 # This process's counters (recoveries marked in forms) for Prometheus on METRICS_PORT; starts once per process.
 ensure_metrics_server()
 
@@ -62,14 +59,11 @@ with st.sidebar:
     st.caption(f":material/account_circle: {lit(principal.name)} · {principal.role} · {scope}")
     st.button("Sign out", icon=":material/logout:", on_click=session.sign_out, key="sign_out", type="tertiary")
 
-try:
-    if not load_catalog_flag(database_url()):
-        st.warning(
-            "The failure catalog is switched **off** (feature flag `failure_catalog_m9`): ingest refuses "
-            "new events until an admin turns it back on. The figures below show data stored before.",
-            icon=":material/toggle_off:",
-        )
-except (DatabaseUnavailable, SQLAlchemyError):
-    pass  # each page reports an unreachable database itself
+if catalog_is_off():
+    st.warning(
+        "The failure catalog is switched **off** (feature flag `failure_catalog_m9`): ingest refuses "
+        "new events until an admin turns it back on. The figures below show data stored before.",
+        icon=":material/toggle_off:",
+    )
 
 page.run()

@@ -17,11 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.middleware import RequestGuard
 from api.routes import failures, features, health
 from core.db import DatabaseUnavailable, describe_db_error, get_engine
+from core.ids import FailureIdError
 from core.metrics import FailcatMetrics, get_metrics
 from core.settings import get_settings
 from core.throttle import Throttle
 from queries.failures.filters import FilterError
-from queries.failures.listing import FailureIdError
 
 log = logging.getLogger("failcat.api")
 

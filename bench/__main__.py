@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from bench import api as api_bench
 from bench import pages
 from bench.fill import fill
-from core.db import make_engine
+from core.db import create_database, drop_database, make_engine
 from loaders.migrate import migrate
 
 ADMIN_URL = os.environ.get("FAILCAT_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -62,8 +62,7 @@ def scratch_databases(count: int) -> Iterator[list[tuple[str, Engine]]]:
     try:
         for _ in range(count):
             name = f"failcat_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))  # generated name, not user input
+            create_database(admin, name)
             names.append(name)
             url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
             engine = make_engine(url)
@@ -73,9 +72,8 @@ def scratch_databases(count: int) -> Iterator[list[tuple[str, Engine]]]:
     finally:
         for _, engine in made:
             engine.dispose()
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in names:
+            drop_database(admin, name)
         admin.dispose()
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from core.schema import metadata
 from queries.failures.partitions import ensure_partitions
 
 # Rows come from one INSERT ... SELECT so a million rows take seconds, not minutes; the mix follows
@@ -153,7 +154,7 @@ def fill(engine: Engine, *, rows: int, tenants: int = 20, days: int = 90, chunk:
         conn.execute(text("DELETE FROM failure_rollups"))
         conn.execute(_ROLLUPS)
         for table in LEVEL_TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))  # constant table names  # noqa: S608
+            conn.execute(metadata.tables[table].delete())
         for statement in _LEVELS:
             conn.execute(statement)
         conn.execute(_SIGNATURES)

@@ -43,7 +43,7 @@ def page_window(now: datetime, days: int, *, whole_days: bool = False) -> tuple[
 
 def _common(conn: Connection) -> None:
     # Every page draws the tenant picker and checks the catalog flag.
-    list_tenants(conn, tenant_scope=None)
+    list_tenants(conn, tenant_id=None)
     is_enabled(conn, CATALOG_FLAG)
 
 
@@ -53,8 +53,8 @@ def overview(conn: Connection, tenant: str | None, now: datetime) -> Any:
     """dashboard.overview.load_overview (default range 7 days)."""
     _common(conn)
     start, end = page_window(now, 7, whole_days=True)
-    return (qo.get_overview(conn, tenant=tenant, start=start, end=end, limit=10),
-            qo.count_export_fallbacks(conn, tenant=tenant, start=start, end=end))
+    return (qo.get_overview(conn, tenant_id=tenant, start=start, end=end, limit=10),
+            qo.count_export_fallbacks(conn, tenant_id=tenant, start=start, end=end))
 
 
 def explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
@@ -63,15 +63,15 @@ def explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
     _common(conn)
     start, end = page_window(now, 7, whole_days=True)
     filt = FailureFilter(tenant_id=tenant, start=start, end=end)
-    return (qe.get_filter_options(conn, tenant=tenant),
+    return (qe.get_filter_options(conn, tenant_id=tenant),
             qe.get_grouped_view(conn, filt=filt, by="error_code", limit=100))
 
 
 def oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:
     """dashboard.oncall: queue summary and the unrecovered queue (500)."""
     _common(conn)
-    return (get_unrecovered_summary(conn, tenant=tenant),
-            get_unrecovered_queue(conn, tenant=tenant, limit=QUEUE_LIMIT))
+    return (get_unrecovered_summary(conn, tenant_id=tenant),
+            get_unrecovered_queue(conn, tenant_id=tenant, limit=QUEUE_LIMIT))
 
 
 def trends(conn: Connection, tenant: str | None, now: datetime) -> Any:
@@ -79,19 +79,19 @@ def trends(conn: Connection, tenant: str | None, now: datetime) -> Any:
     _common(conn)
     start, end = page_window(now, 30, whole_days=True)
     prev_start = start - (end - start)
-    return (qt.get_period_totals(conn, tenant=tenant, start=start, end=end),
-            qt.get_period_totals(conn, tenant=tenant, start=prev_start, end=start),
-            qt.get_rate_trend(conn, tenant=tenant, start=start, end=end, grain="day"),
-            qt.get_category_volume(conn, tenant=tenant, start=start, end=end, grain="day"),
-            qt.get_top_movers(conn, tenant=tenant, start=start, end=end, limit=10),
-            qt.get_new_codes(conn, tenant=tenant, start=start, end=end))
+    return (qt.get_period_totals(conn, tenant_id=tenant, start=start, end=end),
+            qt.get_period_totals(conn, tenant_id=tenant, start=prev_start, end=start),
+            qt.get_rate_trend(conn, tenant_id=tenant, start=start, end=end, grain="day"),
+            qt.get_category_volume(conn, tenant_id=tenant, start=start, end=end, grain="day"),
+            qt.get_top_movers(conn, tenant_id=tenant, start=start, end=end, limit=10),
+            qt.get_new_codes(conn, tenant_id=tenant, start=start, end=end))
 
 
 def catalog(conn: Connection, tenant: str | None, now: datetime) -> Any:
     """dashboard.catalog loaders (default range 30 whole days): entries with hits, other-code hits, candidates."""
     _common(conn)
     start, end = page_window(now, 30, whole_days=True)
-    return (get_catalog_usage(conn, tenant=tenant, start=start, end=end),
+    return (get_catalog_usage(conn, tenant_id=tenant, start=start, end=end),
             get_candidate_patterns(conn, tenant_id=tenant, start=start, end=end, min_occurrences=CANDIDATE_MIN,
                                    limit=200, sample_rows=PAGE_SAMPLE_ROWS))
 
@@ -99,11 +99,11 @@ def catalog(conn: Connection, tenant: str | None, now: datetime) -> Any:
 def detail(conn: Connection, tenant: str | None, now: datetime, failure_id: str) -> Any:
     """dashboard.detail.load_failure_detail for one failure."""
     _common(conn)
-    failure = get_failure(conn, failure_id=failure_id, tenant_scope=tenant)
+    failure = get_failure(conn, failure_id=failure_id, tenant_id=tenant)
     assert failure is not None
     t = failure["tenant_id"]
     return (failure, qd.get_catalog_entry(conn, entry_id=failure["catalog_entry_id"]),
-            get_recovery_history(conn, failure_id=failure_id, tenant_scope=t),
+            get_recovery_history(conn, failure_id=failure_id, tenant_id=t),
             qd.get_same_run(conn, tenant_id=t, run_id=failure["run_id"], exclude_id=failure["id"]),
             qd.get_same_signature(conn, tenant_id=t, signature=failure["signature"], exclude_id=failure["id"]),
             qd.count_same_signature(conn, tenant_id=t, signature=failure["signature"]))

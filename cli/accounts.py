@@ -24,7 +24,7 @@ def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
         click.echo(frame.astype(object).where(frame.notna(), "-").to_string(index=False))
 
 
-tenant_opt = click.option("--tenant", default=None, help="Limit to one tenant.")
+tenant_opt = click.option("--tenant", "tenant_id", default=None, help="Limit to one tenant.")
 all_tenants_opt = click.option("--all-tenants", is_flag=True, help="Not limited to one tenant.")
 role_opt = click.option("--role", required=True, type=click.Choice(ROLES), help="viewer, oncall or admin.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -40,11 +40,11 @@ def users() -> None:
 @role_opt
 @tenant_opt
 @all_tenants_opt
-def users_add(name: str, role: str, tenant: str | None, all_tenants: bool) -> None:
+def users_add(name: str, role: str, tenant_id: str | None, all_tenants: bool) -> None:
     """Add a user; the password is prompted (or read from standard input when it is not a terminal)."""
     from queries.accounts import create_user
 
-    scope = tenant_scope_option(tenant, all_tenants)
+    scope = tenant_scope_option(tenant_id, all_tenants)
     engine = engine_ready()
     password = read_secret(f"Password for {name}")
     with engine.begin() as conn:
@@ -107,11 +107,11 @@ def tokens() -> None:
 @role_opt
 @tenant_opt
 @all_tenants_opt
-def tokens_create(name: str, role: str, tenant: str | None, all_tenants: bool) -> None:
+def tokens_create(name: str, role: str, tenant_id: str | None, all_tenants: bool) -> None:
     """Create a token and print it, alone, on standard output (it is shown only this once)."""
     from queries.accounts import create_token
 
-    scope = tenant_scope_option(tenant, all_tenants)
+    scope = tenant_scope_option(tenant_id, all_tenants)
     with engine_ready().begin() as conn:
         token_id, token = create_token(conn, name=name, role=role, tenant_id=scope)
     click.echo(token)

@@ -46,7 +46,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 @click.command("canary-report")
-@click.option("--tenant", default=None, help="Tenant to evaluate.")
+@click.option("--tenant", "tenant_id", default=None, help="Tenant to evaluate.")
 @click.option("--all-tenants", is_flag=True, help="Evaluate all tenants together.")
 @click.option("--since", default="24h", show_default=True, help="Range ending now (e.g. 24h, 48h, 2d).")
 @click.option("--start", type=click.DateTime(), default=None, help="Range start (UTC unless an offset is given).")
@@ -54,31 +54,31 @@ def _table(rows: list[list[str]]) -> str:
 @click.option("--prometheus-url", default=None, help="Prometheus base URL (default: PROMETHEUS_URL).")
 @click.option("--no-prometheus", is_flag=True, help="Use the database only (dropped events stay unknown).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def canary_report(tenant: str | None, all_tenants: bool, since: str, start: datetime | None, end: datetime | None,
+def canary_report(tenant_id: str | None, all_tenants: bool, since: str, start: datetime | None, end: datetime | None,
                   prometheus_url: str | None, no_prometheus: bool, as_json: bool) -> None:
     """Check the canary success criteria; exits 1 when they are not met (unknown counts as not met)."""
     from core.settings import get_settings
     from queries.reports.canary import evaluate_canary
 
-    scope = tenant_scope_option(tenant, all_tenants)
+    scope = tenant_scope_option(tenant_id, all_tenants)
     end_at = _utc(end) or datetime.now(UTC)
     start_at = _utc(start) or end_at - _span(since)
     if start_at >= end_at:
         raise click.UsageError("--start must be before --end")
     url = None if no_prometheus else (prometheus_url or get_settings().prometheus_url)
     with engine_ready().connect() as conn:
-        result = evaluate_canary(conn, tenant=scope, start=start_at, end=end_at, prometheus_url=url)
+        result = evaluate_canary(conn, tenant_id=scope, start=start_at, end=end_at, prometheus_url=url)
 
     if as_json:
         click.echo(json.dumps({
-            "tenant": result.tenant, "start": result.start.isoformat(), "end": result.end.isoformat(),
+            "tenant_id": result.tenant_id, "start": result.start.isoformat(), "end": result.end.isoformat(),
             "failures": result.failures, "prometheus": result.prometheus, "met": result.met,
             "criteria": [c.__dict__ for c in result.criteria],
             "badges": [b.__dict__ for b in result.badges],
             "live_alerts": [b.__dict__ for b in result.live_alerts],
         }, default=str))
     else:
-        click.echo(f"Canary report for {result.tenant or 'all tenants'}, "
+        click.echo(f"Canary report for {result.tenant_id or 'all tenants'}, "
                    f"{result.start:%Y-%m-%d %H:%M} - {result.end:%Y-%m-%d %H:%M} UTC "
                    f"({result.failures} failures; Prometheus: {result.prometheus})")
         click.echo("")

@@ -19,11 +19,11 @@ def engine_ready(*, need_schema: bool = True) -> Engine:
     return engine
 
 
-def tenant_scope_option(tenant: str | None, all_tenants: bool) -> str | None:
+def tenant_scope_option(tenant_id: str | None, all_tenants: bool) -> str | None:
     """Resolve --tenant/--all-tenants into a tenant id or None (all); exactly one is required."""
-    if bool(tenant) == bool(all_tenants):
+    if bool(tenant_id) == bool(all_tenants):
         raise click.UsageError("give exactly one of --tenant T or --all-tenants")
-    return tenant or None
+    return tenant_id or None
 
 
 def read_secret(prompt: str) -> str:

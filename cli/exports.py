@@ -43,7 +43,8 @@ def _user() -> str:
 
 
 @click.command()
-@click.option("--tenant", default=None, help="Export only this tenant's failures (default: all tenants).")
+@click.option("--tenant", "tenant_id", default=None,
+              help="Export only this tenant's failures (default: all tenants).")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366), help="Window in days.")
 @click.option("--min-occurrences", default=3, show_default=True, type=click.IntRange(1, None),
               help="Smallest group of unmatched failures that becomes a candidate pattern.")
@@ -51,12 +52,12 @@ def _user() -> str:
               help="At most this many candidate patterns.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--require-upload", is_flag=True, help="Exit 1 when the export could only be kept locally.")
-def export(tenant: str | None, days: int, min_occurrences: int, limit: int, as_json: bool,
+def export(tenant_id: str | None, days: int, min_occurrences: int, limit: int, as_json: bool,
            require_upload: bool) -> None:
     """Aggregate candidate patterns and upload them to R2 (kept locally when R2 fails)."""
     from loaders.exports.exporter import run_export
 
-    result = run_export(engine_ready(), tenant_id=tenant, days=days, min_occurrences=min_occurrences, limit=limit,
+    result = run_export(engine_ready(), tenant_id=tenant_id, days=days, min_occurrences=min_occurrences, limit=limit,
                         uploader=f"cli:{_user()}")
     info = {"id": result.export_id, "status": result.status, "key": result.key, "bucket": result.bucket,
             "local_path": result.local_path, "size_bytes": result.size_bytes, "sha256": result.sha256,
@@ -157,7 +158,7 @@ def r2_verify(do_list: bool, key: str | None, limit: int, as_json: bool) -> None
         raise click.UsageError("give exactly one of --list or --head KEY")
     store = _store()
     if do_list:
-        objects = store.list(limit=limit)
+        objects = store.list_objects(limit=limit)
         if as_json:
             click.echo(json.dumps(objects, default=_json_default))
         else:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
@@ -47,7 +48,7 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> E
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **extra)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -104,3 +105,23 @@ def describe_db_error(exc: BaseException, url: str | None = None) -> str:
     if isinstance(exc, DBAPIError):
         return f"database error{where}: {first}"
     return f"{type(exc).__name__}: {first}"
+
+
+def _run_composed(admin: Engine, statement: Any) -> None:
+    with admin.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        conn.exec_driver_sql(statement.as_string(raw))
+
+
+def create_database(admin: Engine, name: str) -> None:
+    """CREATE DATABASE `name` on a PostgreSQL server (admin: an AUTOCOMMIT engine); the name is quoted."""
+    from psycopg2 import sql
+
+    _run_composed(admin, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    """DROP DATABASE IF EXISTS `name` WITH (FORCE) on a PostgreSQL server (admin: an AUTOCOMMIT engine)."""
+    from psycopg2 import sql
+
+    _run_composed(admin, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

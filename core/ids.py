@@ -46,3 +46,17 @@ def event_failure_id(tenant_id: str, event_id: uuid.UUID) -> uuid.UUID:
     digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC variant
     return uuid.UUID(bytes=bytes(digest))
+
+
+class FailureIdError(ValueError):
+    """A failure id is not a valid UUID."""
+
+
+def parse_failure_id(failure_id: uuid.UUID | str) -> uuid.UUID:
+    """A failure id from its text; FailureIdError (a ValueError) when it is not a UUID."""
+    if isinstance(failure_id, uuid.UUID):
+        return failure_id
+    try:
+        return uuid.UUID(str(failure_id).strip())
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise FailureIdError("a failure id is a UUID such as 3f2b8c1e-...; this one is not") from exc

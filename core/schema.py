@@ -30,9 +30,6 @@ metadata = MetaData(
     }
 )
 
-# Severity order used for "most severe first"; stored as severity_rank so the queue sorts on an index.
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-UNKNOWN_SEVERITY_RANK = 5
 
 UNRECOVERED = text("recovery_succeeded IS NOT TRUE")
 
@@ -113,7 +110,7 @@ recovery_events = Table(
     Index("ix_re_tenant_at", "tenant_id", "at"),
 )
 
-def _rollup_seen() -> list[Column]:  # type: ignore[type-arg]
+def _rollup_seen() -> list[Column]:
     # Migration 0008: the earliest and latest created_at of the failures a rollup row counts, and the latest one's
     # message (queries.rollups.seen), so Explore's groups need no raw rows. NULL until a failure is counted.
     return [Column("first_at", UTCDateTime, nullable=True),
@@ -148,13 +145,13 @@ failure_rollups = Table(
 ROLLUP_COUNT_NAMES = ("failures", "recovery_attempts", "recovery_successes")
 
 
-def _rollup_counts() -> list[Column]:  # type: ignore[type-arg]
+def _rollup_counts() -> list[Column]:
     return [Column("failures", Integer, nullable=False, server_default=text("0")),
             Column("recovery_attempts", Integer, nullable=False, server_default=text("0")),
             Column("recovery_successes", Integer, nullable=False, server_default=text("0"))]
 
 
-def _rollup_keys() -> list[Column]:  # type: ignore[type-arg]
+def _rollup_keys() -> list[Column]:
     return [Column("error_code", String(128), nullable=False),
             Column("category", String(64), nullable=False, server_default=text("''")),
             Column("severity", String(16), nullable=False, server_default=text("''")),

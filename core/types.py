@@ -14,7 +14,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value, dialect):
         if value is None:
             return None
         if isinstance(value, str):
@@ -25,7 +25,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         # SQLite compares timestamps as text, so store one fixed format without offset.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value, dialect):
         if value is None:
             return None
         if isinstance(value, str):

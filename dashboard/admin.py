@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.security import Principal
+from core.security import ROLES, Principal
 from dashboard.cache import cached_loader, clear_caches
-from dashboard.db import begin, connect
+from dashboard.db import Database, database
 from dashboard.text import lit
 from queries.accounts import (
     AccountError,
@@ -21,27 +21,29 @@ from queries.accounts import (
 )
 from queries.flags import CATALOG_FLAG, get_flags, set_flag
 
+__all__ = ["CATALOG_FLAG", "ROLES"]  # for the Admin page, which imports only the glue
+
 
 @cached_loader()
-def load_flags(url: str) -> pd.DataFrame:
+def load_flags(db: Database) -> pd.DataFrame:
     """All feature flags."""
-    with connect(url) as conn:
+    with db.connect() as conn:
         return get_flags(conn)
 
 
 @cached_loader()
-def load_users(url: str, tenant: str | None) -> pd.DataFrame:
+def load_users(db: Database, tenant_id: str | None) -> pd.DataFrame:
     """Users within the scope (never their password hashes)."""
-    with connect(url) as conn:
-        return list_users(conn, tenant_scope=tenant)
+    with db.connect() as conn:
+        return list_users(conn, tenant_id=tenant_id)
 
 
 @cached_loader()
-def load_tokens(url: str, tenant: str | None) -> pd.DataFrame:
+def load_tokens(db: Database, tenant_id: str | None) -> pd.DataFrame:
     """API tokens within the scope (never the secrets)."""
-    with connect(url) as conn:
+    with db.connect() as conn:
         tokens = list_tokens(conn)
-    return tokens if tenant is None else tokens[tokens["tenant_id"] == tenant].reset_index(drop=True)
+    return tokens if tenant_id is None else tokens[tokens["tenant_id"] == tenant_id].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,12 @@ def _tenant_for(principal: Principal, requested: str | None) -> str | None:
     return principal.tenant_id or requested
 
 
-def switch_catalog_flag(principal: Principal, *, enabled: bool, url: str | None = None) -> AdminOutcome:
+def switch_catalog_flag(principal: Principal, *, enabled: bool) -> AdminOutcome:
     """Turn failure_catalog_m9 on or off (all-tenant admins only: it stops ingest for every tenant)."""
     refusal = principal.refusal("flags")
     if refusal is not None:
         return AdminOutcome(False, refusal[0].upper() + refusal[1:] + ".")
-    with begin(url) as conn:
+    with database().begin() as conn:
         set_flag(conn, name=CATALOG_FLAG, enabled=enabled, updated_by=principal.name)
     clear_caches()
     if enabled:
@@ -79,14 +81,13 @@ def switch_catalog_flag(principal: Principal, *, enabled: bool, url: str | None 
     return AdminOutcome(True, f"{CATALOG_FLAG} is off: ingest refuses new events and every page shows a banner.")
 
 
-def add_user(principal: Principal, *, name: str, password: str, role: str, tenant: str | None,
-             url: str | None = None) -> AdminOutcome:
+def add_user(principal: Principal, *, name: str, password: str, role: str, tenant_id: str | None) -> AdminOutcome:
     """Create a local account (a scoped admin creates accounts of its own tenant only)."""
     if (refused := _refuse(principal)) is not None:
         return refused
     try:
-        scope = _tenant_for(principal, tenant)
-        with begin(url) as conn:
+        scope = _tenant_for(principal, tenant_id)
+        with database().begin() as conn:
             create_user(conn, name=name, password=password, role=role, tenant_id=scope)
     except (AccountError, ValueError, PermissionError) as exc:
         return AdminOutcome(False, f"User not added: {lit(exc)}.")
@@ -95,14 +96,14 @@ def add_user(principal: Principal, *, name: str, password: str, role: str, tenan
     return AdminOutcome(True, f"User {lit(name.strip())} added as {role} for {where}.")
 
 
-def change_user(principal: Principal, *, name: str, disabled: bool, url: str | None = None) -> AdminOutcome:
+def change_user(principal: Principal, *, name: str, disabled: bool) -> AdminOutcome:
     """Disable or re-enable a user in the admin's scope (never the admin's own account)."""
     if (refused := _refuse(principal)) is not None:
         return refused
     if name == principal.name and disabled:
         return AdminOutcome(False, "You cannot disable your own account.")
-    with begin(url) as conn:
-        visible = set(list_users(conn, tenant_scope=principal.tenant_id)["name"])
+    with database().begin() as conn:
+        visible = set(list_users(conn, tenant_id=principal.tenant_id)["name"])
         if name not in visible:
             return AdminOutcome(False, f"No user {lit(name)} in your scope.")
         set_user_disabled(conn, name=name, disabled=disabled)
@@ -110,14 +111,13 @@ def change_user(principal: Principal, *, name: str, disabled: bool, url: str | N
     return AdminOutcome(True, f"User {lit(name)} {'disabled' if disabled else 'enabled'}.")
 
 
-def add_token(principal: Principal, *, name: str, role: str, tenant: str | None,
-              url: str | None = None) -> AdminOutcome:
+def add_token(principal: Principal, *, name: str, role: str, tenant_id: str | None) -> AdminOutcome:
     """Create an API token; the secret is returned once and only its hash is stored."""
     if (refused := _refuse(principal)) is not None:
         return refused
     try:
-        scope = _tenant_for(principal, tenant)
-        with begin(url) as conn:
+        scope = _tenant_for(principal, tenant_id)
+        with database().begin() as conn:
             _id, token = create_token(conn, name=name, role=role, tenant_id=scope)
     except (AccountError, ValueError, PermissionError) as exc:
         return AdminOutcome(False, f"Token not created: {lit(exc)}.")
@@ -126,12 +126,12 @@ def add_token(principal: Principal, *, name: str, role: str, tenant: str | None,
                               "Copy it now: it is not shown again.", secret=token)
 
 
-def revoke(principal: Principal, *, token_id: int, url: str | None = None) -> AdminOutcome:
+def revoke(principal: Principal, *, token_id: int) -> AdminOutcome:
     """Revoke one token in the admin's scope."""
     if (refused := _refuse(principal)) is not None:
         return refused
     try:
-        with begin(url) as conn:
+        with database().begin() as conn:
             tokens = list_tokens(conn)
             mine = tokens if principal.tenant_id is None else tokens[tokens["tenant_id"] == principal.tenant_id]
             if int(token_id) not in set(mine["id"]):

@@ -9,27 +9,39 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
 from core.security import Principal
+from core.vocabulary import RECOVERY_MODES, SEVERITIES
 from dashboard.cache import cached_loader, clear_caches
-from dashboard.db import begin, connect
+from dashboard.db import Database, database
 from dashboard.text import lit
 from loaders.catalog.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
-from loaders.catalog.promotion import PromotionError, PromotionResult, build_entry, examples_covered, promote_entry
+from loaders.catalog.promotion import (
+    PromotionError,
+    PromotionResult,
+    build_entry,
+    examples_covered,
+    promote_entry,
+    suggest_code,
+    template_to_regex,
+)
 from loaders.catalog.usage import get_catalog_usage
 
+# For the Catalog page's promotion form, which imports only the glue.
+__all__ = ["RECOVERY_MODES", "SEVERITIES", "suggest_code", "template_to_regex"]
+
 
 @cached_loader()
-def load_catalog_usage(url: str, tenant: str | None, start: datetime, end: datetime) -> tuple[pd.DataFrame, int]:
+def load_catalog_usage(db: Database, tenant_id: str | None, start: datetime, end: datetime) -> tuple[pd.DataFrame, int]:
     """Catalog entries with hit counts in the window, and matched failures under a runtime's own code."""
-    with connect(url) as conn:
-        return get_catalog_usage(conn, tenant=tenant, start=start, end=end)
+    with db.connect() as conn:
+        return get_catalog_usage(conn, tenant_id=tenant_id, start=start, end=end)
 
 
 @cached_loader()
-def load_candidates(url: str, tenant: str | None, start: datetime, end: datetime, min_occurrences: int
+def load_candidates(db: Database, tenant_id: str | None, start: datetime, end: datetime, min_occurrences: int
                     ) -> pd.DataFrame:
     """Candidate patterns (unmatched signatures) in the window."""
-    with connect(url) as conn:
-        return get_candidate_patterns(conn, tenant_id=tenant, start=start, end=end,
+    with db.connect() as conn:
+        return get_candidate_patterns(conn, tenant_id=tenant_id, start=start, end=end,
                                       min_occurrences=min_occurrences, limit=200, sample_rows=PAGE_SAMPLE_ROWS)
 
 
@@ -42,8 +54,7 @@ class PromoteOutcome:
     result: PromotionResult | None = None
 
 
-def promote(principal: Principal, form: dict[str, Any], *, examples: list[str] | None = None,
-            url: str | None = None) -> PromoteOutcome:
+def promote(principal: Principal, form: dict[str, Any], *, examples: list[str] | None = None) -> PromoteOutcome:
     """Validate the form, add the entry and re-match past unmatched failures in one transaction.
 
     With `examples` (the candidate's messages) an entry that matches none of them is refused.
@@ -55,7 +66,7 @@ def promote(principal: Principal, form: dict[str, Any], *, examples: list[str] |
         entry = build_entry(form, created_by=principal.name)
         if examples and examples_covered(entry, examples) == 0:
             raise PromotionError("the pattern and keywords match none of the candidate's example messages")
-        with begin(url) as conn:
+        with database().begin() as conn:
             result = promote_entry(conn, entry=entry, created_by=principal.name)
     except PromotionError as exc:
         return PromoteOutcome(False, f"Not added: {lit(exc)}.")

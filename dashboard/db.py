@@ -1,8 +1,13 @@
-"""The dashboard's database engine (one per DATABASE_URL, built once per process) and connections."""
+"""The dashboard's database: one object per DATABASE_URL and process, owning its engines.
+
+Pages never see it: the glue's loaders take it as their first argument, which cached_loader (dashboard/cache.py)
+fills in, and actions use database() themselves.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import streamlit as st
 from sqlalchemy.engine import Connection, Engine
@@ -11,35 +16,38 @@ from core.db import make_engine
 from core.settings import get_settings
 
 
-def database_url() -> str:
-    """The configured DATABASE_URL; cached loaders take it as their first argument so caches never mix databases."""
-    return get_settings().database_url
+@dataclass(eq=False)
+class Database:
+    """The configured database: a transactional engine for writes and an autocommit one for reads."""
+
+    url: str
+    engine: Engine = field(repr=False)
+    read_engine: Engine = field(repr=False)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A read connection; autocommit (core.db.make_engine), so no transaction is opened or kept open."""
+        with self.read_engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection in one transaction, committed on success (writes; then clear_caches())."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @property
+    def cache_key(self) -> str:
+        """What cached results are keyed by: the URL, so one database's rows are never served for another."""
+        return self.url
 
 
 @st.cache_resource(show_spinner=False)
-def _engine_for(url: str) -> Engine:
-    return make_engine(url, pool_size=get_settings().db_pool_size)
+def _database_for(url: str) -> Database:
+    pool = get_settings().db_pool_size
+    return Database(url, make_engine(url, pool_size=pool), make_engine(url, pool_size=pool, autocommit=True))
 
 
-@st.cache_resource(show_spinner=False)
-def _read_engine_for(url: str) -> Engine:
-    return make_engine(url, pool_size=get_settings().db_pool_size, autocommit=True)
-
-
-def get_engine(url: str | None = None) -> Engine:
-    """The shared engine for `url` (default: DATABASE_URL)."""
-    return _engine_for(url or database_url())
-
-
-@contextmanager
-def connect(url: str | None = None) -> Iterator[Connection]:
-    """A read connection: autocommit (core.db.make_engine), so no transaction is opened or kept open."""
-    with _read_engine_for(url or database_url()).connect() as conn:
-        yield conn
-
-
-@contextmanager
-def begin(url: str | None = None) -> Iterator[Connection]:
-    """A connection in one transaction, committed on success (use for writes, then clear_caches())."""
-    with get_engine(url).begin() as conn:
-        yield conn
+def database() -> Database:
+    """The database of DATABASE_URL, built once per process."""
+    return _database_for(get_settings().database_url)

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.cache import cached_loader
-from dashboard.db import connect
+from dashboard.db import Database
 from queries.failures import detail as q
 from queries.failures.listing import get_failure, get_recovery_history
 
@@ -25,17 +25,17 @@ class FailureDetail:
 
 
 @cached_loader(ttl=10)
-def load_failure_detail(url: str, failure_id: str, tenant_scope: str | None) -> FailureDetail | None:
+def load_failure_detail(db: Database, failure_id: str, tenant_id: str | None) -> FailureDetail | None:
     """None when the failure does not exist or is outside the scope; ValueError for a malformed id."""
-    with connect(url) as conn:
-        failure = get_failure(conn, failure_id=failure_id, tenant_scope=tenant_scope)
+    with db.connect() as conn:
+        failure = get_failure(conn, failure_id=failure_id, tenant_id=tenant_id)
         if failure is None:
             return None
         tenant = failure["tenant_id"]
         return FailureDetail(
             failure=failure,
             entry=q.get_catalog_entry(conn, entry_id=failure["catalog_entry_id"]),
-            history=get_recovery_history(conn, failure_id=failure_id, tenant_scope=tenant),
+            history=get_recovery_history(conn, failure_id=failure_id, tenant_id=tenant),
             same_run=q.get_same_run(conn, tenant_id=tenant, run_id=failure["run_id"], exclude_id=failure["id"]),
             same_signature=q.get_same_signature(conn, tenant_id=tenant, signature=failure["signature"],
                                                 exclude_id=failure["id"]),

@@ -13,7 +13,7 @@ from core.metrics import get_metrics
 from core.security import Principal
 from core.settings import get_settings
 from dashboard.cache import cached_loader, clear_caches
-from dashboard.db import connect, database_url, get_engine
+from dashboard.db import Database, database
 from dashboard.text import lit
 from loaders.exports import audit as q
 from loaders.exports.exporter import read_export_body, run_export
@@ -34,16 +34,16 @@ class ActionOutcome:
 
 
 @cached_loader()
-def load_exports(url: str, tenant: str | None, limit: int = AUDIT_LIMIT) -> pd.DataFrame:
+def load_exports(db: Database, tenant_id: str | None, limit: int = AUDIT_LIMIT) -> pd.DataFrame:
     """Audit rows in scope (a tenant-scoped account sees only its tenant's exports), newest first."""
-    with connect(url) as conn:
-        return q.get_exports(conn, tenant_id=tenant, limit=limit)
+    with db.connect() as conn:
+        return q.get_exports(conn, tenant_id=tenant_id, limit=limit)
 
 
 @cached_loader()
-def load_export_body(url: str, export_id: int, sha256: str) -> bytes:
+def load_export_body(db: Database, export_id: int, sha256: str) -> bytes:
     """The JSON of one export (local file or R2); keyed by sha256 since an export never changes."""
-    with connect(url) as conn:
+    with db.connect() as conn:
         row = q.get_export(conn, export_id)
     if row is None or row["sha256"] != sha256:
         raise LookupError(f"export {export_id} is not in the audit trail")
@@ -69,19 +69,18 @@ def _denied(principal: Principal) -> ActionOutcome | None:
     return None
 
 
-def do_export(principal: Principal, *, tenant: str | None, days: int, min_occurrences: int,
-              url: str | None = None) -> ActionOutcome:
+def do_export(principal: Principal, *, tenant_id: str | None, days: int, min_occurrences: int) -> ActionOutcome:
     """Run one export as `principal` (role and tenant scope re-checked here, server side)."""
     denied = _denied(principal)
     if denied:
         return denied
     try:
-        scope = principal.scope(tenant)
-        result = run_export(get_engine(url or database_url()), tenant_id=scope, days=int(days),
+        scope = principal.scope(tenant_id)
+        result = run_export(database().engine, tenant_id=scope, days=int(days),
                             min_occurrences=int(min_occurrences), uploader=f"dashboard:{principal.name}",
                             metrics=get_metrics())
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        return ActionOutcome(False, f"Nothing was exported: {lit(describe_db_error(exc, url or database_url()))}")
+        return ActionOutcome(False, f"Nothing was exported: {lit(describe_db_error(exc, database().url))}")
     except (PermissionError, ValueError, OSError) as exc:
         return ActionOutcome(False, f"Nothing was exported: {lit(exc)}")
     finally:
@@ -97,7 +96,7 @@ def do_export(principal: Principal, *, tenant: str | None, days: int, min_occurr
                                f"{lit(result.error)}. Retry it below or let the retry worker upload it.", warning=True)
 
 
-def do_retry(principal: Principal, *, ids: list[int] | None, url: str | None = None) -> ActionOutcome:
+def do_retry(principal: Principal, *, ids: list[int] | None) -> ActionOutcome:
     """Retry the given exports (or all pending ones), including ones marked failed when chosen by id."""
     denied = _denied(principal)
     if denied:
@@ -106,15 +105,15 @@ def do_retry(principal: Principal, *, ids: list[int] | None, url: str | None = N
     try:
         if principal.tenant_id is not None:
             # A tenant-scoped admin may only retry its own tenant's exports.
-            with connect(url) as conn:
+            with database().connect() as conn:
                 allowed = set(q.get_exports(conn, tenant_id=principal.tenant_id, limit=10_000)["id"].astype(int))
             ids = [i for i in (ids if ids is not None else allowed) if i in allowed]
-        report = retry_fallbacks(get_engine(url or database_url()), ids=ids, include_failed=include_failed,
+        report = retry_fallbacks(database().engine, ids=ids, include_failed=include_failed,
                                  metrics=get_metrics())
     except R2Error as exc:
         return ActionOutcome(False, f"Nothing was retried: {lit(exc)}.")
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        return ActionOutcome(False, f"Nothing was retried: {lit(describe_db_error(exc, url or database_url()))}")
+        return ActionOutcome(False, f"Nothing was retried: {lit(describe_db_error(exc, database().url))}")
     finally:
         clear_caches(load_exports)
     if report.claimed == 0:

@@ -7,16 +7,13 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import DatabaseUnavailable
-from core.schema import SEVERITY_RANK
 from core.security import Principal
-from dashboard.db import database_url
+from core.vocabulary import RECOVERY_MODES, SEVERITIES, STATUSES
 from dashboard.explore import load_options
 from dashboard.ui import db_error
 from dashboard.widgets import TimeRange, seed_state, set_url, tenant_picker, time_range, url_list, url_value
-from queries.failures.filters import STATUSES, FailureFilter, FilterError
+from queries.failures.filters import FailureFilter, FilterError
 
-RECOVERY_MODES = ["RETRY_IMMEDIATE", "RETRY_EXPONENTIAL", "RETRY_WITH_JITTER", "FALLBACK", "CIRCUIT_BREAKER",
-                  "SKIP", "ABORT", "ESCALATE", "CHECKPOINT_RESTORE", "MANUAL_INTERVENTION"]
 MATCHED = {"any": None, "matched": True, "unmatched": False}
 STATUS_LABELS = {"all": "Any status", "open": "Open (not recovered)", "unrecovered": "Never attempted",
                  "failed": "Recovery failed", "recovered": "Recovered"}
@@ -46,7 +43,7 @@ def failure_filters(principal: Principal, *, key: str = "f") -> tuple[FailureFil
         tenant = tenant_picker(principal, key=f"{key}_tenant", container=c1)
         rng = time_range(key=f"{key}_range", container=c2)
         try:
-            opts = load_options(database_url(), tenant)
+            opts = load_options(tenant)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             db_error(exc)
             raise
@@ -60,13 +57,14 @@ def failure_filters(principal: Principal, *, key: str = "f") -> tuple[FailureFil
                                     key=f"{key}_category", placeholder="Any category")
 
         c5, c6, c7, c8 = st.columns(4)
-        seed_state(f"{key}_severity", url_list("severity", list(SEVERITY_RANK)))
-        severities = c5.multiselect("Severity", list(SEVERITY_RANK), key=f"{key}_severity", placeholder="Any")
+        seed_state(f"{key}_severity", url_list("severity", list(SEVERITIES)))
+        severities = c5.multiselect("Severity", list(SEVERITIES), key=f"{key}_severity", placeholder="Any")
         seed_state(f"{key}_matched", _choice("matched", list(MATCHED), "any"))
         matched = c6.selectbox("Catalog match", list(MATCHED), key=f"{key}_matched",
                                format_func=lambda v: {"any": "Matched or not"}.get(v, v.capitalize()))
         seed_state(f"{key}_status", _choice("status", list(STATUSES), "all"))
-        status = c7.selectbox("Recovery status", list(STATUSES), key=f"{key}_status", format_func=STATUS_LABELS.get)
+        status: str = c7.selectbox("Recovery status", list(STATUSES), key=f"{key}_status",
+                                   format_func=lambda s: STATUS_LABELS[s]) or "all"
         all_modes = sorted(set(RECOVERY_MODES) | set(opts["recovery_modes"]))
         seed_state(f"{key}_mode", url_list("mode", all_modes))
         modes = c8.multiselect("Recovery mode", all_modes, key=f"{key}_mode", placeholder="Any mode")

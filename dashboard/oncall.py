@@ -11,7 +11,7 @@ import pandas as pd
 from core.metrics import get_metrics
 from core.security import Principal
 from dashboard.cache import cached_loader, clear_caches
-from dashboard.db import begin, connect
+from dashboard.db import Database, database
 from dashboard.text import lit
 from queries.failures.oncall import get_unrecovered_queue, get_unrecovered_summary
 from queries.failures.recovery import (
@@ -26,17 +26,17 @@ QUEUE_LIMIT = 500
 
 
 @cached_loader()
-def load_queue(url: str, tenant: str | None, limit: int = QUEUE_LIMIT) -> pd.DataFrame:
+def load_queue(db: Database, tenant_id: str | None, limit: int = QUEUE_LIMIT) -> pd.DataFrame:
     """The unrecovered queue (see queries.failures.oncall.get_unrecovered_queue)."""
-    with connect(url) as conn:
-        return get_unrecovered_queue(conn, tenant=tenant, limit=limit)
+    with db.connect() as conn:
+        return get_unrecovered_queue(conn, tenant_id=tenant_id, limit=limit)
 
 
 @cached_loader()
-def load_queue_summary(url: str, tenant: str | None) -> pd.DataFrame:
+def load_queue_summary(db: Database, tenant_id: str | None) -> pd.DataFrame:
     """Unrecovered failures per severity."""
-    with connect(url) as conn:
-        return get_unrecovered_summary(conn, tenant=tenant)
+    with db.connect() as conn:
+        return get_unrecovered_summary(conn, tenant_id=tenant_id)
 
 
 def short_id(failure_id: str) -> str:
@@ -44,7 +44,7 @@ def short_id(failure_id: str) -> str:
     return str(failure_id).split("-")[0]
 
 
-def row_label(row: Mapping) -> str:  # type: ignore[type-arg]
+def row_label(row: Mapping) -> str:
     """How one queued failure is named in the selection box."""
     severity = row.get("severity") or "unknown"
     return f"{short_id(row['id'])} · {severity} · {row['error_code']} · {row['tenant_id']}"
@@ -78,7 +78,6 @@ def mark(
     succeeded: bool,
     recovered_by: str,
     notes: str | None,
-    url: str | None = None,
 ) -> MarkOutcome:
     """Mark the failures (id, version shown) in one transaction; conflicts and bad input become messages."""
     if not principal.can("recover"):
@@ -88,11 +87,11 @@ def mark(
     if not (recovered_by or "").strip():
         return MarkOutcome(False, "Recovered by is required.")
     try:
-        with begin(url) as conn:
+        with database().begin() as conn:
             changes = mark_recoveries(
                 conn, items=[(uuid.UUID(i), int(v)) for i, v in items], succeeded=succeeded,
                 recovered_by=recovered_by.strip(), notes=(notes or "").strip() or None,
-                tenant_scope=principal.tenant_id, source="dashboard",
+                tenant_id=principal.tenant_id, source="dashboard",
             )
     except RecoveryConflict as exc:
         clear_caches(load_queue, load_queue_summary)

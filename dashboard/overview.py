@@ -6,10 +6,15 @@ from datetime import datetime
 
 import pandas as pd
 
+from core.security import Principal
+from core.settings import get_settings
 from dashboard.cache import cached_loader
-from dashboard.db import connect
+from dashboard.db import Database
 from queries.reports import overview as q
 from queries.reports.canary import CanaryResult, evaluate_canary
+from queries.reports.overview import HIT_RATE_ALERT, RECOVERY_ALERT, resample_series
+
+__all__ = ["HIT_RATE_ALERT", "RECOVERY_ALERT", "resample_series"]  # for the Overview page
 
 
 @dataclass(frozen=True)
@@ -25,19 +30,20 @@ class OverviewData:
 
 
 @cached_loader()
-def load_overview(url: str, tenant: str | None, start: datetime, end: datetime) -> OverviewData:
+def load_overview(db: Database, tenant_id: str | None, start: datetime, end: datetime) -> OverviewData:
     """Summary (this and the previous period), hourly series, top codes, recovery by mode, export fallbacks."""
-    with connect(url) as conn:
-        frames = q.get_overview(conn, tenant=tenant, start=start, end=end, limit=10)
-        return OverviewData(**frames, fallbacks=q.count_export_fallbacks(conn, tenant=tenant, start=start, end=end))
+    with db.connect() as conn:
+        frames = q.get_overview(conn, tenant_id=tenant_id, start=start, end=end, limit=10)
+        fallbacks = q.count_export_fallbacks(conn, tenant_id=tenant_id, start=start, end=end)
+        return OverviewData(**frames, fallbacks=fallbacks)
 
 
 @cached_loader(ttl=30)
-def load_canary(url: str, tenant: str | None, start: datetime, end: datetime,
+def load_canary(db: Database, tenant_id: str | None, start: datetime, end: datetime,
                 prometheus_url: str | None) -> CanaryResult:
     """The guide's alert badges and canary criteria for the range (queries.reports.canary: database + Prometheus)."""
-    with connect(url) as conn:
-        return evaluate_canary(conn, tenant=tenant, start=start, end=end, prometheus_url=prometheus_url)
+    with db.connect() as conn:
+        return evaluate_canary(conn, tenant_id=tenant_id, start=start, end=end, prometheus_url=prometheus_url)
 
 
 def health_source(result: CanaryResult, *, scoped: bool = False) -> str:
@@ -53,3 +59,9 @@ def health_source(result: CanaryResult, *, scoped: bool = False) -> str:
         why = f"Prometheus is {result.prometheus}"
     return (f"Source: **database** (rates, export fallbacks). Dropped persistence events and critical alerts "
             f"are only known to Prometheus and show as unknown: {why}.")
+
+
+def prometheus_url_for(principal: Principal) -> str | None:
+    """PROMETHEUS_URL for an account of all tenants; None for a tenant-scoped one (Prometheus counts the whole
+    deployment)."""
+    return get_settings().prometheus_url if principal.all_tenants else None

@@ -41,12 +41,12 @@ def _load(url: str, start: datetime, end: datetime, step: int) -> PromPanels:
     )
 
 
-def load_prometheus_panels(tenant: str | None, start: datetime, end: datetime) -> tuple[PromPanels | None, str]:
+def load_prometheus_panels(tenant_id: str | None, start: datetime, end: datetime) -> tuple[PromPanels | None, str]:
     """Prometheus panels and a note saying which source the page used (None -> use the database)."""
     url = get_settings().prometheus_url
     if not url:
         return None, "database (PROMETHEUS_URL is not set)"
-    if tenant is not None:
+    if tenant_id is not None:
         return None, "database (Prometheus has no per-tenant series; choose all tenants to use it)"
     end = min(end, datetime.now(UTC))
     if end <= start:

@@ -23,7 +23,8 @@ from core.metrics import get_metrics
 from core.security import Principal
 from core.settings import get_settings
 from core.throttle import Throttle
-from dashboard.db import begin, connect, database_url
+from dashboard.cache import cached_loader
+from dashboard.db import Database, database
 from dashboard.text import lit
 from queries.accounts import (
     authenticate_user,
@@ -43,15 +44,15 @@ _COOKIE_SENT_KEY = "failcat_cookie_sent"
 MAX_NAME = 128
 
 
-@st.cache_data(ttl=15, show_spinner=False)
-def _lookup_user(url: str, name: str) -> Principal | None:
-    with connect(url) as conn:
+@cached_loader(ttl=15)
+def _lookup_user(db: Database, name: str) -> Principal | None:
+    with db.connect() as conn:
         return get_user_principal(conn, name=name)
 
 
-@st.cache_data(ttl=15, show_spinner=False)
-def _lookup_session(url: str, token: str) -> Principal | None:
-    with connect(url) as conn:
+@cached_loader(ttl=15)
+def _lookup_session(db: Database, token: str) -> Principal | None:
+    with db.connect() as conn:
         return session_principal(conn, token=token)
 
 
@@ -77,7 +78,8 @@ def oidc_configured() -> bool:
 def _oidc_name() -> str | None:
     if not getattr(st.user, "is_logged_in", False):
         return None
-    return st.user.get("email") or st.user.get("preferred_username") or st.user.get("sub")
+    name = st.user.get("email") or st.user.get("preferred_username") or st.user.get("sub")
+    return str(name) if name else None
 
 
 def _cookie() -> str | None:
@@ -91,17 +93,16 @@ def _restore() -> Principal | None:
     state = st.session_state
     held = state.get(PRINCIPAL_KEY)
     token = state.get(_TOKEN_KEY)
-    url = database_url()
     if token:
-        principal = _lookup_session(url, token)
+        principal = _lookup_session(token)
     elif held is not None:
-        principal = _lookup_user(url, held.name)
+        principal = _lookup_user(held.name)
     elif oidc_configured():
         name = _oidc_name()
-        principal = _lookup_user(url, name) if name else None
+        principal = _lookup_user(name) if name else None
     elif not state.get(_SIGNED_OUT_KEY):
         cookie = _cookie()
-        principal = _lookup_session(url, cookie) if cookie else None
+        principal = _lookup_session(cookie) if cookie else None
         if principal is not None:
             state[_TOKEN_KEY] = state[_COOKIE_SENT_KEY] = cookie
     else:
@@ -133,7 +134,7 @@ def current_principal() -> Principal | None:
     try:
         return _restore()
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        st.error(f"Cannot check your sign-in: {lit(describe_db_error(exc, database_url()))}", icon=":material/error:")
+        st.error(f"Cannot check your sign-in: {lit(describe_db_error(exc, database().url))}", icon=":material/error:")
         st.stop()
     return None  # unreachable; st.stop raises
 
@@ -182,7 +183,7 @@ def sign_in(name: str, password: str) -> Principal | None:
         metrics.count_auth_failure(channel="dashboard", outcome="throttled")
         log.warning("sign-in throttled: user=%r address=%s retry_after=%ss", account, address, wait)
         raise SignInThrottled(wait)
-    with connect() as conn:
+    with database().connect() as conn:
         principal = authenticate_user(conn, name=name[:MAX_NAME], password=password)
     if principal is None:
         by_account.failure(account)
@@ -191,7 +192,7 @@ def sign_in(name: str, password: str) -> Principal | None:
         log.warning("sign-in refused: user=%r address=%s", account, address)
         return None
     by_account.success(account)
-    with begin() as conn:
+    with database().begin() as conn:
         token = start_session(conn, name=principal.name, hours=get_settings().session_hours)
     st.session_state[PRINCIPAL_KEY] = principal
     st.session_state[_TOKEN_KEY] = token
@@ -205,7 +206,7 @@ def sign_out() -> None:
     st.session_state.pop(PRINCIPAL_KEY, None)
     if token:
         try:
-            with begin() as conn:
+            with database().begin() as conn:
                 end_session(conn, token=token)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             log.warning("could not end a dashboard session: %s", exc)
@@ -264,7 +265,7 @@ def sign_in_form() -> None:
                 st.error(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
                 return
             except (DatabaseUnavailable, SQLAlchemyError) as exc:
-                st.error(f"Cannot sign in: {lit(describe_db_error(exc, database_url()))}")
+                st.error(f"Cannot sign in: {lit(describe_db_error(exc, database().url))}")
                 return
             if ok is None:
                 st.error("Wrong user name or password.")

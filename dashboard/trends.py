@@ -1,4 +1,4 @@
-"""Trends glue: cached loaders around queries.reports.trends (first argument the URL, tenant scope always passed)."""
+"""Trends glue: cached loaders around queries.reports.trends (the tenant scope always passed)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,40 +6,43 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard.cache import cached_loader
-from dashboard.db import connect
+from dashboard.db import Database
 from queries.reports import trends as q
 
 
 @cached_loader()
-def load_rate_trend(url: str, tenant: str | None, start: datetime, end: datetime, grain: str) -> pd.DataFrame:
+def load_rate_trend(db: Database, tenant_id: str | None, start: datetime, end: datetime,
+                    grain: str) -> pd.DataFrame:
     """Hit rate and recovery success per day or week."""
-    with connect(url) as conn:
-        return q.get_rate_trend(conn, tenant=tenant, start=start, end=end, grain=grain)
+    with db.connect() as conn:
+        return q.get_rate_trend(conn, tenant_id=tenant_id, start=start, end=end, grain=grain)
 
 
 @cached_loader()
-def load_category_volume(url: str, tenant: str | None, start: datetime, end: datetime, grain: str) -> pd.DataFrame:
+def load_category_volume(db: Database, tenant_id: str | None, start: datetime, end: datetime,
+                         grain: str) -> pd.DataFrame:
     """Failures per period and category."""
-    with connect(url) as conn:
-        return q.get_category_volume(conn, tenant=tenant, start=start, end=end, grain=grain)
+    with db.connect() as conn:
+        return q.get_category_volume(conn, tenant_id=tenant_id, start=start, end=end, grain=grain)
 
 
 @cached_loader()
-def load_top_movers(url: str, tenant: str | None, start: datetime, end: datetime, limit: int = 10) -> pd.DataFrame:
+def load_top_movers(db: Database, tenant_id: str | None, start: datetime, end: datetime,
+                    limit: int = 10) -> pd.DataFrame:
     """Codes with the largest change against the previous period."""
-    with connect(url) as conn:
-        return q.get_top_movers(conn, tenant=tenant, start=start, end=end, limit=limit)
+    with db.connect() as conn:
+        return q.get_top_movers(conn, tenant_id=tenant_id, start=start, end=end, limit=limit)
 
 
 @cached_loader()
-def load_new_codes(url: str, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+def load_new_codes(db: Database, tenant_id: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """Codes first seen in the period."""
-    with connect(url) as conn:
-        return q.get_new_codes(conn, tenant=tenant, start=start, end=end)
+    with db.connect() as conn:
+        return q.get_new_codes(conn, tenant_id=tenant_id, start=start, end=end)
 
 
 @cached_loader()
-def load_period_totals(url: str, tenant: str | None, start: datetime, end: datetime) -> dict[str, float]:
+def load_period_totals(db: Database, tenant_id: str | None, start: datetime, end: datetime) -> dict[str, float]:
     """Totals (failures, hit rate, recovery success) of one window."""
-    with connect(url) as conn:
-        return q.get_period_totals(conn, tenant=tenant, start=start, end=end)
+    with db.connect() as conn:
+        return q.get_period_totals(conn, tenant_id=tenant_id, start=start, end=end)

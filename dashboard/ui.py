@@ -8,7 +8,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import DatabaseUnavailable, describe_db_error
-from dashboard.db import database_url
+from dashboard.db import database
 from dashboard.text import lit
 
 
@@ -28,7 +28,7 @@ def db_error(exc: BaseException) -> None:
     """Show a database failure as one line and stop the page."""
     st.error(
         f"The database is not reachable right now, so this page cannot be shown.\n\n"
-        f"{lit(describe_db_error(exc, database_url()))}",
+        f"{lit(describe_db_error(exc, database().url))}",
         icon=":material/cloud_off:",
     )
     st.stop()

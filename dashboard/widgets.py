@@ -11,7 +11,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import DatabaseUnavailable
 from core.security import Principal
-from dashboard.db import database_url
 from dashboard.scope import load_tenants
 from dashboard.text import lit
 from dashboard.ui import db_error
@@ -116,7 +115,7 @@ def tenant_picker(principal: Principal, *, key: str = "tenant", container: Any =
         where.text_input("Tenant", value=principal.tenant_id, disabled=True, key=f"{key}_fixed")
         return principal.tenant_id
     try:
-        tenants = load_tenants(database_url(), None)
+        tenants = load_tenants(None)
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
         db_error(exc)
         return None

@@ -29,7 +29,7 @@ def _sec(rng: random.Random) -> tuple[str, ...]:
     )
 
 
-def _ckpt(rng: random.Random) -> str:
+def _ckpt(rng: random.Random) -> tuple[str, ...]:
     cid = uuid_str(rng)
     return (
         f"checkpoint file is corrupted: /var/lib/agent/checkpoints/{cid}.ckpt (checksum mismatch)",
@@ -48,7 +48,7 @@ def _llm_misc(rng: random.Random) -> tuple[str, ...]:
     )
 
 
-def _tool_misc(rng: random.Random) -> str:
+def _tool_misc(rng: random.Random) -> tuple[str, ...]:
     tool = rng.choice(SKILLS_T)
     return (
         f"tool '{tool}_v{rng.randint(2, 9)}' is not registered",
@@ -107,7 +107,7 @@ def _data_misc(rng: random.Random) -> tuple[str, ...]:
     )
 
 
-def _net_misc(rng: random.Random) -> str:
+def _net_misc(rng: random.Random) -> tuple[str, ...]:
     host = rng.choice(HOSTS)
     return (
         f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded with url: {rng.choice(PATHS)} "

@@ -59,7 +59,7 @@ class PlannedFailure:
     """One synthetic event with what must happen to it: the code it must hit (None = must miss)
     and the planned recovery (None = not attempted, else True/False for succeeded)."""
 
-    event: dict  # type: ignore[type-arg]
+    event: dict
     expected_code: str | None
     recovery: bool | None
 
@@ -171,12 +171,12 @@ class SyntheticGenerator:
             return None
         return self.rng.random() < success_p
 
-    def _failure(self, tenant: str, run_id: str, ts: datetime, step: int, skill: str,
+    def _failure(self, tenant_id: str, run_id: str, ts: datetime, step: int, skill: str,
                  entry: CatalogEntry | None) -> PlannedFailure:
         rng = self.rng
         event = {
             "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "tenant_id": tenant,
+            "tenant_id": tenant_id,
             "run_id": run_id,
             "skill_id": skill,
             "step_index": step,

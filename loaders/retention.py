@@ -8,11 +8,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
 from core.schema import failure_matches, failure_pattern_exports, recovery_events
+from core.timebuckets import hour_floor
 from core.types import utcnow
 from queries.failures.partitions import maintain_partitions
-from queries.rollups.reads import hour_bucket
+from queries.rollups.failures import expire_rollups
 from queries.rollups.signatures import expire_signature_rollups
-from queries.rollups.writes import expire_rollups
 
 
 @dataclass
@@ -30,7 +30,7 @@ def retention_cutoff(days: int, now: datetime | None = None) -> datetime:
     """Cutoff aligned to a whole hour, so rollup buckets and raw rows are removed together."""
     if days < 1:
         raise ValueError("retention days must be at least 1")
-    return hour_bucket((now or utcnow()) - timedelta(days=days))
+    return hour_floor((now or utcnow()) - timedelta(days=days))
 
 
 def apply_retention(

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.security import ROLES
 from dashboard.admin import (
+    CATALOG_FLAG,
+    ROLES,
     add_token,
     add_user,
     change_user,
@@ -14,18 +15,15 @@ from dashboard.admin import (
     revoke,
     switch_catalog_flag,
 )
-from dashboard.db import database_url
 from dashboard.session import require
 from dashboard.text import lit
 from dashboard.ui import empty_state, guarded, page_header
-from queries.flags import CATALOG_FLAG
 
 OUTCOME = "admin_outcome"
 
 principal = require("admin")
 scope = principal.tenant_id
 page_header("Admin", "Feature flag, users and API tokens" + (f" of tenant {scope}." if scope else "."))
-url = database_url()
 
 outcome = st.session_state.pop(OUTCOME, None)
 if outcome is not None:
@@ -50,7 +48,7 @@ flag_tab, users_tab, tokens_tab = st.tabs(["Feature flag", "Users", "API tokens"
 
 with flag_tab:
     with guarded():
-        flags = load_flags(url)
+        flags = load_flags()
     row = flags[flags["name"] == CATALOG_FLAG]
     enabled = bool(row["enabled"].iloc[0]) if not row.empty else True
     if enabled:
@@ -65,11 +63,11 @@ with flag_tab:
     else:
         label = "Switch off (stop ingest)" if enabled else "Switch on (resume ingest)"
         if st.button(label, key="admin_flag_switch", type="primary" if not enabled else "secondary"):
-            _done(switch_catalog_flag(require("admin"), enabled=not enabled, url=url))
+            _done(switch_catalog_flag(require("admin"), enabled=not enabled))
 
 with users_tab:
     with guarded():
-        users = load_users(url, scope)
+        users = load_users(scope)
     if users.empty:
         empty_state("No users yet.")
     else:
@@ -83,7 +81,7 @@ with users_tab:
         is_disabled = bool(users.loc[users["name"] == who, "disabled"].iloc[0])
         b.write("")
         if b.button("Enable" if is_disabled else "Disable", key="admin_user_toggle"):
-            _done(change_user(require("admin"), name=who, disabled=not is_disabled, url=url))
+            _done(change_user(require("admin"), name=who, disabled=not is_disabled))
     with st.form("admin_add_user", clear_on_submit=True):
         st.markdown("**Add user**")
         a, b = st.columns(2)
@@ -94,11 +92,11 @@ with users_tab:
         with b:
             tenant = _tenant_field("admin_user_tenant")
         if st.form_submit_button("Add user", type="primary"):
-            _done(add_user(require("admin"), name=name, password=password, role=role, tenant=tenant, url=url))
+            _done(add_user(require("admin"), name=name, password=password, role=role, tenant_id=tenant))
 
 with tokens_tab:
     with guarded():
-        tokens = load_tokens(url, scope)
+        tokens = load_tokens(scope)
     if tokens.empty:
         empty_state("No API tokens yet.")
     else:
@@ -115,7 +113,7 @@ with tokens_tab:
             pick = a.selectbox("Token", list(names), key="admin_token_pick", format_func=lambda i: f"{i} · {names[i]}")
             b.write("")
             if b.button("Revoke", key="admin_token_revoke"):
-                _done(revoke(require("admin"), token_id=int(pick), url=url))
+                _done(revoke(require("admin"), token_id=int(pick)))
     with st.form("admin_add_token", clear_on_submit=True):
         st.markdown("**Create token**")
         a, b, c = st.columns(3)
@@ -124,4 +122,4 @@ with tokens_tab:
         with c:
             ttenant = _tenant_field("admin_token_tenant")
         if st.form_submit_button("Create token", type="primary"):
-            _done(add_token(require("admin"), name=tname, role=trole, tenant=ttenant, url=url))
+            _done(add_token(require("admin"), name=tname, role=trole, tenant_id=ttenant))

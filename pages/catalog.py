@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.schema import SEVERITY_RANK
-from dashboard.catalog import PAGE_SAMPLE_ROWS, load_candidates, load_catalog_usage, promote
-from dashboard.db import database_url
+from dashboard.catalog import (
+    PAGE_SAMPLE_ROWS,
+    RECOVERY_MODES,
+    SEVERITIES,
+    load_candidates,
+    load_catalog_usage,
+    promote,
+    suggest_code,
+    template_to_regex,
+)
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.widgets import tenant_picker, time_range, url_warnings
-from loaders.catalog.file import RECOVERY_MODES
-from loaders.catalog.promotion import suggest_code, template_to_regex
 
 OUTCOME = "catalog_outcome"
 
 principal = require("read")
 page_header("Catalog", "Known failure patterns and how often they matched; recurring unmatched messages "
             "grouped into candidates that can be promoted into the catalog.")
-url = database_url()
 c1, c2, _ = st.columns([1, 1, 1])
 tenant = tenant_picker(principal, key="catalog_tenant", container=c1)
 window = time_range(key="catalog_range", container=c2, default="30d")
@@ -32,7 +36,7 @@ entries_tab, candidates_tab = st.tabs(["Entries", "Candidate patterns"])
 
 with entries_tab:
     with guarded():
-        entries, other = load_catalog_usage(url, tenant, window.start, window.end)
+        entries, other = load_catalog_usage(tenant, window.start, window.end)
     if entries.empty:
         empty_state("The catalog is empty.", "Run `failcat migrate` to load the shipped catalog.")
     else:
@@ -69,7 +73,7 @@ with candidates_tab:
     min_occ = st.columns([1, 3])[0].number_input("Minimum occurrences", min_value=1, max_value=1000, value=3,
                                                 key="catalog_min_occ")
     with guarded():
-        candidates = load_candidates(url, tenant, window.start, window.end, int(min_occ))
+        candidates = load_candidates(tenant, window.start, window.end, int(min_occ))
     if candidates.empty:
         empty_state(f"No unmatched message recurred {int(min_occ)} or more times in {window.label.lower()}.")
         st.stop()
@@ -102,7 +106,7 @@ with candidates_tab:
                             max_chars=128, key=f"promote_code_{sig}")
         category = b.text_input("Category", value=cand["suggested_category"], key=f"promote_category_{sig}")
         a, b, c = st.columns(3)
-        severities = list(SEVERITY_RANK)
+        severities = list(SEVERITIES)
         severity = a.selectbox("Severity", severities, index=severities.index("medium"), key=f"promote_sev_{sig}")
         modes = list(RECOVERY_MODES)
         mode = b.selectbox("Recovery mode", modes, key=f"promote_mode_{sig}",
@@ -125,7 +129,7 @@ with candidates_tab:
             "recovery_suggestions": [s.strip() for s in suggestions.splitlines() if s.strip()],
         }
         with guarded():
-            done = promote(actor, form, examples=list(cand["examples"]), url=url)
+            done = promote(actor, form, examples=list(cand["examples"]))
         if done.ok:
             st.session_state[OUTCOME] = done
             st.rerun()

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.db import database_url
-from dashboard.explore import export_csv, load_count, load_grouped, load_page
+from dashboard.explore import export_csv, load_count, load_grouped, load_page, recovery_states
 from dashboard.filters import failure_filters
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
@@ -21,7 +20,6 @@ def _bad(value: str) -> str:
 principal = require("read")
 page_header("Explore", "Filter failures, group them to see what recurs, and open one for every detail.")
 filt, rng = failure_filters(principal)
-url = database_url()
 seed_state("x_view", url_value("view", "grouped", lambda v: v if v in VIEWS else _bad(v)))
 seed_state("x_group", url_value("group", "error_code", lambda v: v if v in GROUPS else _bad(v)))
 url_warnings()
@@ -29,15 +27,15 @@ url_warnings()
 shown = st.session_state.get("x_view") or "grouped"
 with guarded():
     if shown == "grouped":
-        groups, total = load_grouped(url, filt, st.session_state.get("x_group") or "error_code")
+        groups, total = load_grouped(filt, st.session_state.get("x_group") or "error_code")
     else:
-        total = load_count(url, filt)
+        total = load_count(filt)
 
 top_left, top_mid, top_right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
 top_left.metric("Failures selected", fmt_int(total), help=f"{rng.label}, all filters applied")
 view = top_mid.segmented_control("View", list(VIEWS), key="x_view", format_func=VIEWS.get) or "grouped"
 top_right.download_button(
-    "Download CSV", data=lambda: export_csv(url, filt), file_name="failures.csv", mime="text/csv",
+    "Download CSV", data=lambda: export_csv(filt), file_name="failures.csv", mime="text/csv",
     icon=":material/download:", disabled=total == 0, width="stretch",
     help="Every failure the filters select (newest first, up to 200,000 rows).",
 )
@@ -97,11 +95,9 @@ state = st.session_state.setdefault("x_pages", {"filter": None, "cursors": [None
 if state["filter"] != filt or state.get("size") != size:
     state.update(filter=filt, cursors=[None], size=size)
 with guarded():
-    page = load_page(url, filt, state["cursors"][-1], size)
+    page = load_page(filt, state["cursors"][-1], size)
 rows = page.rows.fillna({"category": "—", "severity": "—", "skill_id": ""}).assign(
-    status=page.rows["recovery_succeeded"].map({True: "recovered", False: "failed"}).fillna("open")
-    .where(page.rows["recovery_attempted"], "unrecovered"),
-    link="failure?id=" + page.rows["id"],
+    status=recovery_states(page.rows), link="failure?id=" + page.rows["id"],
 )
 st.dataframe(
     rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.db import database_url
 from dashboard.exports import (
     RETRYABLE,
     audit_table,
@@ -25,7 +24,6 @@ OUTCOME = "exports_outcome"
 
 principal = require("export")
 page_header("Exports", "Aggregated candidate patterns stored in R2; kept locally and retried when R2 fails.")
-url = database_url()
 
 outcome = st.session_state.pop(OUTCOME, None)
 if outcome is not None:
@@ -50,12 +48,11 @@ with st.form("exports_run", border=True):
 if run:
     actor = require("export")  # re-checked on the server right before the write
     with st.spinner("Exporting…"):
-        st.session_state[OUTCOME] = do_export(actor, tenant=tenant, days=int(days), min_occurrences=int(min_occ),
-                                              url=url)
+        st.session_state[OUTCOME] = do_export(actor, tenant_id=tenant, days=int(days), min_occurrences=int(min_occ))
     st.rerun()
 
 with guarded():
-    audit = load_exports(url, principal.tenant_id)
+    audit = load_exports(principal.tenant_id)
 
 tiles = st.columns(4)
 tiles[0].metric("Exports", fmt_int(len(audit)))
@@ -88,7 +85,7 @@ if not waiting.empty:
     if retry:
         actor = require("export")
         with st.spinner("Uploading…"):
-            st.session_state[OUTCOME] = do_retry(actor, ids=chosen or None, url=url)
+            st.session_state[OUTCOME] = do_retry(actor, ids=chosen or None)
         st.rerun()
 
 st.markdown("**Download an export**")
@@ -97,7 +94,7 @@ pick = st.selectbox("Export", list(records), format_func=lambda i: export_label(
 if pick is not None:
     row = records[pick]
     try:
-        body = load_export_body(url, pick, row["sha256"])
+        body = load_export_body(pick, row["sha256"])
     except Exception as exc:  # noqa: BLE001 - a missing file or unreachable R2 is shown, never a traceback
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         st.warning(f"Export #{int(pick)} cannot be read right now: {lit(reason)}", icon=":material/cloud_off:")

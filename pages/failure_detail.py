@@ -4,7 +4,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.db import database_url
 from dashboard.detail import load_failure_detail
 from dashboard.session import require
 from dashboard.text import lit, plain_heading, plain_table, plain_text
@@ -26,7 +25,7 @@ if not failure_id:
 
 with guarded():
     try:
-        detail = load_failure_detail(database_url(), failure_id, principal.tenant_id)
+        detail = load_failure_detail(failure_id, principal.tenant_id)
     except ValueError:
         detail = None
         st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.db import database_url
 from dashboard.oncall import QUEUE_LIMIT, load_queue, load_queue_summary, mark, row_label, short_id
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
@@ -18,7 +17,6 @@ page_header("On-call", "Failures not recovered yet, most severe first, newest ne
             "Choose them by id and record whether the recovery succeeded.")
 prev_shown: dict[str, dict] = st.session_state.get(SHOWN, {})
 prev_view: list[str] = st.session_state.get(VIEW, [])
-url = database_url()
 
 outcome = st.session_state.pop(OUTCOME, None)
 if outcome is not None:
@@ -28,8 +26,8 @@ if outcome is not None:
 left, _ = st.columns([1, 3])
 tenant = tenant_picker(principal, key="oncall_tenant", container=left)
 with guarded():
-    summary = load_queue_summary(url, tenant)
-    queue = load_queue(url, tenant, QUEUE_LIMIT)
+    summary = load_queue_summary(tenant)
+    queue = load_queue(tenant, QUEUE_LIMIT)
 
 total = int(summary["failures"].sum()) if not summary.empty else 0
 severe = int(summary.loc[summary["severity_rank"] <= 1, "failures"].sum()) if not summary.empty else 0
@@ -95,8 +93,7 @@ if submitted:
         st.error(f"{len(missing)} selected failures were not on the screen any more; reload and choose again.")
         st.stop()
     items = [(i, int(prev_shown[i]["version"])) for i in ids]
-    done = mark(actor, items=items, succeeded=result == "succeeded", recovered_by=recovered_by, notes=notes,
-                url=url)
+    done = mark(actor, items=items, succeeded=result == "succeeded", recovered_by=recovered_by, notes=notes)
     st.session_state[OUTCOME] = done
     if done.ok:
         st.session_state[FORM_N] = n + 1  # a fresh, empty form for the next mark

@@ -3,16 +3,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.settings import get_settings
 from dashboard import charts
-from dashboard.db import database_url
-from dashboard.overview import health_source, load_canary, load_overview
+from dashboard.overview import (
+    HIT_RATE_ALERT,
+    RECOVERY_ALERT,
+    health_source,
+    load_canary,
+    load_overview,
+    prometheus_url_for,
+    resample_series,
+)
 from dashboard.prometheus import load_prometheus_panels
 from dashboard.session import require
 from dashboard.text import lit
 from dashboard.ui import empty_state, fmt_int, fmt_pct, guarded, page_header
 from dashboard.widgets import tenant_picker, time_range, url_warnings
-from queries.reports.overview import HIT_RATE_ALERT, RECOVERY_ALERT, resample_series
 
 principal = require("read")
 page_header("Overview", "Is the catalog recognising failures, and are recoveries working?")
@@ -23,10 +28,10 @@ rng = time_range(container=right)
 url_warnings()
 
 with guarded():
-    data = load_overview(database_url(), tenant, rng.start, rng.end)
+    data = load_overview(tenant, rng.start, rng.end)
     # Prometheus counters are deployment-wide: a tenant-scoped account gets database figures only.
-    prom_url = get_settings().prometheus_url if principal.all_tenants else None
-    health = load_canary(database_url(), tenant, rng.start, rng.end, prom_url)
+    prom_url = prometheus_url_for(principal)
+    health = load_canary(tenant, rng.start, rng.end, prom_url)
 # Prometheus (when configured, all tenants, reachable) supplies the rate charts and live alerts.
 prom_panels, rates_source = load_prometheus_panels(tenant, rng.start, rng.end)
 

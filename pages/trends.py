@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.db import database_url
 from dashboard.session import require
 from dashboard.trend_charts import build_category_volume, build_rates_trend, build_top_movers
 from dashboard.trends import (
@@ -26,7 +25,6 @@ def _bad(value: str) -> str:
 principal = require("read")
 page_header("Trends", "How the catalog and recoveries are doing over time, and what changed since the "
             "previous period of the same length.")
-url = database_url()
 c1, c2, c3 = st.columns([1, 1, 1])
 tenant = tenant_picker(principal, key="trends_tenant", container=c1)
 window = time_range(key="trends_range", container=c2, default="30d")
@@ -39,12 +37,12 @@ url_warnings()
 
 prev = window.previous
 with guarded():
-    now_t = load_period_totals(url, tenant, window.start, window.end)
-    prev_t = load_period_totals(url, tenant, prev.start, prev.end)
-    rates = load_rate_trend(url, tenant, window.start, window.end, grain)
-    volume = load_category_volume(url, tenant, window.start, window.end, grain)
-    movers = load_top_movers(url, tenant, window.start, window.end)
-    new_codes = load_new_codes(url, tenant, window.start, window.end)
+    now_t = load_period_totals(tenant, window.start, window.end)
+    prev_t = load_period_totals(tenant, prev.start, prev.end)
+    rates = load_rate_trend(tenant, window.start, window.end, grain)
+    volume = load_category_volume(tenant, window.start, window.end, grain)
+    movers = load_top_movers(tenant, window.start, window.end)
+    new_codes = load_new_codes(tenant, window.start, window.end)
 
 
 def _delta_pct(cur: float, old: float) -> str | None:

@@ -115,11 +115,11 @@ def get_user_principal(conn: Connection, *, name: str) -> Principal | None:
     return Principal(name=row["name"], role=row["role"], tenant_id=row["tenant_id"])
 
 
-def list_users(conn: Connection, *, tenant_scope: str | None = None) -> pd.DataFrame:
+def list_users(conn: Connection, *, tenant_id: str | None = None) -> pd.DataFrame:
     """Users (never their hashes): id, name, role, tenant_id, created_at, disabled."""
     query = select(users.c.id, users.c.name, users.c.role, users.c.tenant_id, users.c.created_at, users.c.disabled)
-    if tenant_scope is not None:
-        query = query.where(users.c.tenant_id == tenant_scope)
+    if tenant_id is not None:
+        query = query.where(users.c.tenant_id == tenant_id)
     rows = conn.execute(query.order_by(users.c.name)).mappings().all()
     return pd.DataFrame(rows, columns=["id", "name", "role", "tenant_id", "created_at", "disabled"])
 

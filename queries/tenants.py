@@ -23,8 +23,8 @@ def _walk() -> Any:
 _TENANTS = _walk()
 
 
-def list_tenants(conn: Connection, *, tenant_scope: str | None) -> list[str]:
+def list_tenants(conn: Connection, *, tenant_id: str | None) -> list[str]:
     """Sorted tenant ids with data; a tenant-scoped principal gets only its own tenant."""
-    if tenant_scope is not None:
-        return [tenant_scope]
+    if tenant_id is not None:
+        return [tenant_id]
     return [r[0] for r in conn.execute(_TENANTS)]

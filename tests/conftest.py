@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import Engine
 
-from core.db import make_engine
+from core.db import create_database, drop_database, make_engine
 from core.metrics import FailcatMetrics
 from loaders.migrate import migrate
 from core.schema import DATA_TABLES, catalog_entries, feature_flags, metadata
 from core.settings import get_settings
+
+pytest_plugins = ["tests.support.s3"]  # moto S3 server fixtures, started only by the tests that ask
 
 PG_ADMIN_URL = os.environ.get("FAILCAT_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -52,8 +54,7 @@ def pg_url() -> Iterator[str]:
     name = f"failcat_test_{_worker()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        create_database(admin, name)
     except Exception as exc:  # a missing PostgreSQL must fail the run, never skip it
         pytest.fail(f"PostgreSQL needed for the tests is not reachable at {PG_ADMIN_URL}: {exc}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -61,8 +62,7 @@ def pg_url() -> Iterator[str]:
     migrate(engine)
     engine.dispose()
     yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(admin, name)
     admin.dispose()
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import HTTPException, status
 
 from api.schemas import ErrorOut
+from core.ids import FailureIdError, parse_failure_id
 from core.types import utcnow
-from queries.failures.recovery import state_of
+from core.vocabulary import recovery_state
 
 MAX_SINCE_HOURS = 24 * 366 * 5
 
@@ -53,8 +54,8 @@ def window(
 def parse_id(failure_id: str) -> uuid.UUID:
     """The failure id as a UUID; 400 when malformed."""
     try:
-        return uuid.UUID(failure_id.strip())
-    except (ValueError, AttributeError) as exc:
+        return parse_failure_id(failure_id)
+    except FailureIdError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="failure id must be a UUID") from exc
 
 
@@ -62,5 +63,5 @@ def failure_json(row: dict[str, Any]) -> dict[str, Any]:
     """A failure_matches row as the API shows it (id as text, plus recovery_status)."""
     out = dict(row)
     out["id"] = str(out["id"])
-    out["recovery_status"] = state_of(bool(row["recovery_attempted"]), row["recovery_succeeded"])
+    out["recovery_status"] = recovery_state(bool(row["recovery_attempted"]), row["recovery_succeeded"])
     return out

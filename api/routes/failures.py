@@ -34,7 +34,7 @@ from queries.failures.listing import (
     list_unrecovered_rows,
     recovery_history_rows,
 )
-from queries.failures.recovery import FailureNotFound, RecoveryConflict, count_recovery_changes, mark_recovery, state_of
+from queries.failures.recovery import FailureNotFound, RecoveryConflict, count_recovery_changes, mark_recovery
 from queries.reports.stats import get_stats
 
 router = APIRouter(prefix="/api/v1", tags=["failures"])
@@ -142,7 +142,7 @@ def unrecovered_route(
     scope = tenant_scope(principal, tenant_id)
     start, end = window(since_hours, since, until, end_default_now=False)
     with engine.connect() as conn:
-        rows = list_unrecovered_rows(conn, tenant_scope=scope, start=start, end=end, limit=limit)
+        rows = list_unrecovered_rows(conn, tenant_id=scope, start=start, end=end, limit=limit)
     return {
         "failures": [failure_json(r) for r in rows], "count": len(rows), "limit": limit,
         "since": start, "until": end or datetime.now(start.tzinfo),
@@ -159,10 +159,10 @@ def get_failure_route(
     """One failure with its recovery history; the ETag is its version (send it back as If-Match)."""
     fid = parse_id(failure_id)
     with engine.connect() as conn:
-        row = get_failure(conn, failure_id=fid, tenant_scope=principal.tenant_id)
+        row = get_failure(conn, failure_id=fid, tenant_id=principal.tenant_id)
         if row is None:
             raise HTTPException(http.HTTP_404_NOT_FOUND, detail=f"failure {fid} not found")
-        history = recovery_history_rows(conn, failure_id=fid, tenant_scope=principal.tenant_id)
+        history = recovery_history_rows(conn, failure_id=fid, tenant_id=principal.tenant_id)
     response.headers["ETag"] = f'"{row["version"]}"'
     return {**failure_json(row), "history": history}
 
@@ -198,28 +198,20 @@ def patch_recovery_route(
     expected = _if_match(if_match)
     by = body.recovered_by or principal.name
     notes = body.notes or None
-    changed = True
     try:
         with engine.begin() as conn:
             change = mark_recovery(
                 conn, failure_id=fid, succeeded=body.recovery_succeeded, recovered_by=by, notes=notes,
-                expected_version=expected, tenant_scope=principal.tenant_id, source="api",
+                expected_version=expected, tenant_id=principal.tenant_id, source="api",
             )
-        changed = change.changed
         count_recovery_changes(metrics, [change])  # after commit: counters never count a rolled-back mark
     except FailureNotFound as exc:
         raise HTTPException(http.HTTP_404_NOT_FOUND, detail=f"failure {fid} not found") from exc
     except RecoveryConflict as exc:
-        # A retried request whose first attempt went through finds the state it asked for: harmless.
-        with engine.connect() as conn:
-            now = get_failure(conn, failure_id=fid, tenant_scope=principal.tenant_id)
-        wanted = "recovered" if body.recovery_succeeded else "failed"
-        if not (now and state_of(now["recovery_attempted"], now["recovery_succeeded"]) == wanted
-                and now["recovered_by"] == by and (now["recovery_notes"] or None) == notes):
-            raise HTTPException(http.HTTP_409_CONFLICT, detail=str(exc)) from exc
-        changed = False
+        raise HTTPException(http.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    changed = change.changed
     with engine.connect() as conn:
-        row = get_failure(conn, failure_id=fid, tenant_scope=principal.tenant_id)
+        row = get_failure(conn, failure_id=fid, tenant_id=principal.tenant_id)
     if row is None:  # deleted between the mark and the read (retention); report it as gone
         raise HTTPException(http.HTTP_404_NOT_FOUND, detail=f"failure {fid} not found")
     response.headers["ETag"] = f'"{row["version"]}"'

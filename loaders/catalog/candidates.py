@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection
 from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
 from core.schema import unmatched_signature_weekly as usw
+from core.timebuckets import day_ceil, day_floor, week_ceil, week_floor
 from loaders.catalog.signature import normalise_message
-from queries.rollups.signatures import day_ceil, day_floor, week_ceil, week_floor
 from queries.sql import as_list, list_agg, listed_table
 
 MAX_EXAMPLES = 3

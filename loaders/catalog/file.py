@@ -10,24 +10,13 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from core.schema import SEVERITY_RANK, catalog_entries
+from core.schema import catalog_entries
 from core.settings import ROOT
 from core.types import utcnow
+from core.vocabulary import RECOVERY_MODES, SEVERITY_RANK
 
 DEFAULT_CATALOG = ROOT / "catalog" / "failure_catalog.yaml"
 
-RECOVERY_MODES = (
-    "RETRY_IMMEDIATE",
-    "RETRY_EXPONENTIAL",
-    "RETRY_WITH_JITTER",
-    "FALLBACK",
-    "CIRCUIT_BREAKER",
-    "SKIP",
-    "ABORT",
-    "ESCALATE",
-    "CHECKPOINT_RESTORE",
-    "MANUAL_INTERVENTION",
-)
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,127}$")
 CATEGORY_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 MAX_TEXT = 2000  # a description or one recovery suggestion

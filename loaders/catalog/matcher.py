@@ -16,9 +16,9 @@ from loaders.catalog.file import DEFAULT_CATALOG, CatalogEntry, CatalogError, re
 from loaders.catalog.signature import signature_of
 
 try:  # the regex parser moved in Python 3.11; it is only used to find literals for the prefilter
-    import re._parser as _sre_parse  # type: ignore[import-not-found]
+    import re._parser as _sre_parse
 except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+    import sre_parse as _sre_parse
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def required_literals(pattern: str) -> frozenset[str] | None:
         return None
 
 
-def _required(items: Iterable) -> frozenset[str] | None:  # type: ignore[type-arg]
+def _required(items: Iterable) -> frozenset[str] | None:
     candidates: list[frozenset[str]] = []
     run: list[str] = []
 
@@ -237,7 +237,7 @@ class Matcher:
         return self.by_code[code], n
 
 
-def entries_from_rows(rows: Iterable) -> list[CatalogEntry]:  # type: ignore[type-arg]
+def entries_from_rows(rows: Iterable) -> list[CatalogEntry]:
     """Build CatalogEntry objects from `catalog_entries` rows."""
     return [
         CatalogEntry(

@@ -13,21 +13,22 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
-from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, catalog_entries
+from core.schema import catalog_entries
 from core.schema import failure_matches as fm
 from core.types import utcnow
+from core.vocabulary import severity_rank
 from loaders.catalog.file import CODE_RE, CatalogEntry, CatalogError, validate_entry
 from loaders.catalog.matcher import UNKNOWN_CODE, Matcher
 from queries.failures.listing import same_partition
-from queries.rollups.reads import RollupKey, rollup_key
-from queries.rollups.seen import Seen, add_seen, refresh_seen
+from queries.rollups.failures import RollupKey, apply_rollup_deltas, rollup_key
+from queries.rollups.levels import Seen, add_seen
+from queries.rollups.seen import refresh_seen
 from queries.rollups.signatures import (
     SignatureDelta,
     SignatureKey,
     add_signature_delta,
     remove_from_signature_rollups,
 )
-from queries.rollups.writes import apply_rollup_deltas
 
 BATCH_SIZE = 500
 
@@ -60,9 +61,9 @@ class PromotionResult:
     rematched: int = 0
     by_tenant: dict[str, int] = field(default_factory=dict)
 
-    def rematched_for(self, tenant: str | None) -> int:
+    def rematched_for(self, tenant_id: str | None) -> int:
         """Re-matched count visible to a tenant scope (None = all tenants)."""
-        return self.rematched if tenant is None else self.by_tenant.get(tenant, 0)
+        return self.rematched if tenant_id is None else self.by_tenant.get(tenant_id, 0)
 
 
 def template_to_regex(template: str) -> str:
@@ -140,7 +141,7 @@ def _new_values(entry: CatalogEntry, match_type: str, confidence: float, error_c
         "confidence": confidence,
         "category": entry.category,
         "severity": entry.severity,
-        "severity_rank": SEVERITY_RANK.get(entry.severity, UNKNOWN_SEVERITY_RANK),
+        "severity_rank": severity_rank(entry.severity),
         "recovery_mode": entry.recovery_mode,
         "recovery_suggestion": entry.recovery_suggestions[0] if entry.recovery_suggestions else None,
         "is_retryable": entry.is_retryable,
@@ -148,7 +149,7 @@ def _new_values(entry: CatalogEntry, match_type: str, confidence: float, error_c
     }
 
 
-def unmatched_batch_query(*, after: tuple[Any, ...] | None, batch_size: int = BATCH_SIZE) -> Select:  # type: ignore[type-arg]
+def unmatched_batch_query(*, after: tuple[Any, ...] | None, batch_size: int = BATCH_SIZE) -> Select:
     """One keyset batch of unmatched failures after (tenant_id, created_at, id), in ix_fm_unmatched order."""
     cols = [fm.c.id, fm.c.tenant_id, fm.c.created_at, fm.c.error_code, fm.c.error_message, fm.c.category,
             fm.c.severity, fm.c.recovery_mode, fm.c.catalog_entry_id, fm.c.recovery_attempted,
@@ -175,7 +176,7 @@ def rematch_unmatched(
         .values({k: bindparam(k) for k in (*_new_values(entry, "none", 0.0, "").keys(), "version", "updated_at")})
     )
     last: tuple[Any, ...] | None = None
-    deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
+    deltas: dict[RollupKey, Counter] = {}
     moved_in: dict[RollupKey, Seen] = {}  # the rows' times and messages join their new keys
     left_unmatched: dict[SignatureKey, SignatureDelta] = {}  # re-matched rows leave the unmatched set
     while True:

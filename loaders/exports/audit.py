@@ -39,7 +39,9 @@ def insert_export(conn: Connection, *, status: str, uploader: str, size_bytes: i
         local_path=local_path, tenant_id=tenant_id, uploaded_at=uploaded_at, notes=_notes(notes),
         retry_count=0, created_at=created_at or utcnow(),
     ))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def get_exports(conn: Connection, *, status: str | None = None, tenant_id: str | None = None,

@@ -41,7 +41,7 @@ def summary(conn: Connection, *, tenant_id: str | None, start: datetime, end: da
     """Totals, hit rate, recovery success and top error codes from the rollups; top skills from failures."""
     # Whole days from the daily levels, the rest from hourly rows (all tenants: the all-tenant levels); the
     # current hour's bucket is included whole, as before.
-    fr = rollup_source(tenant=tenant_id, start=start, end=end)
+    fr = rollup_source(tenant_id=tenant_id, start=start, end=end)
     row = conn.execute(select(
         func.coalesce(func.sum(fr.c.failures), 0),
         func.coalesce(func.sum(case((fr.c.matched.is_(True), fr.c.failures), else_=0)), 0),

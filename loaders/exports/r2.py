@@ -1,6 +1,7 @@
 """Cloudflare R2 (S3 API) storage for exports: verified uploads, bounded retries, one-line errors."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import time
@@ -226,7 +227,7 @@ class R2Store:
         resp, _ = self._call(f"GET {key}", lambda: self.client.get_object(Bucket=self.bucket, Key=key))
         return resp["Body"].read()
 
-    def list(self, prefix: str | None = None, *, limit: int = 1000) -> list[dict[str, Any]]:
+    def list_objects(self, prefix: str | None = None, *, limit: int = 1000) -> list[dict[str, Any]]:
         """Objects under the prefix (default: the configured one), newest keys last, at most `limit`."""
         pfx = (prefix if prefix is not None else self.cfg.prefix).strip("/")
         pfx = f"{pfx}/" if pfx else ""
@@ -236,7 +237,7 @@ class R2Store:
             kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": pfx, "MaxKeys": min(1000, limit - len(out))}
             if token:
                 kwargs["ContinuationToken"] = token
-            resp, _ = self._call(f"LIST {pfx}", lambda kw=kwargs: self.client.list_objects_v2(**kw))
+            resp, _ = self._call(f"LIST {pfx}", functools.partial(self.client.list_objects_v2, **kwargs))
             for obj in resp.get("Contents", []) or []:
                 out.append({"key": obj["Key"], "size": int(obj["Size"]), "last_modified": obj["LastModified"],
                             "etag": str(obj.get("ETag", "")).strip('"')})

@@ -19,7 +19,8 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errors
-from sqlalchemy import Column, MetaData, Table, select, text
+from psycopg2 import sql
+from sqlalchemy import Column, MetaData, Table, select
 from sqlalchemy.dialects.postgresql import dialect as _pg_dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
@@ -34,12 +35,12 @@ COPY_READ_MIN = 8192
 STAGE_NAME = f"failcat_ingest_stage_{zlib.crc32(','.join(COLUMNS).encode()):08x}"
 _stage = Table(STAGE_NAME, MetaData(), *[Column(c.name, c.type) for c in failure_matches.c])
 # Constant statements built from the schema's own column names (no outside input reaches them).
-_CREATE_STAGE = text(
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_NAME} (LIKE failure_matches INCLUDING DEFAULTS) "
-    "ON COMMIT DELETE ROWS"
-)
-_COPY = f"COPY {STAGE_NAME} ({', '.join(COLUMNS)}) FROM STDIN"
-_COPY_DIRECT = f"COPY failure_matches ({', '.join(COLUMNS)}) FROM STDIN"
+# Composed with psycopg2.sql from the schema's own names (no outside input reaches them).
+_COLUMN_LIST = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
+_CREATE_STAGE = sql.SQL("CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE failure_matches INCLUDING DEFAULTS) "
+                        "ON COMMIT DELETE ROWS").format(sql.Identifier(STAGE_NAME))
+_COPY = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(STAGE_NAME), _COLUMN_LIST)
+_COPY_DIRECT = sql.SQL("COPY failure_matches ({}) FROM STDIN").format(_COLUMN_LIST)
 _INSERT = (
     pg_insert(failure_matches)
     .from_select(COLUMNS, select(*[_stage.c[n] for n in COLUMNS]))
@@ -112,9 +113,9 @@ def copy_insert(conn: Connection, rows: list[dict[str, Any]], text: io.StringIO 
         stored = _copy_fresh(conn, rows, text)
         if stored is not None:
             return stored
-    conn.execute(_CREATE_STAGE)
     buf = _rewound(rows, text)
     with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(_CREATE_STAGE)
         cur.copy_expert(_COPY, buf, size=_read_size(buf))
     # ON COMMIT DELETE ROWS empties the stage at commit. A second call in the same transaction would see the
     # first call's rows again, but they conflict on (id, created_at) and are not RETURNed, so the answer stays right.
@@ -137,7 +138,7 @@ def _copy_fresh(conn: Connection, rows: list[dict[str, Any]], text: io.StringIO 
         savepoint.rollback()
         # As SQLAlchemy's own errors, so callers see what an execute() would raise (a missing partition is an
         # IntegrityError the pipeline answers by creating the week).
-        raise DBAPIError.instance(_COPY_DIRECT, None, exc, psycopg2.Error) from exc
+        raise DBAPIError.instance("COPY failure_matches", None, exc, psycopg2.Error) from exc
     savepoint.commit()
     return {r["id"] if isinstance(r["id"], uuid.UUID) else uuid.UUID(str(r["id"])) for r in rows}
 

@@ -46,7 +46,8 @@ def ingest_jsonl(
 
         def advance() -> None:
             nonlocal last
-            pos = fh.buffer.tell() if hasattr(fh, "buffer") else 0
+            buffer = getattr(fh, "buffer", None)
+            pos = buffer.tell() if buffer is not None else 0
             if pos - last > 65536:
                 bar.update(pos - last)
                 last = pos

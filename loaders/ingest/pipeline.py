@@ -1,7 +1,6 @@
 """The one ingest path: validate -> match -> batched insert -> rollups -> metrics, with a spool."""
 from __future__ import annotations
 
-import io
 import logging
 import time
 import uuid
@@ -13,28 +12,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.ids import event_failure_id, new_failure_id
 from core.metrics import FailcatMetrics, get_metrics
-from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, api_tokens, failure_matches
+from core.schema import api_tokens
 from core.settings import get_settings
 from core.types import utcnow
+from core.vocabulary import UNKNOWN_SEVERITY_RANK, severity_rank
 from loaders.catalog.matcher import Matcher, load_matcher
-from loaders.ingest.copy import copy_insert, copy_text
 from loaders.ingest.events import EventError, FailureEvent, validate_event
 from loaders.ingest.spool import Spool
-from queries.failures.partitions import ensure_weeks, forget_known, is_missing_partition, lock_and_find_ids, weeks_of
+from loaders.ingest.writers import row_writer
 from queries.flags import CATALOG_FLAG, is_enabled
-from queries.rollups.signatures import apply_signature_deltas, signature_deltas
-from queries.rollups.writes import apply_rollup_deltas, deltas_for_inserts, rollup_params
+from queries.rollups.failures import RollupBatch, apply_rollup_batch, prepare_rollups
+from queries.rollups.signatures import SignatureDelta, SignatureKey, apply_signature_deltas, signature_deltas
 
 log = logging.getLogger(__name__)
 
-COPY_MIN_ROWS = 200  # below this a multi-row INSERT is as fast as COPY plus the stage round trips
 
 
 class IngestDisabled(RuntimeError):
@@ -93,7 +89,7 @@ def build_row(event: FailureEvent, matcher: Matcher, now: Any, failure_id: uuid.
         "confidence": result.confidence,
         "category": entry.category if entry else None,
         "severity": entry.severity if entry else None,
-        "severity_rank": SEVERITY_RANK.get(entry.severity, UNKNOWN_SEVERITY_RANK) if entry else UNKNOWN_SEVERITY_RANK,
+        "severity_rank": severity_rank(entry.severity) if entry else UNKNOWN_SEVERITY_RANK,
         "recovery_mode": entry.recovery_mode if entry else None,
         "recovery_suggestion": entry.recovery_suggestions[0] if entry and entry.recovery_suggestions else None,
         "skill_id": event.skill_id,
@@ -113,16 +109,13 @@ def build_row(event: FailureEvent, matcher: Matcher, now: Any, failure_id: uuid.
 
 @dataclass
 class Prepared:
-    """A matched batch and what its write reuses when every row is stored (COPY text, rollup deltas)."""
+    """A matched batch and what its write reuses when every row is stored (rollup deltas, the writer's own)."""
 
     started: float
     rows: list[dict[str, Any]] | None
-    deltas: dict[Any, Counter] | None = None  # type: ignore[type-arg]
-    signatures: Any = None
-    copy: io.StringIO | None = None
-    weeks: set[datetime] | None = None  # the partitions the rows need (PostgreSQL)
-    seen: dict[Any, Any] | None = None  # first/last time and latest message per rollup key (queries.rollups.seen)
-    rollup_params: dict[str, list[Any]] | None = None  # queries.rollups.writes.rollup_params (PostgreSQL)
+    rollups: RollupBatch | None = None
+    signatures: dict[SignatureKey, SignatureDelta] | None = None
+    store: Any = None  # what the row writer prepared (loaders.ingest.writers)
 
 
 class IngestPipeline:
@@ -144,6 +137,7 @@ class IngestPipeline:
         self.spool = spool or Spool(settings.spool_dir)
         self.batch_size = batch_size or settings.ingest_batch_size
         self.check_flag = check_flag
+        self.writer = row_writer(engine)
         self._matcher = matcher
 
     @property
@@ -244,14 +238,8 @@ class IngestPipeline:
         except (OperationalError, DBAPIError):
             return Prepared(started, None)
         rows = [build_row(e, matcher, now) for e in events]
-        seen: dict[Any, Any] = {}
-        prepared = Prepared(started, rows, deltas_for_inserts(rows, seen), signature_deltas(rows), seen=seen)
-        if self.engine.dialect.name == "postgresql":
-            prepared.weeks = weeks_of(r["created_at"] for r in rows)
-            prepared.rollup_params = rollup_params(prepared.deltas, seen)  # type: ignore[arg-type]
-            if len(rows) >= COPY_MIN_ROWS:
-                prepared.copy = copy_text(rows)
-        return prepared
+        return Prepared(started, rows, prepare_rollups(rows, dialect=self.engine.dialect.name),
+                        signature_deltas(rows), self.writer.prepare(rows))
 
     def _write(self, events: list[FailureEvent], prepared: Prepared, token_id: int | None = None) -> IngestReport:
         """Insert a matched batch; spool it if the database fails."""
@@ -259,8 +247,9 @@ class IngestPipeline:
         if rows is None:
             return self._spool([spool_row(e, None, token_id) for e in events])
         try:
+            # Only an event's own id can be stored already (generated ids are new).
             client_ids = {r["id"] for e, r in zip(events, rows, strict=True) if e.id is not None}
-            report = self._insert(rows, check_existing=bool(client_ids), client_ids=client_ids, prepared=prepared)
+            report = self._insert(rows, check_ids=client_ids or None, prepared=prepared)
         except (OperationalError, DBAPIError) as exc:
             if not _is_connection_error(exc):
                 raise
@@ -268,78 +257,20 @@ class IngestPipeline:
         self.metrics.ingest_seconds.observe(time.perf_counter() - started)
         return report
 
-    def _insert(
-        self, rows: list[dict[str, Any]], *, check_existing: bool = True, client_ids: set[Any] | None = None,
-        prepared: Prepared | None = None,
-    ) -> IngestReport:
-        if self.engine.dialect.name == "postgresql":
-            # Weekly partitions must exist before rows arrive (no DEFAULT partition); cached per process.
-            weeks = prepared.weeks if prepared is not None and prepared.weeks is not None else weeks_of(
-                r["created_at"] for r in rows)
-            ensure_weeks(self.engine, weeks)
-            try:
-                return self._insert_rows(rows, check_existing=check_existing, client_ids=client_ids,
-                                         prepared=prepared)
-            except IntegrityError as exc:
-                if not is_missing_partition(exc):
-                    raise
-                forget_known(self.engine)  # retention dropped a cached week meanwhile: create it again
-                ensure_weeks(self.engine, weeks)
-        return self._insert_rows(rows, check_existing=check_existing, client_ids=client_ids, prepared=prepared)
+    def _insert(self, rows: list[dict[str, Any]], *, check_ids: set[Any] | None,
+                prepared: Prepared | None = None) -> IngestReport:
+        """Store the rows whose ids are new, with their rollups, in one transaction; count what happened."""
 
-    def _insert_rows(
-        self, rows: list[dict[str, Any]], *, check_existing: bool, client_ids: set[Any] | None,
-        prepared: Prepared | None = None,
-    ) -> IngestReport:
-        report = IngestReport()
-        dialect = self.engine.dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        # RETURNING lists exactly the rows this statement inserted (ON CONFLICT DO NOTHING skips the rest),
-        # which is race-free against a concurrent replay of the same ids, and lets SQLAlchemy batch the
-        # executemany into multi-row VALUES (without RETURNING it falls back to one round trip per row).
-        # On SQLite the primary key is id, so RETURNING answers check_existing for every batch. On PostgreSQL
-        # the (partitioned) table's key is (id, created_at): a client id that comes back with another
-        # occurred_at would not conflict, so client ids are looked up first under advisory locks.
-        stmt = (
-            insert(failure_matches)
-            .on_conflict_do_nothing(index_elements=["id", "created_at"] if dialect == "postgresql" else ["id"])
-            .returning(failure_matches.c.id)
-        )
-        with self.engine.begin() as conn:
-            to_store = rows
-            if dialect == "postgresql" and rows:
-                to_store = _first_per_id(rows)  # one id twice in a batch, with two created_at, is stored once
-                if check_existing:
-                    ids = client_ids if client_ids is not None else [r["id"] for r in rows]
-                    stored = lock_and_find_ids(conn, ids)
-                    to_store = [r for r in to_store if r["id"] not in stored]
-            if not to_store:
-                inserted: set[Any] = set()
-            elif dialect == "postgresql" and len(to_store) >= COPY_MIN_ROWS:
-                # Same semantics, several times faster on big batches; the text is reused when no row was
-                # set aside above (the usual case).
-                text = prepared.copy if prepared is not None and len(to_store) == len(rows) else None
-                # No row of to_store is stored yet: client ids were looked up under lock above, the others were
-                # generated here. copy_insert falls back to ON CONFLICT DO NOTHING if one was anyway.
-                inserted = copy_insert(conn, to_store, text, fresh=True)
-            else:
-                inserted = set(conn.execute(stmt, to_store).scalars())
-            fresh = []
-            for r in rows:
-                if r["id"] in inserted:
-                    inserted.discard(r["id"])  # an id repeated within the batch is stored (and counted) once
-                    fresh.append(r)
-            if fresh:
-                every = prepared is not None and prepared.deltas is not None and len(fresh) == len(rows)
-                if every:
-                    apply_rollup_deltas(conn, prepared.deltas, prepared.seen,  # type: ignore[union-attr]
-                                        pg_params=prepared.rollup_params)  # type: ignore[union-attr]
-                else:
-                    seen: dict[Any, Any] = {}
-                    apply_rollup_deltas(conn, deltas_for_inserts(fresh, seen), seen)
-                apply_signature_deltas(conn, prepared.signatures if every else signature_deltas(fresh))  # type: ignore[union-attr]
-        report.inserted = len(fresh)
-        report.duplicates = len(rows) - len(fresh)
+        def record(conn: Connection, fresh: list[dict[str, Any]]) -> None:
+            every = prepared is not None and len(fresh) == len(rows)
+            rollups = prepared.rollups if every and prepared is not None else None
+            apply_rollup_batch(conn, rollups or prepare_rollups(fresh, dialect=conn.dialect.name))
+            signatures = prepared.signatures if every and prepared is not None else None
+            apply_signature_deltas(conn, signatures if signatures is not None else signature_deltas(fresh))
+
+        fresh = self.writer.write(rows, check_ids=check_ids, prepared=prepared.store if prepared else None,
+                                  record=record)
+        report = IngestReport(inserted=len(fresh), duplicates=len(rows) - len(fresh), ids=[str(r["id"]) for r in rows])
         # One counter increment per (code, category, outcome) in the batch, not one per row.
         outcomes = Counter((r["error_code"], r["category"], r["catalog_entry_id"] is not None) for r in fresh)
         for (code, category, matched), n in outcomes.items():
@@ -348,7 +279,6 @@ class IngestPipeline:
             else:
                 report.unmatched += n
             self.metrics.count_match(error_code=code, category=category, matched=matched, n=n)
-        report.ids = [str(r["id"]) for r in rows]
         return report
 
     def _spool(self, raw_events: list[dict[str, Any]]) -> IngestReport:
@@ -376,7 +306,7 @@ class IngestPipeline:
                 refused = {id(s) for s in revoked}
                 kept = [s for s in spooled if id(s) not in refused]
                 rows = [build_row(s.event, self.matcher, utcnow(), s.failure_id) for s in kept]
-                stored = self._insert(rows) if rows else IngestReport()
+                stored = self._insert(rows, check_ids={r["id"] for r in rows}) if rows else IngestReport()
             except (OperationalError, DBAPIError):
                 self.spool.release(claimed)
                 break
@@ -443,16 +373,6 @@ def revoked_before_spooling(conn: Connection, spooled: list[SpooledEvent]) -> li
         at = revoked_at[s.token_id]
         if at is not None and (s.spooled_at is None or at <= s.spooled_at):
             out.append(s)
-    return out
-
-
-def _first_per_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[Any] = set()
-    out = []
-    for r in rows:
-        if r["id"] not in seen:
-            seen.add(r["id"])
-            out.append(r)
     return out
 
 

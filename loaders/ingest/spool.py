@@ -16,7 +16,7 @@ class Spool:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
-    def write(self, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+    def write(self, rows: list[dict]) -> Path:
         """Write one batch of already-validated events (with their ids) durably; return the file."""
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"spool-{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.jsonl"
@@ -44,7 +44,7 @@ class Spool:
                 total += sum(1 for line in fh if line.strip())
         return total
 
-    def claim(self) -> Iterator[tuple[Path, list[dict]]]:  # type: ignore[type-arg]
+    def claim(self) -> Iterator[tuple[Path, list[dict]]]:
         """Yield (claimed file, events) for each batch this process wins; others are skipped."""
         for path in self.pending_files():
             claimed = path.with_suffix(f".replaying-{os.getpid()}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -26,9 +25,9 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('tenant_id', sa.String(length=64), nullable=True),
-    sa.Column('created_at', core.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', core.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
     )
@@ -45,7 +44,7 @@ def upgrade() -> None:
     sa.Column('recovery_suggestions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('http_status', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.String(length=128), server_default=sa.text("'catalog'"), nullable=False),
-    sa.Column('created_at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('enabled', sa.Boolean(), server_default=sa.text('(true)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_entries')),
     sa.UniqueConstraint('code', name=op.f('uq_catalog_entries_code'))
@@ -55,15 +54,15 @@ def upgrade() -> None:
     sa.Column('s3_key', sa.String(length=512), nullable=True),
     sa.Column('local_path', sa.String(length=1024), nullable=True),
     sa.Column('tenant_id', sa.String(length=64), nullable=True),
-    sa.Column('uploaded_at', core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('uploader', sa.String(length=128), nullable=False),
     sa.Column('size_bytes', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('retry_count', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_retry_at', core.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_retry_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_failure_pattern_exports'))
     )
     with op.batch_alter_table('failure_pattern_exports', schema=None) as batch_op:
@@ -71,7 +70,7 @@ def upgrade() -> None:
 
     op.create_table('failure_rollups',
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
-    sa.Column('bucket', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
     sa.Column('error_code', sa.String(length=128), nullable=False),
     sa.Column('category', sa.String(length=64), server_default=sa.text("('')"), nullable=False),
     sa.Column('severity', sa.String(length=16), server_default=sa.text("('')"), nullable=False),
@@ -90,7 +89,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('updated_by', sa.String(length=128), nullable=True),
-    sa.Column('updated_at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_feature_flags'))
     )
     op.create_table('recovery_events',
@@ -102,7 +101,7 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=128), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=16), server_default=sa.text("'api'"), nullable=False),
-    sa.Column('at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_events'))
     )
     with op.batch_alter_table('recovery_events', schema=None) as batch_op:
@@ -115,7 +114,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=256), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('tenant_id', sa.String(length=64), nullable=True),
-    sa.Column('created_at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('disabled', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('name', name=op.f('uq_users_name'))
@@ -140,12 +139,12 @@ def upgrade() -> None:
     sa.Column('is_retryable', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('recovery_attempted', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('recovery_succeeded', sa.Boolean(), nullable=True),
-    sa.Column('recovered_at', core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('recovered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('recovered_by', sa.String(length=128), nullable=True),
     sa.Column('recovery_notes', sa.Text(), nullable=True),
     sa.Column('context', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('created_at', core.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), server_default=sa.text('1'), nullable=False),
     sa.ForeignKeyConstraint(['catalog_entry_id'], ['catalog_entries.id'], name=op.f('fk_failure_matches_catalog_entry_id_catalog_entries'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_failure_matches'))

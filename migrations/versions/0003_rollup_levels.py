@@ -13,16 +13,65 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
 
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
 
-KEYS = "error_code, category, severity, recovery_mode, matched"
 COUNT_NAMES = ['failures', 'recovery_attempts', 'recovery_successes']
-COUNTS = "sum(failures), sum(recovery_attempts), sum(recovery_successes)"
+
+# The backfill, as it ran when this revision was written (frozen: no code of the project is imported).
+BACKFILL = {
+    "postgresql": (
+        ('INSERT INTO failure_rollups_daily (tenant_id, bucket, error_code, category, severity, recovery_mode,'
+         " matched, failures, recovery_attempts, recovery_successes) SELECT tenant_id, date_trunc('day', "
+         "bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', error_code, category, severity, recovery_mode, "
+         'matched, sum(failures), sum(recovery_attempts), sum(recovery_successes) FROM failure_rollups GROUP '
+         "BY tenant_id, date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', error_code, category,"
+         ' severity, recovery_mode, matched'),
+        ('INSERT INTO failure_rollups_tenant_hourly (tenant_id, bucket, matched, failures, recovery_attempts, '
+         'recovery_successes) SELECT tenant_id, bucket, matched, sum(failures), sum(recovery_attempts), '
+         'sum(recovery_successes) FROM failure_rollups GROUP BY tenant_id, bucket, matched'),
+        ('INSERT INTO failure_rollups_all (bucket, error_code, category, severity, recovery_mode, matched, '
+         'failures, recovery_attempts, recovery_successes) SELECT bucket, error_code, category, severity, '
+         'recovery_mode, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes) FROM '
+         'failure_rollups GROUP BY bucket, error_code, category, severity, recovery_mode, matched'),
+        ('INSERT INTO failure_rollups_daily_all (bucket, error_code, category, severity, recovery_mode, '
+         'matched, failures, recovery_attempts, recovery_successes) SELECT bucket, error_code, category, '
+         'severity, recovery_mode, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes) '
+         'FROM failure_rollups_daily GROUP BY bucket, error_code, category, severity, recovery_mode, matched'),
+        ('INSERT INTO failure_totals (tenant_id, error_code, category, severity, recovery_mode, matched, '
+         'failures, recovery_attempts, recovery_successes, first_seen, last_seen) SELECT tenant_id, '
+         'error_code, category, severity, recovery_mode, matched, sum(failures), sum(recovery_attempts), '
+         'sum(recovery_successes), min(bucket), max(bucket) FROM failure_rollups GROUP BY tenant_id, '
+         'error_code, category, severity, recovery_mode, matched'),
+    ),
+    "sqlite": (
+        ('INSERT INTO failure_rollups_daily (tenant_id, bucket, error_code, category, severity, recovery_mode,'
+         ' matched, failures, recovery_attempts, recovery_successes) SELECT tenant_id, substr(bucket, 1, 10) '
+         "|| ' 00:00:00.000000', error_code, category, severity, recovery_mode, matched, sum(failures), "
+         'sum(recovery_attempts), sum(recovery_successes) FROM failure_rollups GROUP BY tenant_id, '
+         "substr(bucket, 1, 10) || ' 00:00:00.000000', error_code, category, severity, recovery_mode, matched"),
+        ('INSERT INTO failure_rollups_tenant_hourly (tenant_id, bucket, matched, failures, recovery_attempts, '
+         'recovery_successes) SELECT tenant_id, bucket, matched, sum(failures), sum(recovery_attempts), '
+         'sum(recovery_successes) FROM failure_rollups GROUP BY tenant_id, bucket, matched'),
+        ('INSERT INTO failure_rollups_all (bucket, error_code, category, severity, recovery_mode, matched, '
+         'failures, recovery_attempts, recovery_successes) SELECT bucket, error_code, category, severity, '
+         'recovery_mode, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes) FROM '
+         'failure_rollups GROUP BY bucket, error_code, category, severity, recovery_mode, matched'),
+        ('INSERT INTO failure_rollups_daily_all (bucket, error_code, category, severity, recovery_mode, '
+         'matched, failures, recovery_attempts, recovery_successes) SELECT bucket, error_code, category, '
+         'severity, recovery_mode, matched, sum(failures), sum(recovery_attempts), sum(recovery_successes) '
+         'FROM failure_rollups_daily GROUP BY bucket, error_code, category, severity, recovery_mode, matched'),
+        ('INSERT INTO failure_totals (tenant_id, error_code, category, severity, recovery_mode, matched, '
+         'failures, recovery_attempts, recovery_successes, first_seen, last_seen) SELECT tenant_id, '
+         'error_code, category, severity, recovery_mode, matched, sum(failures), sum(recovery_attempts), '
+         'sum(recovery_successes), min(bucket), max(bucket) FROM failure_rollups GROUP BY tenant_id, '
+         'error_code, category, severity, recovery_mode, matched'),
+    ),
+}
+
 
 
 def _counts() -> list[sa.Column]:  # type: ignore[type-arg]
@@ -43,7 +92,7 @@ def upgrade() -> None:
     op.create_table(
         'failure_rollups_daily',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
-        sa.Column('bucket', core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
         *_keys(), *_counts(),
         sa.UniqueConstraint('tenant_id', 'bucket', 'error_code', 'category', 'severity', 'recovery_mode',
                             'matched', name='uq_failure_rollups_daily_key'),
@@ -53,7 +102,7 @@ def upgrade() -> None:
     op.create_table(
         'failure_rollups_tenant_hourly',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
-        sa.Column('bucket', core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
         sa.Column('matched', sa.Boolean(), nullable=False),
         *_counts(),
         sa.UniqueConstraint('tenant_id', 'bucket', 'matched', name='uq_failure_rollups_tenant_hourly_key'),
@@ -66,36 +115,23 @@ def upgrade() -> None:
         'failure_totals',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
         *_keys(), *_counts(),
-        sa.Column('first_seen', core.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('last_seen', core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint('tenant_id', 'error_code', 'category', 'severity', 'recovery_mode', 'matched',
                             name='uq_failure_totals_key'),
     )
     for name in ('failure_rollups_all', 'failure_rollups_daily_all'):
         op.create_table(
             name,
-            sa.Column('bucket', core.types.UTCDateTime(timezone=True), nullable=False),
+            sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
             *_keys(), *_counts(),
             sa.UniqueConstraint('bucket', 'error_code', 'category', 'severity', 'recovery_mode', 'matched',
                                 name=f'uq_{name}_key'),
         )
     # Covering indexes (PostgreSQL): a tenant's window is an index-only scan of its own rows.
     # Existing hourly rollups are the source of truth for the new levels (raw rows may be far more).
-    day = ("date_trunc('day', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-           if op.get_bind().dialect.name == "postgresql" else "substr(bucket, 1, 10) || ' 00:00:00.000000'")
-    op.execute(f"INSERT INTO failure_rollups_daily (tenant_id, bucket, {KEYS}, failures, recovery_attempts, "
-               f"recovery_successes) SELECT tenant_id, {day}, {KEYS}, {COUNTS} FROM failure_rollups "
-               f"GROUP BY tenant_id, {day}, {KEYS}")
-    op.execute("INSERT INTO failure_rollups_tenant_hourly (tenant_id, bucket, matched, failures, recovery_attempts, "
-               f"recovery_successes) SELECT tenant_id, bucket, matched, {COUNTS} FROM failure_rollups "
-               "GROUP BY tenant_id, bucket, matched")
-    op.execute(f"INSERT INTO failure_rollups_all (bucket, {KEYS}, failures, recovery_attempts, recovery_successes) "
-               f"SELECT bucket, {KEYS}, {COUNTS} FROM failure_rollups GROUP BY bucket, {KEYS}")
-    op.execute(f"INSERT INTO failure_rollups_daily_all (bucket, {KEYS}, failures, recovery_attempts, "
-               f"recovery_successes) SELECT bucket, {KEYS}, {COUNTS} FROM failure_rollups_daily GROUP BY bucket, {KEYS}")
-    op.execute(f"INSERT INTO failure_totals (tenant_id, {KEYS}, failures, recovery_attempts, recovery_successes, "
-               f"first_seen, last_seen) SELECT tenant_id, {KEYS}, {COUNTS}, min(bucket), max(bucket) "
-               f"FROM failure_rollups GROUP BY tenant_id, {KEYS}")
+    for statement in BACKFILL[op.get_bind().dialect.name]:
+        op.execute(statement)
 
 
 def downgrade() -> None:

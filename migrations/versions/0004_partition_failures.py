@@ -8,13 +8,16 @@ PostgreSQL only; on SQLite upgrade and downgrade do nothing (a plain table, rete
 The table is rebuilt as a table partitioned by RANGE (created_at), one partition per week (Monday 00:00 UTC)
 in the schema failcat_partitions, covering the stored rows and the next weeks. A partitioned table's
 primary key must contain the partition key, so it becomes (id, created_at); ingest keeps ids unique
-(queries.failures.partitions.lock_and_find_ids). Every other index and the foreign key are recreated from their
+(lock_and_find_ids in the product's partitions module). Every other index and the foreign key are recreated from their
 definitions on the old table (pg_get_indexdef), so partial and DESC indexes come back exactly.
 Downgrade copies the rows back into a plain table with the primary key (id).
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from alembic import op
+from psycopg2 import sql
 from sqlalchemy import text
 
 revision = '0004'
@@ -24,6 +27,7 @@ depends_on = None
 
 SCHEMA = "failcat_partitions"
 WEEKS_AHEAD = 4
+WEEK = timedelta(days=7)
 
 # Definitions of the table's secondary indexes and foreign keys, read before the table is renamed.
 _INDEXES = text(
@@ -42,33 +46,51 @@ def _definitions() -> tuple[list[str], list[tuple[str, str]]]:
     return indexes, fkeys
 
 
-def _restore(indexes: list[str], fkeys: list[tuple[str, str]], pk: str) -> None:
-    op.execute(f"ALTER TABLE failure_matches ADD CONSTRAINT pk_failure_matches PRIMARY KEY ({pk})")
-    for name, definition in fkeys:
-        op.execute(f'ALTER TABLE failure_matches ADD CONSTRAINT "{name}" {definition}')
+def _run(statement: sql.Composable) -> None:
+    with op.get_bind().connection.dbapi_connection.cursor() as cur:
+        cur.execute(statement)
+
+
+def _restore(indexes: list[str], fkeys: list[tuple[str, str]], primary_key: str) -> None:
+    op.execute(primary_key)
+    for name, definition in fkeys:  # definitions as PostgreSQL printed them (pg_get_constraintdef)
+        _run(sql.SQL("ALTER TABLE failure_matches ADD CONSTRAINT {} ").format(sql.Identifier(name))
+             + sql.SQL(definition))
     for definition in indexes:
         op.execute(definition)
     op.execute("ANALYZE failure_matches")
 
 
+def _create_weeks(start: datetime, end: datetime) -> None:
+    """A partition per week (Monday 00:00 UTC) from start's week through end: created, then attached."""
+    day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = day - timedelta(days=day.weekday())
+    while week <= end:
+        name = sql.Identifier(SCHEMA, "failure_matches_p" + week.strftime("%Y%m%d"))
+        lo, hi = (sql.Literal(d.strftime("%Y-%m-%d") + " 00:00:00+00") for d in (week, week + WEEK))
+        _run(sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE failure_matches INCLUDING DEFAULTS INCLUDING STORAGE)")
+             .format(name))
+        _run(sql.SQL("ALTER TABLE failure_matches ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})")
+             .format(name, lo, hi))
+        week += WEEK
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    from queries.failures.partitions import WEEK, ensure_partitions  # one way to create partitions, shared with ingest
-
     bind = op.get_bind()
     indexes, fkeys = _definitions()
     op.execute("ALTER TABLE failure_matches RENAME TO failure_matches_unpartitioned")
     op.execute("CREATE TABLE failure_matches (LIKE failure_matches_unpartitioned INCLUDING DEFAULTS "
                "INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE (created_at)")
-    op.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    op.execute("CREATE SCHEMA IF NOT EXISTS failcat_partitions")
     lo, hi, now = bind.execute(text(
         "SELECT min(created_at), max(created_at), now() FROM failure_matches_unpartitioned")).one()
-    ensure_partitions(bind, min(lo or now, now), max(hi or now, now) + WEEKS_AHEAD * WEEK)
+    _create_weeks(min(lo or now, now), max(hi or now, now) + WEEKS_AHEAD * WEEK)
     # Rows first, indexes after: one bulk build per index and partition instead of row-by-row maintenance.
     op.execute("INSERT INTO failure_matches SELECT * FROM failure_matches_unpartitioned")
     op.execute("DROP TABLE failure_matches_unpartitioned")
-    _restore(indexes, fkeys, "id, created_at")
+    _restore(indexes, fkeys, "ALTER TABLE failure_matches ADD CONSTRAINT pk_failure_matches PRIMARY KEY (id, created_at)")
 
 
 def downgrade() -> None:
@@ -81,5 +103,5 @@ def downgrade() -> None:
     op.execute("INSERT INTO failure_matches SELECT * FROM failure_matches_partitioned")
     op.execute("DROP TABLE failure_matches_partitioned")  # drops its partitions
     # Fails (and rolls back) if one id was stored twice with different created_at: no row is dropped silently.
-    _restore(indexes, fkeys, "id")
-    op.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")  # only partitions left detached by retention
+    _restore(indexes, fkeys, "ALTER TABLE failure_matches ADD CONSTRAINT pk_failure_matches PRIMARY KEY (id)")
+    op.execute("DROP SCHEMA IF EXISTS failcat_partitions CASCADE")  # only partitions left detached by retention

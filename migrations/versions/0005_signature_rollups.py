@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
 
 revision = '0005'
 down_revision = '0004'
@@ -24,7 +23,7 @@ depends_on = None
 UNMATCHED = sa.text('catalog_entry_id IS NULL')
 
 # The day of created_at in UTC. SQLite stores timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' text
-# (core.types.UTCDateTime), so the day is the first ten characters.
+# (as the product stores them), so the day is the first ten characters.
 BACKFILL_PG = (
     "INSERT INTO unmatched_signature_daily (tenant_id, bucket, signature, error_code, occurrences, first_seen, "
     "last_seen) SELECT tenant_id, date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', signature, "
@@ -42,12 +41,12 @@ def upgrade() -> None:
     op.create_table(
         'unmatched_signature_daily',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
-        sa.Column('bucket', core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
         sa.Column('signature', sa.String(length=64), nullable=False),
         sa.Column('error_code', sa.String(length=128), nullable=False),
         sa.Column('occurrences', sa.Integer(), server_default=sa.text('0'), nullable=False),
-        sa.Column('first_seen', core.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('last_seen', core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint('tenant_id', 'bucket', 'signature', 'error_code',
                             name='uq_unmatched_signature_daily_key'),
     )

@@ -15,23 +15,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
 
 revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
 
-# The Monday of a daily bucket. SQLite stores it as 'YYYY-MM-DD 00:00:00.000000' text (core.types.UTCDateTime);
-# its 'weekday 1' modifier moves forward to the next Monday (or stays on one), so six days back first.
-_COLUMNS = "tenant_id, bucket, signature, error_code, occurrences, first_seen, last_seen"
+# The Monday of a daily bucket. SQLite stores it as 'YYYY-MM-DD 00:00:00.000000' text (as the product
+# stores them); its 'weekday 1' modifier moves forward to the next Monday (or stays on one), so six days back first.
 BACKFILL_PG = (
-    f"INSERT INTO unmatched_signature_weekly ({_COLUMNS}) SELECT tenant_id, "
+    "INSERT INTO unmatched_signature_weekly (tenant_id, bucket, signature, error_code, occurrences, first_seen, "
+    "last_seen) SELECT tenant_id, "
     "date_trunc('week', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', signature, error_code, sum(occurrences), "
     "min(first_seen), max(last_seen) FROM unmatched_signature_daily WHERE occurrences > 0 GROUP BY 1, 2, 3, 4"
 )
 BACKFILL_SQLITE = (
-    f"INSERT INTO unmatched_signature_weekly ({_COLUMNS}) SELECT tenant_id, "
+    "INSERT INTO unmatched_signature_weekly (tenant_id, bucket, signature, error_code, occurrences, first_seen, "
+    "last_seen) SELECT tenant_id, "
     "date(substr(bucket, 1, 10), '-6 days', 'weekday 1') || ' 00:00:00.000000', signature, error_code, "
     "sum(occurrences), min(first_seen), max(last_seen) FROM unmatched_signature_daily WHERE occurrences > 0 "
     "GROUP BY 1, 2, 3, 4"
@@ -42,12 +42,12 @@ def upgrade() -> None:
     op.create_table(
         'unmatched_signature_weekly',
         sa.Column('tenant_id', sa.String(length=64), nullable=False),
-        sa.Column('bucket', core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
         sa.Column('signature', sa.String(length=64), nullable=False),
         sa.Column('error_code', sa.String(length=128), nullable=False),
         sa.Column('occurrences', sa.Integer(), server_default=sa.text('0'), nullable=False),
-        sa.Column('first_seen', core.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('last_seen', core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint('tenant_id', 'bucket', 'signature', 'error_code',
                             name='uq_unmatched_signature_weekly_key'),
     )

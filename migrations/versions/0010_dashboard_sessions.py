@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.types
 
 revision = '0010'
 down_revision = '0009'
@@ -25,9 +24,9 @@ def upgrade() -> None:
         "dashboard_sessions",
         sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("user_name", sa.String(128), nullable=False),
-        sa.Column("created_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", core.types.UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", core.types.UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_dashboard_sessions")),
     )
     op.create_index("ix_ds_user", "dashboard_sessions", ["user_name"])

@@ -8,7 +8,7 @@ need raw rows: count_from_rollups returns None for them.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -16,9 +16,10 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_totals as ft
+from core.timebuckets import day_floor, hour_ceil, hour_floor
 from core.types import utcnow
 from queries.failures.filters import FailureFilter
-from queries.rollups.reads import day_bucket, rollup_source, rollup_source_params, rollup_source_shape
+from queries.rollups.reads import rollup_source, rollup_source_params, rollup_source_shape
 from queries.sql import memo_statement
 
 HOUR = timedelta(hours=1)
@@ -80,26 +81,25 @@ def count_from_rollups(conn: Connection, filt: FailureFilter) -> int | None:
     if filt.end is None:
         # Open-ended ("since"): ingest refuses events more than 10 minutes ahead, so two days past today's
         # midnight covers every stored failure; the raw edge below then has nothing after that either.
-        filt = replace(filt, end=day_bucket(utcnow()) + timedelta(days=2))
-    first_hour, last_hour = _ceil_hour(filt.start), filt.end.replace(minute=0, second=0, microsecond=0)
+        filt = replace(filt, end=day_floor(utcnow()) + timedelta(days=2))
+    start, end = filt.start, filt.end
+    assert start is not None and end is not None
+    first_hour, last_hour = hour_ceil(start), hour_floor(end)
     if first_hour >= last_hour:
         return None  # less than one whole hour: the raw count is cheap
-    window = {"tenant": filt.tenant_id, "start": first_hour, "end": last_hour}
+    tenant_id = filt.tenant_id
 
     def build() -> Any:
-        src = rollup_source(**window, bound=True)
+        src = rollup_source(tenant_id=tenant_id, start=first_hour, end=last_hour, bound=True)
         return (select(func.coalesce(func.sum(_status_count(src, filt.status)), 0))
                 .where(*dimension_conditions(src, filt, bound=True)))
 
-    stmt = memo_statement(("counts.window", rollup_source_shape(**window), dimension_shape(filt), filt.status), build)
-    total = int(conn.execute(stmt, {**rollup_source_params(**window), **dimension_params(filt)}).scalar_one())
-    for lo, hi in ((filt.start, first_hour), (last_hour, filt.end)):
+    shape = rollup_source_shape(tenant_id=tenant_id, start=first_hour, end=last_hour)
+    stmt = memo_statement(("counts.window", shape, dimension_shape(filt), filt.status), build)
+    params = rollup_source_params(tenant_id=tenant_id, start=first_hour, end=last_hour)
+    total = int(conn.execute(stmt, {**params, **dimension_params(filt)}).scalar_one())
+    for lo, hi in ((start, first_hour), (last_hour, end)):
         if lo < hi:
             edge = replace(filt, start=lo, end=hi)
             total += int(conn.execute(select(func.count()).select_from(fm).where(*edge.conditions())).scalar_one())
     return total
-
-
-def _ceil_hour(ts: datetime) -> datetime:
-    floor = ts.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == ts else floor + HOUR

@@ -11,17 +11,11 @@ from sqlalchemy.engine import Connection
 
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
+from core.timebuckets import DAY, day_ceil, day_floor
 from queries.failures.counts import dimension_conditions, dimension_params, dimension_shape, rollup_countable
 from queries.failures.filters import FailureFilter, FilterError
 from queries.failures.listing import count_failures
-from queries.rollups.reads import (
-    DAY,
-    ceil_day,
-    day_bucket,
-    rollup_source,
-    rollup_source_params,
-    rollup_source_shape,
-)
+from queries.rollups.reads import rollup_source, rollup_source_params, rollup_source_shape
 from queries.sql import latest_message, listed_table, memo_statement
 
 GROUPINGS = {"error_code": fm.c.error_code, "category": fm.c.category, "signature": fm.c.signature}
@@ -33,7 +27,7 @@ MAX_GROUPS = 500
 HOUR = timedelta(hours=1)
 
 
-def _epoch(conn: Connection, col: ColumnElement) -> ColumnElement:  # type: ignore[type-arg]
+def _epoch(conn: Connection, col: ColumnElement) -> ColumnElement:
     """Seconds since 1970 of a timestamp column on either engine."""
     if conn.dialect.name == "sqlite":
         return cast(func.strftime("%s", col), Float)
@@ -113,12 +107,12 @@ def _groups_from_rollups(conn: Connection, filt: FailureFilter, by: str, limit: 
     """Grouped view from the rollup levels alone: one statement returns each group's totals, first and last seen
     and latest message (rollup_seen columns) and its failures per sparkline slot, computed in the database."""
     assert filt.start is not None and filt.end is not None  # _rollup_answerable demands a whole-hour range
-    window = {"tenant": filt.tenant_id, "start": filt.start, "end": filt.end}
     origin, width, slots = _slot_grid(filt.start, filt.end, buckets)
-    shape = ("explore.groups", conn.dialect.name, by, rollup_source_shape(**window), dimension_shape(filt))
+    shape = ("explore.groups", conn.dialect.name, by, rollup_source_shape(tenant_id=filt.tenant_id, start=filt.start,
+                                                                           end=filt.end), dimension_shape(filt))
     stmt = memo_statement(shape, lambda: _groups_statement(conn, filt, by))
-    params = {**rollup_source_params(**window), **dimension_params(filt), "origin": origin.timestamp(),
-              "width": width}
+    params = {**rollup_source_params(tenant_id=filt.tenant_id, start=filt.start, end=filt.end),
+              **dimension_params(filt), "origin": origin.timestamp(), "width": width}
     keys: list[Any] = []
     cols: list[list[Any]] = [[] for _ in range(8)]
     for k, n, matched, recovered, category, first, last, example, text_ in conn.execute(stmt, params):
@@ -176,7 +170,7 @@ def _groups_statement(conn: Connection, filt: FailureFilter, by: str) -> Any:
     """The grouped view's statement over a bound rollup_source (parameters: the window's, the dimension lists',
     origin and width of the sparkline slots in seconds)."""
     assert filt.start is not None and filt.end is not None
-    src = rollup_source(tenant=filt.tenant_id, start=filt.start, end=filt.end, seen=True, bound=True)
+    src = rollup_source(tenant_id=filt.tenant_id, start=filt.start, end=filt.end, seen=True, bound=True)
     conds = dimension_conditions(src, filt, bound=True)
     key = src.c[by]
     offset = (_epoch(conn, src.c.bucket) - bindparam("origin", type_=Float)) / bindparam("width", type_=Float)
@@ -205,8 +199,8 @@ def _joined(conn: Connection, value: Any) -> Any:
 def _slot_grid(start: datetime, end: datetime, buckets: int) -> tuple[datetime, float, int]:
     """(origin, width in seconds, number of slots) of a rollup sparkline: one slot per day when the window
     holds whole days (the daily level cannot be split finer), else `buckets` equal slices."""
-    by_day = ceil_day(start) < day_bucket(end)
-    origin = day_bucket(start) if by_day else start
+    by_day = day_ceil(start) < day_floor(end)
+    origin = day_floor(start) if by_day else start
     width = (DAY if by_day else max(end - start, HOUR) / buckets).total_seconds()
     span = (end - origin).total_seconds()
     slots = max(1, int(span // width) + (1 if span % width else 0)) if by_day else buckets
@@ -249,7 +243,7 @@ def _first_last_example(conn: Connection, filt: FailureFilter, raw_key: Any, key
     return {k: out.get(k, (None, None, None)) for k in keys}
 
 
-def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, groups: pd.DataFrame,  # type: ignore[type-arg]
+def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, groups: pd.DataFrame,
                 buckets: int) -> list[list[int]]:
     """Raw rows' counts per time slice for the listed groups only (one grouped query, no per-row queries)."""
     if groups.empty:
@@ -275,20 +269,20 @@ def _sparklines(conn: Connection, filt: FailureFilter, key: ColumnElement, group
     return [series[k] for k in groups["key"].tolist()]
 
 
-def get_filter_options(conn: Connection, *, tenant: str | None) -> dict[str, list[str]]:
+def get_filter_options(conn: Connection, *, tenant_id: str | None) -> dict[str, list[str]]:
     """Values offered in the filter pickers (from the all-time totals): error_codes, categories, modes."""
     from core.schema import failure_totals as ft
 
     def build() -> Any:
         query = select(ft.c.error_code, ft.c.category, ft.c.recovery_mode).where(ft.c.failures > 0).group_by(
             ft.c.error_code, ft.c.category, ft.c.recovery_mode)
-        return query if tenant is None else query.where(ft.c.tenant_id == bindparam("options_tenant"))
+        return query if tenant_id is None else query.where(ft.c.tenant_id == bindparam("options_tenant"))
 
-    query = memo_statement(("explore.options", tenant is None), build)
+    query = memo_statement(("explore.options", tenant_id is None), build)
     codes: set[str] = set()
     categories: set[str] = set()
     modes: set[str] = set()
-    for code, category, mode in conn.execute(query, {} if tenant is None else {"options_tenant": tenant}):
+    for code, category, mode in conn.execute(query, {} if tenant_id is None else {"options_tenant": tenant_id}):
         codes.add(code)
         categories.add(category)
         modes.add(mode)

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_
 
 from core.schema import failure_matches as fm
+from core.vocabulary import STATUSES
 
-STATUSES = ("all", "open", "unrecovered", "failed", "recovered")
 MAX_TEXT = 200
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 
-from core.ids import MILLISECOND, id_created_ms
+from core.ids import MILLISECOND, id_created_ms, parse_failure_id
 from core.schema import UNRECOVERED, failure_matches, recovery_events
 from queries.failures.counts import count_from_rollups
 from queries.failures.filters import FailureFilter, FilterError
@@ -28,26 +28,12 @@ MAX_LIMIT = 1000
 MAX_CURSOR_CHARS = 200
 
 
-class FailureIdError(ValueError):
-    """A failure id is not a valid UUID."""
-
-
 @dataclass(frozen=True)
 class FailurePage:
     """One page of failures (newest first) and the cursor of the next page (None on the last)."""
 
     rows: pd.DataFrame
     next_cursor: str | None
-
-
-def parse_failure_id(failure_id: uuid.UUID | str) -> uuid.UUID:
-    """A UUID from a string; raises FailureIdError (a ValueError) when malformed."""
-    if isinstance(failure_id, uuid.UUID):
-        return failure_id
-    try:
-        return uuid.UUID(str(failure_id).strip())
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise FailureIdError(f"failure id {str(failure_id)[:80]!r} is not a valid UUID") from exc
 
 
 def encode_cursor(created_at: datetime, failure_id: uuid.UUID | str) -> str:
@@ -81,7 +67,7 @@ def _check_limit(limit: int) -> int:
 
 def list_failures_query(
     *, filt: FailureFilter, limit: int = 100, cursor: str | None = None, offset: int = 0
-) -> Select:  # type: ignore[type-arg]
+) -> Select:
     """The SELECT behind list_failures (fetches limit + 1 rows to know whether a next page exists)."""
     limit = _check_limit(limit)
     if offset < 0:
@@ -137,7 +123,7 @@ def list_failures(
     return FailurePage(rows=_frame(rows, FAILURE_COLUMNS), next_cursor=next_cursor)
 
 
-def count_failures_query(*, filt: FailureFilter) -> Select:  # type: ignore[type-arg]
+def count_failures_query(*, filt: FailureFilter) -> Select:
     """The SELECT COUNT(*) behind count_failures."""
     return select(func.count()).select_from(fm).where(*filt.conditions())
 
@@ -154,10 +140,11 @@ def id_bounds(ids: Iterable[uuid.UUID]) -> tuple[datetime, datetime] | None:
     """[lo, hi) holding every id's created_at when all are UUIDv7 (core.ids), else None. Narrowing a lookup by
     id to it lets PostgreSQL read one weekly partition instead of all; a row whose id was made elsewhere may lie
     outside, so a narrowed lookup that misses is retried without it."""
-    times = [id_created_ms(i) for i in ids]
-    if not times or any(t is None for t in times):
+    created = [id_created_ms(i) for i in ids]
+    times = [t for t in created if t is not None]
+    if not times or len(times) != len(created):
         return None
-    return min(times), max(times) + MILLISECOND  # type: ignore[type-var,operator]
+    return min(times), max(times) + MILLISECOND
 
 
 def within(bounds: tuple[datetime, datetime] | None) -> list[Any]:
@@ -179,27 +166,27 @@ def same_partition(conn: Connection) -> list[Any]:
     return [fm.c.created_at == bindparam("b_created")] if conn.dialect.name == "postgresql" else []
 
 
-def _failure_query(fid: uuid.UUID, tenant_scope: str | None,
-                   bounds: tuple[datetime, datetime] | None) -> Select:  # type: ignore[type-arg]
+def _failure_query(fid: uuid.UUID, tenant_id: str | None,
+                   bounds: tuple[datetime, datetime] | None) -> Select:
     query = select(fm).where(fm.c.id == fid, *within(bounds))
-    return query if tenant_scope is None else query.where(fm.c.tenant_id == tenant_scope)
+    return query if tenant_id is None else query.where(fm.c.tenant_id == tenant_id)
 
 
-def get_failure_query(*, failure_id: uuid.UUID | str, tenant_scope: str | None,
-                      narrowed: bool = False) -> Select:  # type: ignore[type-arg]
+def get_failure_query(*, failure_id: uuid.UUID | str, tenant_id: str | None,
+                      narrowed: bool = False) -> Select:
     """The SELECT behind get_failure (with `narrowed`, limited to the created_at its UUIDv7 id names)."""
     fid = parse_failure_id(failure_id)
-    return _failure_query(fid, tenant_scope, id_bounds([fid]) if narrowed else None)
+    return _failure_query(fid, tenant_id, id_bounds([fid]) if narrowed else None)
 
 
-def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None) -> dict[str, Any] | None:
+def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_id: str | None) -> dict[str, Any] | None:
     """One failure as a dict of all columns (id as str), or None when absent or outside the tenant scope.
 
-    A malformed id raises ValueError (FailureIdError).
+    A malformed id raises core.ids.FailureIdError (a ValueError).
     """
     fid = parse_failure_id(failure_id)
     for bounds in id_lookups([fid]):
-        row = conn.execute(_failure_query(fid, tenant_scope, bounds)).mappings().first()
+        row = conn.execute(_failure_query(fid, tenant_id, bounds)).mappings().first()
         if row is not None:
             out = dict(row)
             out["id"] = str(out["id"])
@@ -208,27 +195,27 @@ def get_failure(conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: 
 
 
 def recovery_history_rows(
-    conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None
+    conn: Connection, *, failure_id: uuid.UUID | str, tenant_id: str | None
 ) -> list[dict[str, Any]]:
     """Recovery history of one failure as plain dicts, oldest first."""
     re_ = recovery_events
     query = select(*[re_.c[c] for c in HISTORY_COLUMNS]).where(re_.c.failure_id == parse_failure_id(failure_id))
-    if tenant_scope is not None:
-        query = query.where(re_.c.tenant_id == tenant_scope)
+    if tenant_id is not None:
+        query = query.where(re_.c.tenant_id == tenant_id)
     return [dict(r) for r in conn.execute(query.order_by(re_.c.at, re_.c.id)).mappings().all()]
 
 
 def get_recovery_history(
-    conn: Connection, *, failure_id: uuid.UUID | str, tenant_scope: str | None
+    conn: Connection, *, failure_id: uuid.UUID | str, tenant_id: str | None
 ) -> pd.DataFrame:
     """Recovery history of one failure, oldest first: id, failure_id, from_state, to_state, actor, notes, source, at."""
-    rows = recovery_history_rows(conn, failure_id=failure_id, tenant_scope=tenant_scope)
+    rows = recovery_history_rows(conn, failure_id=failure_id, tenant_id=tenant_id)
     return _frame(rows, HISTORY_COLUMNS)
 
 
 def list_unrecovered_query(
-    *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
-) -> Select:  # type: ignore[type-arg]
+    *, tenant_id: str | None, start: datetime, end: datetime | None = None, limit: int = 50
+) -> Select:
     """The SELECT behind list_unrecovered; WHERE and ORDER BY match the partial queue indexes (migration 0002)."""
     limit = _check_limit(limit)
     FailureFilter(start=start, end=end)  # same validation of the time range as every other filter
@@ -236,23 +223,23 @@ def list_unrecovered_query(
     query = select(fm).where(UNRECOVERED, fm.c.created_at >= start)
     if end is not None:
         query = query.where(fm.c.created_at < end)
-    if tenant_scope is not None:
-        query = query.where(fm.c.tenant_id == tenant_scope)
+    if tenant_id is not None:
+        query = query.where(fm.c.tenant_id == tenant_id)
     # id ascending breaks ties so the order is exactly that of ix_fm_unrecovered(_tenant)_queue (no sort step).
     return query.order_by(fm.c.severity_rank.asc(), fm.c.created_at.desc(), fm.c.id.asc()).limit(limit)
 
 
 def list_unrecovered_rows(
-    conn: Connection, *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
+    conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Like list_unrecovered but plain dicts (native Python values, id as UUID)."""
-    query = list_unrecovered_query(tenant_scope=tenant_scope, start=start, end=end, limit=limit)
+    query = list_unrecovered_query(tenant_id=tenant_id, start=start, end=end, limit=limit)
     return [dict(r) for r in conn.execute(query).mappings().all()]
 
 
 def list_unrecovered(
-    conn: Connection, *, tenant_scope: str | None, start: datetime, end: datetime | None = None, limit: int = 50
+    conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime | None = None, limit: int = 50
 ) -> pd.DataFrame:
     """Failures not yet recovered (never attempted or failed), most severe first then newest; all columns."""
-    rows = list_unrecovered_rows(conn, tenant_scope=tenant_scope, start=start, end=end, limit=limit)
+    rows = list_unrecovered_rows(conn, tenant_id=tenant_id, start=start, end=end, limit=limit)
     return _frame(rows, FAILURE_COLUMNS)

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Integer, Select, func, select
 from sqlalchemy.engine import Connection
 
-from core.schema import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, UNRECOVERED
+from core.schema import UNRECOVERED
 from core.schema import failure_matches as fm
 from core.schema import failure_totals as ft
+from core.vocabulary import FAILED, severity_rank
+from core.vocabulary import UNRECOVERED as NEVER_ATTEMPTED
 
 QUEUE_COLUMNS = [
     "id", "version", "tenant_id", "created_at", "severity", "severity_rank", "error_code", "category",
@@ -19,11 +22,11 @@ QUEUE_COLUMNS = [
 DEFAULT_LIMIT = 500
 
 
-def _conditions(tenant: str | None, start: datetime | None, end: datetime | None) -> list:  # type: ignore[type-arg]
+def _conditions(tenant_id: str | None, start: datetime | None, end: datetime | None) -> list:
     # The literal predicate is the partial index's own (ix_fm_unrecovered*), so both engines use it.
-    cond = [UNRECOVERED]
-    if tenant:
-        cond.append(fm.c.tenant_id == tenant)
+    cond: list[Any] = [UNRECOVERED]
+    if tenant_id:
+        cond.append(fm.c.tenant_id == tenant_id)
     if start is not None:
         cond.append(fm.c.created_at >= start)
     if end is not None:
@@ -32,8 +35,8 @@ def _conditions(tenant: str | None, start: datetime | None, end: datetime | None
 
 
 def unrecovered_queue_query(
-    *, tenant: str | None, start: datetime | None = None, end: datetime | None = None, limit: int = DEFAULT_LIMIT
-) -> Select:  # type: ignore[type-arg]
+    *, tenant_id: str | None, start: datetime | None = None, end: datetime | None = None, limit: int = DEFAULT_LIMIT
+) -> Select:
     """The SELECT behind get_unrecovered_queue; WHERE and ORDER BY follow the partial index ix_fm_unrecovered."""
     return (
         select(
@@ -41,7 +44,7 @@ def unrecovered_queue_query(
             fm.c.error_code, fm.c.category, fm.c.recovery_mode, fm.c.recovery_attempted, fm.c.recovered_by,
             fm.c.recovery_notes, fm.c.error_message, fm.c.run_id, fm.c.skill_id, fm.c.recovery_suggestion,
         )
-        .where(*_conditions(tenant, start, end))
+        .where(*_conditions(tenant_id, start, end))
         .order_by(fm.c.severity_rank, fm.c.created_at.desc(), fm.c.id)
         .limit(max(1, int(limit)))
     )
@@ -50,7 +53,7 @@ def unrecovered_queue_query(
 def get_unrecovered_queue(
     conn: Connection,
     *,
-    tenant: str | None,
+    tenant_id: str | None,
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = DEFAULT_LIMIT,
@@ -59,10 +62,10 @@ def get_unrecovered_queue(
 
     Columns: QUEUE_COLUMNS; state is "unrecovered" (never attempted) or "failed" (attempt failed).
     """
-    query = unrecovered_queue_query(tenant=tenant, start=start, end=end, limit=limit)
+    query = unrecovered_queue_query(tenant_id=tenant_id, start=start, end=end, limit=limit)
     rows = conn.execute(query).mappings().all()
     df = pd.DataFrame([dict(r) for r in rows], columns=[*QUEUE_COLUMNS, "recovery_attempted"])
-    df["state"] = ["failed" if a else "unrecovered" for a in df["recovery_attempted"]]
+    df["state"] = [FAILED if a else NEVER_ATTEMPTED for a in df["recovery_attempted"]]
     df["id"] = df["id"].astype(str)
     df["version"] = df["version"].astype("int64")
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
@@ -72,7 +75,7 @@ def get_unrecovered_queue(
 def get_unrecovered_summary(
     conn: Connection,
     *,
-    tenant: str | None,
+    tenant_id: str | None,
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> pd.DataFrame:
@@ -82,7 +85,7 @@ def get_unrecovered_summary(
     attempts - successes), which stay small however many failures are stored; with one, the raw rows.
     """
     if start is None and end is None:
-        return _summary_from_totals(conn, tenant)
+        return _summary_from_totals(conn, tenant_id)
     query = (
         select(
             fm.c.severity_rank,
@@ -90,7 +93,7 @@ def get_unrecovered_summary(
             func.count().label("failures"),
             func.sum(fm.c.recovery_attempted.cast(Integer)).label("failed_attempts"),
         )
-        .where(*_conditions(tenant, start, end))
+        .where(*_conditions(tenant_id, start, end))
         .group_by(fm.c.severity_rank)
         .order_by(fm.c.severity_rank)
     )
@@ -99,17 +102,17 @@ def get_unrecovered_summary(
                                        columns=["severity", "severity_rank", "failures", "failed_attempts"]))
 
 
-def _summary_from_totals(conn: Connection, tenant: str | None) -> pd.DataFrame:
+def _summary_from_totals(conn: Connection, tenant_id: str | None) -> pd.DataFrame:
     query = select(ft.c.severity, func.sum(ft.c.failures - ft.c.recovery_successes).label("failures"),
                    func.sum(ft.c.recovery_attempts - ft.c.recovery_successes).label("failed_attempts")
                    ).group_by(ft.c.severity)
-    if tenant:
-        query = query.where(ft.c.tenant_id == tenant)
+    if tenant_id:
+        query = query.where(ft.c.tenant_id == tenant_id)
     df = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()],
                       columns=["severity", "failures", "failed_attempts"])
     df = df[df["failures"].fillna(0) > 0]
     df["severity"] = _objects_or_none(df["severity"])
-    df["severity_rank"] = [SEVERITY_RANK.get(s, UNKNOWN_SEVERITY_RANK) for s in df["severity"]]
+    df["severity_rank"] = [severity_rank(s) for s in df["severity"]]
     # Several severities may share the unknown rank; the raw-row query groups by rank (max of the names).
     df = df.groupby("severity_rank", as_index=False).agg(
         severity=("severity", lambda v: max((x for x in v if x is not None), default=None)),

@@ -76,7 +76,7 @@ class Partition:
     schema: str = PARTITION_SCHEMA
 
 
-def _ddl(conn: Connection, template: str, **parts: sql.Composable) -> tuple[int, tuple | None]:  # type: ignore[type-arg]
+def _ddl(conn: Connection, template: str, **parts: sql.Composable) -> tuple[int, tuple | None]:
     """Run DDL (or a statement on a relation named at run time) composed with psycopg2.sql in the caller's
     transaction; returns (rowcount, first row or None)."""
     with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]

@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from core.ids import parse_failure_id
 from core.metrics import FailcatMetrics
 from core.schema import failure_matches, recovery_events
 from core.types import utcnow
+from core.vocabulary import FAILED, RECOVERED, UNRECOVERED, recovery_state
 from queries.failures.listing import id_lookups, same_partition, within
-from queries.rollups.reads import RollupKey, rollup_key
-from queries.rollups.writes import apply_rollup_deltas
+from queries.rollups.failures import RollupKey, apply_rollup_deltas, rollup_key
 
-UNRECOVERED, FAILED, RECOVERED = "unrecovered", "failed", "recovered"
 LOCK_CHUNK = 500
 
 
@@ -53,23 +53,7 @@ class RecoveryChange:
     changed: bool
 
 
-def state_of(attempted: bool, succeeded: bool | None) -> str:
-    """Recovery state name from the two stored flags."""
-    if not attempted:
-        return UNRECOVERED
-    return RECOVERED if succeeded else FAILED
-
-
-def _parse_id(failure_id: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(failure_id, uuid.UUID):
-        return failure_id
-    try:
-        return uuid.UUID(str(failure_id))
-    except ValueError as exc:
-        raise FailureNotFound(f"failure id {failure_id!r} is not a valid id") from exc
-
-
-def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_scope: str | None) -> dict[uuid.UUID, Any]:
+def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_id: str | None) -> dict[uuid.UUID, Any]:
     fm = failure_matches
     rows: dict[uuid.UUID, Any] = {}
     for i in range(0, len(ids), LOCK_CHUNK):
@@ -81,8 +65,8 @@ def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_scope: str | Non
                 break
             # Locks are taken in id order, so two bulk marks on overlapping failures cannot deadlock.
             query = select(fm).where(fm.c.id.in_(wanted), *within(bounds)).order_by(fm.c.id)
-            if tenant_scope is not None:
-                query = query.where(fm.c.tenant_id == tenant_scope)
+            if tenant_id is not None:
+                query = query.where(fm.c.tenant_id == tenant_id)
             rows.update((row["id"], row) for row in conn.execute(query.with_for_update()).mappings())
     return rows
 
@@ -106,10 +90,13 @@ def mark_recoveries(
     succeeded: bool,
     recovered_by: str,
     notes: str | None = None,
-    tenant_scope: str | None = None,
+    tenant_id: str | None = None,
     source: str = "api",
 ) -> list[RecoveryChange]:
-    """Mark failures (id, expected version or None) in the caller's transaction; all or nothing."""
+    """Mark failures (id, expected version or None) in the caller's transaction; all or nothing.
+
+    A malformed id raises core.ids.FailureIdError, an unknown one (or another tenant's) FailureNotFound.
+    """
     recovered_by = (recovered_by or "").strip()
     if not recovered_by:
         raise ValueError("recovered_by is required")
@@ -117,24 +104,26 @@ def mark_recoveries(
     now = utcnow()
     wanted: dict[uuid.UUID, int | None] = {}
     for raw_id, expected in items:
-        wanted.setdefault(_parse_id(raw_id), expected)
-    rows = _locked_rows(conn, sorted(wanted), tenant_scope)
+        wanted.setdefault(parse_failure_id(raw_id), expected)
+    rows = _locked_rows(conn, sorted(wanted), tenant_id)
     changes: list[RecoveryChange] = []
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
-    deltas: dict[RollupKey, Counter] = {}  # type: ignore[type-arg]
+    deltas: dict[RollupKey, Counter] = {}
     for fid, expected in wanted.items():
         row = rows.get(fid)
         if row is None:
             raise FailureNotFound(f"failure {fid} not found")
-        from_state = state_of(row["recovery_attempted"], row["recovery_succeeded"])
-        if expected is not None and expected != row["version"]:
-            raise RecoveryConflict(fid, expected, row["version"], from_state, row["recovered_by"])
+        from_state = recovery_state(row["recovery_attempted"], row["recovery_succeeded"])
         same = (
             from_state == to_state
             and row["recovered_by"] == recovered_by
             and (row["recovery_notes"] or None) == (notes or None)
         )
+        # A stale version conflicts, unless the failure already has exactly this mark: a retry of a request that
+        # went through, or two people recording the same thing, is harmless.
+        if expected is not None and expected != row["version"] and not same:
+            raise RecoveryConflict(fid, expected, row["version"], from_state, row["recovered_by"])
         version = row["version"] if same else row["version"] + 1
         changes.append(RecoveryChange(fid, row["tenant_id"], row["error_code"], row["recovery_mode"],
                                       from_state, to_state, version, not same))
@@ -176,13 +165,13 @@ def mark_recovery(
     recovered_by: str,
     notes: str | None = None,
     expected_version: int | None = None,
-    tenant_scope: str | None = None,
+    tenant_id: str | None = None,
     source: str = "api",
 ) -> RecoveryChange:
     """Mark one failure's recovery; see mark_recoveries."""
     return mark_recoveries(
         conn, items=[(failure_id, expected_version)], succeeded=succeeded, recovered_by=recovered_by,
-        notes=notes, tenant_scope=tenant_scope, source=source,
+        notes=notes, tenant_id=tenant_id, source=source,
     )[0]
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from sqlalchemy.engine import Connection
 
+from core.timebuckets import hour_floor
 from queries import prometheus as prom
 from queries.reports.overview import (
     CANARY_MAX_MISS,
@@ -21,7 +22,6 @@ from queries.reports.overview import (
     count_export_fallbacks,
     get_summary,
 )
-from queries.rollups.reads import hour_bucket
 
 Status = Literal["pass", "fail", "unknown"]
 BadgeState = Literal["ok", "firing", "pending", "unknown"]
@@ -55,7 +55,7 @@ class Badge:
 class CanaryResult:
     """Everything `failcat canary-report` prints; `met` only when every criterion passed."""
 
-    tenant: str | None
+    tenant_id: str | None
     start: datetime
     end: datetime
     failures: int
@@ -86,17 +86,17 @@ def _num(value: object) -> float | None:
 
 
 def evaluate_canary(
-    conn: Connection, *, tenant: str | None, start: datetime, end: datetime, prometheus_url: str | None = None,
+    conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime, prometheus_url: str | None = None,
 ) -> CanaryResult:
     """Canary criteria (miss rate <= 15%, recovery success >= 60%, no dropped events, no critical alerts).
 
     The rollups are hourly, so `start` is rounded down to its hour; the result carries the range used.
     """
-    start = hour_bucket(start)
-    summary = get_summary(conn, tenant=tenant, start=start, end=end).iloc[0]
+    start = hour_floor(start)
+    summary = get_summary(conn, tenant_id=tenant_id, start=start, end=end).iloc[0]
     failures = int(summary["failures"])
     miss, rec = _num(summary["miss_rate"]), _num(summary["recovery_success_rate"])
-    fallbacks = count_export_fallbacks(conn, tenant=tenant, start=start, end=end)
+    fallbacks = count_export_fallbacks(conn, tenant_id=tenant_id, start=start, end=end)
     db = "database"
 
     dropped: float | None = None
@@ -140,5 +140,5 @@ def evaluate_canary(
         Badge("R2UploadFailed", "warning", "export fell back to local storage", float(fallbacks),
               _state(fallbacks > 0), db),
     ]
-    return CanaryResult(tenant=tenant, start=start, end=end, failures=failures, criteria=criteria, badges=badges,
+    return CanaryResult(tenant_id=tenant_id, start=start, end=end, failures=failures, criteria=criteria, badges=badges,
                         prometheus=prom_state, live_alerts=live)

@@ -1,6 +1,7 @@
 """Overview aggregates from the rollup levels (never raw rows): summary, rate series, top codes, modes, health."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,12 @@ SUMMARY_COLUMNS = ["failures", "matched", "unmatched", "recovery_attempts", "rec
                    "hit_rate", "miss_rate", "recovery_success_rate"]
 
 
-def _where(tenant: str | None, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+def _where(tenant_id: str | None, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
     """Conditions on the per tenant-hour level (totals and rate series need no code dimension)."""
-    return rollup_conditions(tenant=tenant, start=start, end=end, table=frth)
+    return rollup_conditions(tenant_id=tenant_id, start=start, end=end, table=frth)
 
 
-def _counts(fr=frth) -> list:  # type: ignore[no-untyped-def,type-arg]
+def _counts(fr=frth) -> list:
     return [
         func.coalesce(func.sum(fr.c.failures), 0).label("failures"),
         func.coalesce(func.sum(case((fr.c.matched.is_(True), fr.c.failures), else_=0)), 0).label("matched"),
@@ -54,19 +55,19 @@ def add_rates(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def get_summary(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+def get_summary(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """One row for [start, end): failures, matched, unmatched, recovery_attempts, recovery_successes, rates."""
-    if tenant is None:  # the all-tenant levels have one row per code and bucket, not per tenant too
-        src = rollup_source(tenant=None, start=start, end=end)
+    if tenant_id is None:  # the all-tenant levels have one row per code and bucket, not per tenant too
+        src = rollup_source(tenant_id=None, start=start, end=end)
         row = conn.execute(select(*_counts(src))).mappings().one()
     else:
-        row = conn.execute(select(*_counts()).where(*_where(tenant, start, end))).mappings().one()
+        row = conn.execute(select(*_counts()).where(*_where(tenant_id, start, end))).mappings().one()
     return add_rates(pd.DataFrame([dict(row)]))[SUMMARY_COLUMNS]
 
 
-def get_rate_series(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+def get_rate_series(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """Per hour bucket (UTC): bucket, failures, matched, unmatched, recovery counts and rates."""
-    query = select(frth.c.bucket, *_counts()).where(*_where(tenant, start, end)).group_by(frth.c.bucket)
+    query = select(frth.c.bucket, *_counts()).where(*_where(tenant_id, start, end)).group_by(frth.c.bucket)
     return _series_frame(conn.execute(query.order_by(frth.c.bucket)).all())
 
 
@@ -79,33 +80,32 @@ def resample_series(df: pd.DataFrame, freq: str) -> pd.DataFrame:
     return add_rates(out)
 
 
-def get_top_codes(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
+def get_top_codes(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime,
                   limit: int = 10) -> pd.DataFrame:
     """Most frequent error codes: error_code, category, matched (bool), failures; largest first."""
-    return _top_codes_frame(conn.execute(_code_mode_query(tenant, start, end)).all(), limit)
+    return _top_codes_frame(conn.execute(_code_mode_query(tenant_id, start, end)).all(), limit)
 
 
-def get_recovery_by_mode(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+def get_recovery_by_mode(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """Per recovery mode ('' = none): recovery_mode, failures, recovery_attempts, recovery_successes, success_rate."""
-    return _modes_frame(conn.execute(_code_mode_query(tenant, start, end)).all())
+    return _modes_frame(conn.execute(_code_mode_query(tenant_id, start, end)).all())
 
 
-def get_overview(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
+def get_overview(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime,
                  limit: int = 10) -> dict[str, pd.DataFrame]:
     """What the Overview draws, in two rollup reads: summary and previous (get_summary of this and the previous
     period of equal length), series (get_rate_series), top_codes (get_top_codes) and modes
     (get_recovery_by_mode); the same frames as those functions."""
     prev_start = start - (end - start)
     # Both statements are built once per shape (queries.sql): building them cost more than running them.
-    hours_query = memo_statement(("overview.hours", tenant is None), lambda: _hours_query(tenant is not None))
+    hours_query = memo_statement(("overview.hours", tenant_id is None), lambda: _hours_query(tenant_id is not None))
     hours = conn.execute(hours_query, {"ov_start": prev_start, "ov_end": end, **(
-        {"ov_tenant": tenant} if tenant is not None else {})}).all()
+        {"ov_tenant": tenant_id} if tenant_id is not None else {})}).all()
     current = [h for h in hours if h[0] >= start]
     previous = [h for h in hours if h[0] < start]
-    window = {"tenant": tenant, "start": start, "end": end}
-    codes_query = memo_statement(("overview.codes", rollup_source_shape(**window)),
-                                 lambda: _code_mode_query(tenant, start, end, bound=True))
-    codes = conn.execute(codes_query, rollup_source_params(**window)).all()
+    codes_query = memo_statement(("overview.codes", rollup_source_shape(tenant_id=tenant_id, start=start, end=end)),
+                                 lambda: _code_mode_query(tenant_id, start, end, bound=True))
+    codes = conn.execute(codes_query, rollup_source_params(tenant_id=tenant_id, start=start, end=end)).all()
     return {"summary": _summary_frame(current), "previous": _summary_frame(previous),
             "series": _series_frame(current), "top_codes": _top_codes_frame(codes, limit),
             "modes": _modes_frame(codes)}
@@ -117,7 +117,7 @@ _COUNTS = ("failures", "matched", "recovery_attempts", "recovery_successes")
 _CODE, _MODE, _CATEGORY, _ANY_MATCHED, _CODE_COUNTS = range(5)  # _CODE_COUNTS: where the counts start
 
 
-def _summary_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
+def _summary_frame(rows: Sequence[Any]) -> pd.DataFrame:
     totals = [0, 0, 0, 0]
     for r in rows:
         for i in range(4):
@@ -134,7 +134,7 @@ def _rates_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
     return pd.DataFrame({**{k: v for k, v in columns.items() if k not in rates}, **rates})
 
 
-def _series_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
+def _series_frame(rows: Sequence[Any]) -> pd.DataFrame:
     columns: dict[str, Any] = {"bucket": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object), utc=True)}
     columns.update({c: [r[i + 1] for r in rows] for i, c in enumerate(_COUNTS)})
     return _rates_frame(columns)
@@ -149,16 +149,16 @@ def _hours_query(by_tenant: bool) -> Any:
     return select(frth.c.bucket, *_counts()).where(*cond).group_by(frth.c.bucket).order_by(frth.c.bucket)
 
 
-def _code_mode_query(tenant: str | None, start: datetime, end: datetime, *, bound: bool = False) -> Any:
+def _code_mode_query(tenant_id: str | None, start: datetime, end: datetime, *, bound: bool = False) -> Any:
     """Sums per (error_code, recovery_mode) of the window: top codes and recovery modes come from one read.
     With `bound` its window is rollup_source_params' named parameters."""
-    fr = rollup_source(tenant=tenant, start=start, end=end, bound=bound)
+    fr = rollup_source(tenant_id=tenant_id, start=start, end=end, bound=bound)
     return (select(fr.c.error_code, fr.c.recovery_mode, func.max(fr.c.category).label("category"),
                    func.max(func.cast(fr.c.matched, Integer)).label("any_matched"), *_counts(fr))
             .group_by(fr.c.error_code, fr.c.recovery_mode))
 
 
-def _top_codes_frame(rows: list, limit: int) -> pd.DataFrame:  # type: ignore[type-arg]
+def _top_codes_frame(rows: Sequence[Any], limit: int) -> pd.DataFrame:
     codes: dict[str, list[Any]] = {}
     for r in rows:
         c = codes.setdefault(r[_CODE], [None, 0, 0])
@@ -173,7 +173,7 @@ def _top_codes_frame(rows: list, limit: int) -> pd.DataFrame:  # type: ignore[ty
     return df
 
 
-def _modes_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
+def _modes_frame(rows: Sequence[Any]) -> pd.DataFrame:
     modes: dict[str, list[int]] = {}
     for r in rows:
         m = modes.setdefault(r[_MODE], [0, 0, 0, 0])
@@ -189,13 +189,13 @@ def _modes_frame(rows: list) -> pd.DataFrame:  # type: ignore[type-arg]
     })
 
 
-def count_export_fallbacks(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> int:
+def count_export_fallbacks(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime) -> int:
     """Exports that fell back to local storage (status fallback_local) created in [start, end)."""
     def build() -> Any:
         query = select(func.count()).select_from(fpe).where(
             fpe.c.status == "fallback_local", fpe.c.created_at >= bindparam("fb_start", type_=fpe.c.created_at.type),
             fpe.c.created_at < bindparam("fb_end", type_=fpe.c.created_at.type))
-        return query if tenant is None else query.where(fpe.c.tenant_id == bindparam("fb_tenant"))
+        return query if tenant_id is None else query.where(fpe.c.tenant_id == bindparam("fb_tenant"))
 
-    params = {"fb_start": start, "fb_end": end, **({} if tenant is None else {"fb_tenant": tenant})}
-    return int(conn.execute(memo_statement(("overview.fallbacks", tenant is None), build), params).scalar_one())
+    params = {"fb_start": start, "fb_end": end, **({} if tenant_id is None else {"fb_tenant": tenant_id})}
+    return int(conn.execute(memo_statement(("overview.fallbacks", tenant_id is None), build), params).scalar_one())

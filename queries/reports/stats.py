@@ -46,17 +46,17 @@ def split_range(start: datetime, end: datetime) -> tuple[Span | None, list[Span]
     return (first_full, last_full), edges
 
 
-def rollup_query(*, tenant_id: str | None, start: datetime, end: datetime) -> Select:  # type: ignore[type-arg]
+def rollup_query(*, tenant_id: str | None, start: datetime, end: datetime) -> Select:
     """Grouped sums of the rollup levels over whole-hour buckets in [start, end) (whole days from the daily
     level, all tenants from the all-tenant levels)."""
-    src = rollup_source(tenant=tenant_id, start=start, end=end)
+    src = rollup_source(tenant_id=tenant_id, start=start, end=end)
     return select(
         src.c.error_code, src.c.category, src.c.severity, src.c.recovery_mode, src.c.matched,
         func.sum(src.c.failures), func.sum(src.c.recovery_attempts), func.sum(src.c.recovery_successes),
     ).group_by(src.c.error_code, src.c.category, src.c.severity, src.c.recovery_mode, src.c.matched)
 
 
-def raw_query(*, tenant_id: str | None, start: datetime, end: datetime) -> Select:  # type: ignore[type-arg]
+def raw_query(*, tenant_id: str | None, start: datetime, end: datetime) -> Select:
     """The same grouped sums from failure_matches for a (partial-hour) range [start, end)."""
     # Plain columns (no bound parameters) in SELECT and GROUP BY so PostgreSQL sees them as equal.
     matched = fm.c.catalog_entry_id.is_not(None)

@@ -32,16 +32,16 @@ def _checked(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return hour_window(start, end)
 
 
-def _source(tenant: str | None, start: datetime, end: datetime) -> Any:
+def _source(tenant_id: str | None, start: datetime, end: datetime) -> Any:
     """Rollup rows of the window: daily rows for whole days, hourly rows for the edges."""
     start, end = _checked(start, end)
-    return rollup_source(tenant=tenant, start=start, end=end)
+    return rollup_source(tenant_id=tenant_id, start=start, end=end)
 
 
-def _tenant_hours(tenant: str | None, start: datetime, end: datetime) -> list:  # type: ignore[type-arg]
+def _tenant_hours(tenant_id: str | None, start: datetime, end: datetime) -> list:
     """Conditions on the per tenant-hour level (no code dimension needed)."""
     start, end = _checked(start, end)
-    return rollup_conditions(tenant=tenant, start=start, end=end, table=frth)
+    return rollup_conditions(tenant_id=tenant_id, start=start, end=end, table=frth)
 
 
 def hour_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -64,10 +64,10 @@ def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).astype("float64")
 
 
-def get_rate_trend(conn: Connection, *, tenant: str | None, start: datetime, end: datetime, grain: str = "day"
+def get_rate_trend(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime, grain: str = "day"
                    ) -> pd.DataFrame:
     """One row per day or week (UTC): RATE_COLUMNS; rates are floats (NaN when nothing to divide)."""
-    fr = _source(tenant, start, end)
+    fr = _source(tenant_id, start, end)
     query = (
         select(
             fr.c.bucket, fr.c.matched,
@@ -97,10 +97,10 @@ def get_rate_trend(conn: Connection, *, tenant: str | None, start: datetime, end
     return out[RATE_COLUMNS].sort_values("period").reset_index(drop=True)
 
 
-def get_category_volume(conn: Connection, *, tenant: str | None, start: datetime, end: datetime,
+def get_category_volume(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime,
                         grain: str = "day") -> pd.DataFrame:
     """Failures per day/week and category: period, category ('(unmatched)' for misses), failures."""
-    fr = _source(tenant, start, end)
+    fr = _source(tenant_id, start, end)
     query = select(fr.c.bucket, fr.c.category, func.sum(fr.c.failures).label("failures")).group_by(
         fr.c.bucket, fr.c.category)
     raw = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()], columns=["bucket", "category", "failures"])
@@ -115,8 +115,8 @@ def get_category_volume(conn: Connection, *, tenant: str | None, start: datetime
     return out.sort_values(["period", "category"]).reset_index(drop=True)
 
 
-def _code_counts(conn: Connection, tenant: str | None, start: datetime, end: datetime) -> pd.Series:
-    fr = _source(tenant, start, end)
+def _code_counts(conn: Connection, tenant_id: str | None, start: datetime, end: datetime) -> pd.Series:
+    fr = _source(tenant_id, start, end)
     query = select(fr.c.error_code, func.sum(fr.c.failures).label("failures")).group_by(fr.c.error_code)
     rows = conn.execute(query).all()
     return pd.Series({r.error_code: int(r.failures or 0) for r in rows}, dtype="int64")
@@ -127,15 +127,15 @@ def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start - (end - start), start
 
 
-def get_top_movers(conn: Connection, *, tenant: str | None, start: datetime, end: datetime, limit: int = 10
+def get_top_movers(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime, limit: int = 10
                    ) -> pd.DataFrame:
     """Error codes with the largest absolute change against the previous period of equal length.
 
     Columns: error_code, current, previous, change (int), change_pct (float, NaN when previous is 0).
     """
     prev_start, prev_end = previous_period(start, end)
-    cur = _code_counts(conn, tenant, start, end)
-    prev = _code_counts(conn, tenant, prev_start, prev_end)
+    cur = _code_counts(conn, tenant_id, start, end)
+    prev = _code_counts(conn, tenant_id, prev_start, prev_end)
     df = pd.DataFrame({"current": cur, "previous": prev}).fillna(0).astype("int64")
     df.index.name = "error_code"
     df = df.reset_index()
@@ -147,13 +147,13 @@ def get_top_movers(conn: Connection, *, tenant: str | None, start: datetime, end
     return df.head(max(0, int(limit)))[cols].reset_index(drop=True)
 
 
-def get_new_codes(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> pd.DataFrame:
+def get_new_codes(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime) -> pd.DataFrame:
     """Codes seen in the period and never before it: error_code, category, first_seen (hour, UTC), failures.
 
     "Before" is since records began: failure_totals keeps the first hour a code was stored even after
     retention removed those rows, so a code that came back is not new.
     """
-    fr = _source(tenant, start, end)
+    fr = _source(tenant_id, start, end)
     start, end = _checked(start, end)
     query = (
         select(fr.c.error_code, func.max(fr.c.category).label("category"),
@@ -164,8 +164,8 @@ def get_new_codes(conn: Connection, *, tenant: str | None, start: datetime, end:
     cur = pd.DataFrame([dict(r) for r in conn.execute(query).mappings()],
                        columns=["error_code", "category", "failures"])
     first = select(ft.c.error_code, func.min(ft.c.first_seen).label("first_seen")).group_by(ft.c.error_code)
-    if tenant:
-        first = first.where(ft.c.tenant_id == tenant)
+    if tenant_id:
+        first = first.where(ft.c.tenant_id == tenant_id)
     if not cur.empty:
         first = first.where(ft.c.error_code.in_(list(cur["error_code"])))
         seen = {r.error_code: r.first_seen for r in conn.execute(first)}
@@ -182,19 +182,19 @@ def get_new_codes(conn: Connection, *, tenant: str | None, start: datetime, end:
         ["first_seen", "error_code"]).reset_index(drop=True)
 
 
-def get_period_totals(conn: Connection, *, tenant: str | None, start: datetime, end: datetime) -> dict[str, float]:
+def get_period_totals(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime) -> dict[str, float]:
     """Totals of one window: failures, matched, hit_rate, recovery_attempts, recovery_successes,
     recovery_success_rate (rates NaN when nothing to divide)."""
     # Per tenant the tenant-hour level is smallest; for all tenants the all-tenant daily level is.
-    fr = frth if tenant else _source(None, start, end)
+    fr = frth if tenant_id else _source(None, start, end)
     query = select(
         func.coalesce(func.sum(fr.c.failures), 0).label("failures"),
         func.coalesce(func.sum(fr.c.failures).filter(fr.c.matched.is_(True)), 0).label("matched"),
         func.coalesce(func.sum(fr.c.recovery_attempts), 0).label("recovery_attempts"),
         func.coalesce(func.sum(fr.c.recovery_successes), 0).label("recovery_successes"),
     )
-    if tenant:
-        query = query.where(*_tenant_hours(tenant, start, end))
+    if tenant_id:
+        query = query.where(*_tenant_hours(tenant_id, start, end))
     row = conn.execute(query).mappings().one()
     out = {k: int(v or 0) for k, v in row.items()}
     nan = float("nan")

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.api.helpers import make_token
+from tests.support.failures import make_token
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from core.schema import failure_matches
 from queries.accounts import revoke_token
 from tests.api.conftest import auth
-from tests.api.helpers import event, ingest
+from tests.support.failures import event, ingest
 
 PROTECTED = [
     ("GET", "/api/v1/failures", None),

@@ -12,7 +12,7 @@ import loaders.ingest.pipeline
 from api.app import create_app
 from core.schema import failure_matches, recovery_events
 from tests.api.conftest import auth
-from tests.api.helpers import event, ingest, make_token
+from tests.support.failures import event, ingest, make_token
 
 
 def test_concurrent_marks_with_the_same_version_one_wins(engine):

@@ -8,7 +8,7 @@ import pytest
 
 from core.types import utcnow
 from tests.api.conftest import auth
-from tests.api.helpers import add_critical_entry, all_rows, event, hours_ago, ingest, mixed_events
+from tests.support.failures import add_critical_entry, all_rows, event, hours_ago, ingest, mixed_events
 
 
 def _newest_first(rows):

@@ -11,7 +11,7 @@ from core.db import make_engine
 from core.schema import failure_matches, feature_flags
 from core.settings import get_settings
 from tests.api.conftest import auth
-from tests.api.helpers import event
+from tests.support.failures import event
 
 
 def _count(engine) -> int:

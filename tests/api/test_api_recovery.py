@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.schema import failure_matches, failure_rollups, recovery_events
 from tests.api.conftest import auth
-from tests.api.helpers import event, ingest
+from tests.support.failures import event, ingest
 
 MARK_OK = {"recovery_succeeded": True, "recovered_by": "ops-team", "notes": "Manually resolved by restarting service"}
 MARK_FAIL = {"recovery_succeeded": False, "recovered_by": "ops-team", "notes": "Requires code fix - escalating to dev"}

@@ -1,4 +1,4 @@
-"""The real server (`failcat api`, uvicorn, PostgreSQL) driven by the original guide's curl commands verbatim."""
+"""The real server (`failcat api`, uvicorn, PostgreSQL) driven by the runbook's curl commands verbatim (docs/runbook.md)."""
 from __future__ import annotations
 
 import json
@@ -16,20 +16,20 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import failure_matches, feature_flags, recovery_events
-from tests.api.helpers import event, hours_ago, ingest
-from tests.servers import free_port as _free_port
-from tests.servers import stop_process
+from tests.support.failures import event, hours_ago, ingest
+from tests.support.servers import free_port as _free_port
+from tests.support.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
-GUIDE = ROOT.parent / "shared" / "original-deployment-guide.md"
+RUNBOOK = ROOT / "docs" / "runbook.md"
 FAILCAT = str(Path(sys.executable).with_name("failcat"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 def guide_commands() -> dict[str, str]:
-    """The guide's API curl commands, keyed by the heading above each, exactly as written."""
-    text = GUIDE.read_text()
+    """The runbook's API curl commands, keyed by the heading above each, exactly as written."""
+    text = RUNBOOK.read_text()
     out: dict[str, str] = {}
     for heading, block in re.findall(r"###\s+([^\n]+)\n```bash\n(.*?)```", text, flags=re.S):
         if "localhost:8000" in block:

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from tests.api.helpers import event, ingest, make_token
+from tests.support.failures import event, ingest, make_token
 
 pytestmark = pytest.mark.slow
 MAX_EXAMPLES = int(os.environ.get("FAILCAT_SCHEMATHESIS_EXAMPLES", "12"))  # raise it for a deeper run

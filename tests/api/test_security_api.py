@@ -20,7 +20,7 @@ from core.types import utcnow
 from loaders.ingest.pipeline import IngestPipeline
 from queries.accounts import revoke_token
 from tests.api.conftest import auth
-from tests.api.helpers import event, make_token
+from tests.support.failures import event, make_token
 
 OUT_OF_RANGE = ["0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-23:59"]
 

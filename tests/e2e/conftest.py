@@ -18,7 +18,7 @@ from core.db import make_engine
 from loaders.migrate import migrate
 from queries.accounts import create_user
 from queries.tenants import list_tenants
-from tests.servers import free_port as _free_port
+from tests.support.servers import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
@@ -102,7 +102,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     )
     assert seed.returncode == 0, seed.stderr
     with engine.connect() as conn:
-        tenants = list_tenants(conn, tenant_scope=None)
+        tenants = list_tenants(conn, tenant_id=None)
     add_demo_users(engine, tenants[0])
     try:
         with serve_dashboard(db_url, tmp) as url:

@@ -13,11 +13,11 @@ from dashboard.admin import add_user, switch_catalog_flag
 from loaders.ingest.pipeline import IngestDisabled, IngestPipeline
 from queries.accounts import authenticate_token, create_token
 from queries.flags import is_enabled
-from tests.ops_seed import (
+from tests.support.ops_seed import (
     app_navigation_mode,  # noqa: F401  (autouse)
     page_buttons,
 )
-from tests.pages.conftest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
+from tests.support.apptest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
 
 PAGE = "pages/admin.py"
 
@@ -112,7 +112,7 @@ def test_non_admin_sees_no_controls(engine, role):
     assert any("does not allow" in e.value for e in direct.error)
     # The writes re-check the role themselves.
     assert not switch_catalog_flag(user, enabled=False).ok
-    assert not add_user(user, name="x", password="long-enough-pw", role="admin", tenant=None).ok
+    assert not add_user(user, name="x", password="long-enough-pw", role="admin", tenant_id=None).ok
     with engine.connect() as conn:
         assert is_enabled(conn) is True
         assert conn.execute(select(users.c.id).where(users.c.name == "x")).first() is None

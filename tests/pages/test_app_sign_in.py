@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from queries.accounts import set_user_disabled
-from tests.pages.conftest import PRINCIPAL_KEY, app_for, signed_in
+from tests.support.apptest import PRINCIPAL_KEY, app_for, signed_in
 
 
 def test_gate_shows_sign_in_and_nothing_else(engine, seeded):

@@ -11,7 +11,7 @@ from core.schema import failure_matches as fm
 from dashboard.explore import export_csv
 from dashboard.ui import fmt_int
 from queries.failures.filters import FailureFilter
-from tests.pages.conftest import app_for, shown_text, signed_in
+from tests.support.apptest import app_for, shown_text, signed_in
 
 
 def _window(now):
@@ -63,7 +63,7 @@ def test_explore_keyset_pages_cover_all_rows(engine, seeded):
 
 def test_explore_csv_is_what_the_filter_selects(engine, seeded):
     filt = FailureFilter(tenant_id="globex")
-    csv = pd.read_csv(io.StringIO(export_csv(str(engine.url.render_as_string(hide_password=False)), filt)))
+    csv = pd.read_csv(io.StringIO(export_csv(filt)))
     assert len(csv) == _count(engine, fm.c.tenant_id == "globex")
     assert set(csv["tenant_id"]) == {"globex"}
 

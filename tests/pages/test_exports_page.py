@@ -10,9 +10,9 @@ from core.schema import failure_pattern_exports as fpe
 from core.security import Principal
 from core.settings import get_settings
 from dashboard.exports import do_export, do_retry, load_export_body
-from tests.exports.conftest import BUCKET, moto_s3, r2_env  # noqa: F401 - fixtures used below
-from tests.exports.helpers import seed_failures
-from tests.pages.conftest import app_for, shown_text, signed_in
+from tests.support.s3 import BUCKET, moto_s3, r2_env  # noqa: F401 - fixtures used below
+from tests.support.exports import seed_failures
+from tests.support.apptest import app_for, shown_text, signed_in
 
 PAGE = "pages/exports.py"
 RUN = "FormSubmitter:exports_run-Run export"
@@ -66,7 +66,7 @@ def test_run_export_uploads_and_shows_audit_row(engine, r2_env):  # noqa: F811
     assert {m.label: m.value for m in at.metric}["Uploaded"] == "1"
     # Any export's JSON can be downloaded: the bytes offered are the object's bytes.
     assert len(_downloads(at)) == 1
-    assert load_export_body(get_settings().database_url, row["id"], row["sha256"]) == body
+    assert load_export_body(row["id"], row["sha256"]) == body
 
 
 def test_fallback_then_retry_button_uploads_it(engine, r2_env, monkeypatch):  # noqa: F811
@@ -114,7 +114,7 @@ def test_non_admins_get_no_export_controls_and_writes_are_refused(engine):
         assert RUN not in [b.key for b in at.button]
         assert "Run an export" not in shown_text(at)
         # The server-side check refuses even a direct call.
-        assert not do_export(principal, tenant=None, days=7, min_occurrences=3).ok
+        assert not do_export(principal, tenant_id=None, days=7, min_occurrences=3).ok
         assert not do_retry(principal, ids=None).ok
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(fpe)).scalar() == 0
@@ -122,7 +122,7 @@ def test_non_admins_get_no_export_controls_and_writes_are_refused(engine):
 
 def test_tenant_scoped_admin_exports_only_its_tenant(engine, r2_env):  # noqa: F811
     seed_failures(engine)
-    do_export(Principal("root", "admin", None), tenant="t2", days=7, min_occurrences=1)
+    do_export(Principal("root", "admin", None), tenant_id="t2", days=7, min_occurrences=1)
     scoped = signed_in(engine, "tia", "admin", "t1")
     at = app_for(PAGE, scoped).run()
     assert not at.exception, at.exception
@@ -132,4 +132,4 @@ def test_tenant_scoped_admin_exports_only_its_tenant(engine, r2_env):  # noqa: F
     mine = [r for r in rows if r["uploader"] == "dashboard:tia"]
     assert len(mine) == 1 and mine[0]["tenant_id"] == "t1"
     assert set(at.dataframe[0].value["tenant_id"]) == {"t1"}
-    assert not do_export(scoped, tenant="t2", days=7, min_occurrences=1).ok
+    assert not do_export(scoped, tenant_id="t2", days=7, min_occurrences=1).ok

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.schema import failure_matches as fm
 from core.schema import recovery_events as re_
-from tests.pages.conftest import app_for, shown_text, signed_in
+from tests.support.apptest import app_for, shown_text, signed_in
 
 
 def _row(engine, failure_id):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.schema import failure_matches as fm
 from dashboard.ui import fmt_int, fmt_pct
-from tests.pages.conftest import app_for, shown_text, signed_in
+from tests.support.apptest import app_for, shown_text, signed_in
 
 
 def _range(now):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import statistics
 import time
 
 import pytest
@@ -25,7 +24,7 @@ from queries.accounts import (
     start_session,
 )
 from queries.failures.filters import FailureFilter
-from tests.pages.conftest import PRINCIPAL_KEY, app_for, shown_text, signed_in
+from tests.support.apptest import PRINCIPAL_KEY, app_for, shown_text, signed_in
 
 FORM = {"code": "WIDGET_FROBNICATION", "category": "TOOL", "severity": "critical", "recovery_mode": "ESCALATE",
         "message": "widgets fail", "patterns": ["widget frobnication failed"], "keywords": [],
@@ -34,7 +33,7 @@ FORM = {"code": "WIDGET_FROBNICATION", "category": "TOOL", "severity": "critical
 
 def test_a_tenant_bound_admin_cannot_change_the_catalog(engine, seeded):
     scoped = signed_in(engine, "acme-admin", "admin", "acme")
-    done = promote(scoped, FORM, url=str(engine.url.render_as_string(hide_password=False)))
+    done = promote(scoped, FORM)
     assert not done.ok and "every tenant" in done.message
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(catalog_entries)
@@ -49,7 +48,7 @@ def test_a_tenant_bound_admin_cannot_change_the_catalog(engine, seeded):
 
 def test_an_all_tenant_admin_still_promotes(engine, seeded):
     admin = signed_in(engine, "root", "admin", None)
-    done = promote(admin, FORM, url=str(engine.url.render_as_string(hide_password=False)))
+    done = promote(admin, FORM)
     assert done.ok, done.message
     assert done.result is not None and done.result.rematched > 0
 
@@ -96,8 +95,9 @@ def test_unknown_names_cost_as_much_as_known_ones(engine):
             return time.perf_counter() - started
 
     seconds("ana"), seconds("nobody")  # warm both paths
-    known = statistics.median(seconds("ana") for _ in range(5))
-    unknown = statistics.median(seconds("nobody-at-all") for _ in range(5))
+    # The fastest of several runs: the least disturbed by whatever else the machine is doing.
+    known = min(seconds("ana") for _ in range(7))
+    unknown = min(seconds("nobody-at-all") for _ in range(7))
     assert unknown > 0.5 * known, (known, unknown)  # both pay an argon2 check (tens of ms), not 0.1 ms
 
 
@@ -157,8 +157,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(engine, metrics, cel
     IngestPipeline(engine, metrics=metrics).ingest([{
         "tenant_id": "acme", "run_id": cell, "skill_id": cell, "error_message": cell + " failed",
         "occurred_at": now.isoformat(), "step_index": 3}])
-    text = export_csv(str(engine.url.render_as_string(hide_password=False)),
-                      FailureFilter(start=now.replace(year=now.year - 1), end=now.replace(year=now.year + 1)))
+    text = export_csv(FailureFilter(start=now.replace(year=now.year - 1), end=now.replace(year=now.year + 1)))
     (row,) = list(csv.DictReader(io.StringIO(text)))
     for column in ("run_id", "skill_id", "error_message"):
         assert row[column].startswith("'") and row[column][1:].strip() == row[column][1:], (column, row[column])

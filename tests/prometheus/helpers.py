@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import free_port, stop_process  # noqa: F401  (re-exported for the prometheus tests)
+from tests.support.servers import free_port, stop_process  # noqa: F401  (re-exported for the prometheus tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROM_DIR = ROOT / "deploy" / "prometheus"

@@ -58,7 +58,7 @@ def test_canary_from_database_fails_on_miss_rate_and_unknown_drops(engine, metri
     miss, rec = _db_rates(engine, "canary")
     start, end = _range()
     with engine.connect() as conn:
-        result = evaluate_canary(conn, tenant="canary", start=start, end=end)
+        result = evaluate_canary(conn, tenant_id="canary", start=start, end=end)
     by = {c.name: c for c in result.criteria}
     assert by["Miss rate"].value == pytest.approx(miss) and by["Miss rate"].status == "fail"  # 20% > 15%
     assert by["Recovery success"].value == pytest.approx(rec) and by["Recovery success"].status == "pass"
@@ -73,7 +73,7 @@ def test_canary_badges_fire_on_bad_rates(engine, metrics):
     _seed(engine, metrics, hits=3, misses=7, recovered=1, failed=3)
     start, end = _range()
     with engine.connect() as conn:
-        result = evaluate_canary(conn, tenant="canary", start=start, end=end)
+        result = evaluate_canary(conn, tenant_id="canary", start=start, end=end)
     badges = {b.alert: b.state for b in result.badges}
     assert badges["FailureCatalogMissRateHigh"] == "firing" and badges["RecoverySuccessRateLow"] == "firing"
 
@@ -83,7 +83,7 @@ def test_canary_with_unreachable_prometheus_says_so(engine, metrics):
     start, end = _range()
     url = f"http://127.0.0.1:{free_port()}"
     with engine.connect() as conn:
-        result = evaluate_canary(conn, tenant="canary", start=start, end=end, prometheus_url=url)
+        result = evaluate_canary(conn, tenant_id="canary", start=start, end=end, prometheus_url=url)
     assert result.prometheus.startswith("unreachable") and url in result.prometheus
     by = {c.name: c for c in result.criteria}
     assert by["Miss rate"].status == "pass" and by["Recovery success"].status == "pass"

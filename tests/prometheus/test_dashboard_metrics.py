@@ -13,7 +13,7 @@ from core.schema import failure_matches as fm
 from core.settings import get_settings
 from dashboard.oncall import mark
 from loaders.ingest.pipeline import IngestPipeline
-from tests.pages.conftest import app_for, signed_in
+from tests.support.apptest import app_for, signed_in
 
 from .helpers import free_port
 
@@ -49,8 +49,7 @@ def test_app_starts_metrics_server_and_oncall_marks_count(engine, metrics, monke
                                   .where(fm.c.id == uuid.UUID(fid))).one()
     before = _scraped(port, mode, code)
     # What the On-call form's submit runs in the dashboard process (pages/oncall.py -> dashboard.oncall.mark).
-    done = mark(principal, items=[(fid, 1)], succeeded=True, recovered_by=principal.name, notes=None,
-                url=engine.url.render_as_string(hide_password=False))
+    done = mark(principal, items=[(fid, 1)], succeeded=True, recovered_by=principal.name, notes=None)
     assert done.ok, done
     with engine.connect() as conn:
         assert conn.execute(select(fm.c.recovery_succeeded).where(fm.c.id == uuid.UUID(fid))).scalar_one() is True

@@ -200,7 +200,7 @@ def test_canary_with_prometheus(ingested):
     end = datetime.now(UTC) + timedelta(seconds=1)
     start = ingested.started - timedelta(minutes=5)
     with ingested.engine.connect() as conn:
-        result = evaluate_canary(conn, tenant=TENANT, start=start, end=end, prometheus_url=ingested.prom_url)
+        result = evaluate_canary(conn, tenant_id=TENANT, start=start, end=end, prometheus_url=ingested.prom_url)
     by = {c.name: c for c in result.criteria}
     assert result.prometheus == "used"
     assert by["Dropped persistence events"].value == 0 and by["Dropped persistence events"].status == "pass"
@@ -221,7 +221,7 @@ def _overview(ingested, monkeypatch, prometheus_url: str | None, name: str):
     import streamlit as st
 
     from core.settings import get_settings
-    from tests.pages.conftest import app_for, shown_text, signed_in
+    from tests.support.apptest import app_for, shown_text, signed_in
 
     monkeypatch.setenv("DATABASE_URL", ingested.db_url)
     if prometheus_url:

@@ -158,11 +158,11 @@ def test_stats_read_rollups_by_tenant_and_bucket(loaded):
 
 def test_unrecovered_queue_uses_partial_index(loaded):
     tenant, now = _busy_tenant(loaded), utcnow()
-    query = list_unrecovered_query(tenant_scope=tenant, start=now - timedelta(days=90), limit=50)
+    query = list_unrecovered_query(tenant_id=tenant, start=now - timedelta(days=90), limit=50)
     _assert_indexed(explain(loaded, query), "failure_matches", {"ix_fm_unrecovered"})
-    _assert_indexed(explain(loaded, unrecovered_queue_query(tenant=tenant, limit=50)), "failure_matches",
+    _assert_indexed(explain(loaded, unrecovered_queue_query(tenant_id=tenant, limit=50)), "failure_matches",
                     {"ix_fm_unrecovered"})
-    _assert_indexed(explain(loaded, unrecovered_queue_query(tenant=None, limit=50)), "failure_matches",
+    _assert_indexed(explain(loaded, unrecovered_queue_query(tenant_id=None, limit=50)), "failure_matches",
                     {"ix_fm_unrecovered"})
     with loaded.connect() as conn:  # the data really has an unrecovered backlog for the index to serve
         backlog = select(func.count()).where(

@@ -63,12 +63,12 @@ def test_no_page_or_endpoint_statement_scans_failure_matches(loaded):
                 offenders[f"{name} tenant={tenant}"] = found
 
     def patch(conn):  # what PATCH /failures/{id}/recovery runs (rolled back by statements_of)
-        mark_recovery(conn, failure_id=failure_id, succeeded=True, recovered_by="explain", tenant_scope=busy)
-        get_failure(conn, failure_id=failure_id, tenant_scope=busy)
+        mark_recovery(conn, failure_id=failure_id, succeeded=True, recovered_by="explain", tenant_id=busy)
+        get_failure(conn, failure_id=failure_id, tenant_id=busy)
 
     def detail(conn):  # GET /failures/{id}
-        get_failure(conn, failure_id=failure_id, tenant_scope=None)
-        recovery_history_rows(conn, failure_id=failure_id, tenant_scope=None)
+        get_failure(conn, failure_id=failure_id, tenant_id=None)
+        recovery_history_rows(conn, failure_id=failure_id, tenant_id=None)
 
     for name, call in (("PATCH recovery", patch), ("GET failure", detail)):
         found = _offenders(engine, call)

@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bench.explain import normalise_plan
 from loaders.catalog.promotion import unmatched_batch_query
 from queries.failures.oncall import unrecovered_queue_query
-from tests.ops_seed import seed
+from tests.support.ops_seed import seed
 
 
 def _plan(conn, query) -> str:
@@ -25,8 +25,8 @@ def _plan(conn, query) -> str:
 def test_queue_uses_unrecovered_index(engine):
     seed(engine)
     with engine.begin() as conn:
-        assert "ix_fm_unrecovered" in _plan(conn, unrecovered_queue_query(tenant="t1"))
-        assert "ix_fm_unrecovered" in _plan(conn, unrecovered_queue_query(tenant=None))
+        assert "ix_fm_unrecovered" in _plan(conn, unrecovered_queue_query(tenant_id="t1"))
+        assert "ix_fm_unrecovered" in _plan(conn, unrecovered_queue_query(tenant_id=None))
 
 
 def test_promotion_scan_uses_unmatched_index(engine):

@@ -1,0 +1,73 @@
+"""Pure parts of the dashboard glue: chart builders, re-bucketing, the dashboard command; SSO and flag banner."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from click.testing import CliRunner
+
+from cli import main
+from cli.dashboard import streamlit_command
+from dashboard import charts
+from queries.flags import CATALOG_FLAG, set_flag
+from queries.reports.overview import add_rates, resample_series
+from tests.support.apptest import app_for, signed_in
+
+
+def _hourly(n: int = 48) -> pd.DataFrame:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    df = pd.DataFrame({
+        "bucket": [start + timedelta(hours=i) for i in range(n)],
+        "failures": [10] * n, "matched": [7] * n, "recovery_attempts": [4] * n,
+        "recovery_successes": [i % 5 for i in range(n)],
+    })
+    return add_rates(df)
+
+
+def test_resample_recomputes_rates_from_counts():
+    daily = resample_series(_hourly(48), "D")
+    assert daily["failures"].tolist() == [240, 240]
+    assert daily["hit_rate"].tolist() == [0.7, 0.7]
+    successes = sum(i % 5 for i in range(24))
+    assert daily["recovery_success_rate"].iloc[0] == successes / 96
+
+
+def test_rate_chart_has_threshold_line_and_percent_axis():
+    fig = charts.build_rate_chart(_hourly(), x="bucket", y="hit_rate", threshold=0.7, threshold_label="alert")
+    assert fig.layout.shapes[0].y0 == 0.7 and fig.layout.yaxis.tickformat == ".0%"
+    assert list(fig.data[0].y) == [0.7] * 48
+
+
+def test_bar_and_stacked_charts_keep_values():
+    df = pd.DataFrame({"code": ["A", "B"], "n": [5, 3], "ok": [2, 1], "bad": [3, 2]})
+    bar = charts.build_bar_chart(df, x="code", y="n", horizontal=True)
+    assert list(bar.data[0].x) == [3, 5]  # largest drawn on top
+    stacked = charts.build_stacked_bar(df, x="code", ys=["ok", "bad"], labels=["succeeded", "failed"])
+    assert [t.name for t in stacked.data] == ["succeeded", "failed"] and stacked.layout.barmode == "stack"
+
+
+def test_dashboard_command_runs_streamlit_on_host_and_port():
+    cmd = streamlit_command("0.0.0.0", 9999)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py")
+    assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0" and cmd[cmd.index("--server.port") + 1] == "9999"
+    result = CliRunner().invoke(main, ["dashboard", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output
+
+
+def test_sso_button_when_auth_is_configured(engine):
+    at = app_for("app.py", None)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "id", "client_secret": "s",
+                          "server_metadata_url": "https://idp.invalid/.well-known/openid-configuration"}
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in with single sign-on"]
+    assert not at.text_input  # no password form beside SSO
+
+
+def test_flag_off_banner_on_every_page(engine, seeded):
+    with engine.begin() as conn:
+        set_flag(conn, name=CATALOG_FLAG, enabled=False, updated_by="test")
+    at = app_for("pages/explore.py", signed_in(engine)).run()
+    assert not at.exception
+    assert any("switched **off**" in w.value for w in at.warning)
