@@ -35,7 +35,7 @@ analysis = [
     st.Page("pages/explore.py", title="Explore", icon=":material/manage_search:", url_path="explore"),
     st.Page("pages/trends.py", title="Trends", icon=":material/trending_up:", url_path="trends"),
     st.Page("pages/catalog.py", title="Catalog", icon=":material/menu_book:", url_path="catalog"),
-    st.Page("pages/failure_detail.py", title="Failure detail", icon=":material/description:",
+    st.Page("pages/failure.py", title="Failure detail", icon=":material/description:",
             url_path="failure", visibility="hidden"),
 ]
 operations = []

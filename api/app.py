@@ -64,14 +64,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def _db_unavailable(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
-        return _json(503, str(exc))
+        log.warning("database unavailable: %s", exc)
+        return _json(503, DATABASE_DOWN)
 
     @app.exception_handler(SQLAlchemyError)
     async def _db_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
         # Connection trouble is the database being down (503); a value the database refuses is bad input.
         if isinstance(exc, (OperationalError, PoolTimeout)) or getattr(exc, "connection_invalidated", False):
             log.warning("database unavailable: %s", describe_db_error(exc))
-            return _json(503, describe_db_error(exc))
+            return _json(503, DATABASE_DOWN)  # the driver's words name hosts and ports: the log has them
         if isinstance(exc, DataError):
             return _json(422, "a value was refused by the database: " + describe_db_error(exc))
         if isinstance(exc, IntegrityError):
@@ -80,10 +81,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _json(500, "internal database error" if isinstance(exc, DBAPIError) else "internal error")
 
 
+DATABASE_DOWN = "database unavailable; retry shortly (events sent meanwhile are spooled and stored later)"
+
+
 def create_app(engine: Engine | None = None, *, metrics: FailcatMetrics | None = None) -> FastAPI:
     """Build the app on one engine (default: DATABASE_URL's) and one metrics registry (default: the process's)."""
-    # Swagger UI and ReDoc are served from the package's own copies, so /docs works offline.
-    app = FastAPIOffline(title="Failure Catalog API", version="1.0.0", description=DESCRIPTION)
+    # Swagger UI is served from the package's own copy, so /docs works offline. No ReDoc: its bundle fetches
+    # its logo from a CDN. No validator badge: Swagger UI would send the spec's URL to validator.swagger.io.
+    app = FastAPIOffline(title="Failure Catalog API", version="1.0.0", description=DESCRIPTION, redoc_url=None,
+                         swagger_ui_parameters={"validatorUrl": None})
     app.state.engine = engine if engine is not None else get_engine()
     app.state.metrics = metrics if metrics is not None else get_metrics()
     app.state.pipeline = None

@@ -55,17 +55,11 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
     throttle: Throttle = request.app.state.auth_throttle
     metrics: FailcatMetrics = request.app.state.metrics
     address = client_address(request)
-    wait = throttle.retry_after(address)
-    if wait:
-        metrics.count_auth_failure(channel="api", outcome="throttled")
-        raise _throttled(wait)
-    if credentials is None or not credentials.credentials:
-        raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    token = credentials.credentials.strip()
+    token = credentials.credentials.strip() if credentials is not None else ""
     cache: dict[str, tuple[float, Principal]] = request.app.state.token_cache
     key = token_hash(token)
     principal: Principal | None = None
-    if len(token) <= MAX_TOKEN_CHARS and token.isprintable():
+    if token and len(token) <= MAX_TOKEN_CHARS and token.isprintable():
         try:
             with engine.begin() as conn:
                 principal = authenticate_token(conn, token)
@@ -75,7 +69,16 @@ def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | 
                 raise
             return seen[1]
     if principal is None:
+        # A valid token is never refused for its address: clients behind one proxy share an address, and
+        # guessing a 256-bit token is hopeless anyway. Failures are what the address throttle counts and slows.
         cache.pop(key, None)
+        wait = throttle.retry_after(address)
+        if wait:
+            metrics.count_auth_failure(channel="api", outcome="throttled")
+            log.warning("throttled API authentication from %s (%s); retry in %s s", address, request.url.path, wait)
+            raise _throttled(wait)
+        if not token:
+            raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
         throttle.failure(address)
         metrics.count_auth_failure(channel="api", outcome="bad_credentials")
         log.warning("refused API token from %s (%s)", address, request.url.path)

@@ -16,6 +16,16 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
+def _one_line_name(value: str | None) -> str | None:
+    # A name is shown in tables and logs: printable characters only, and something left after trimming.
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or not value.isprintable():
+        raise ValueError("expected a name of printable characters (no control characters)")
+    return value
+
+
 class ErrorOut(BaseModel):
     """Every error answer: a JSON object with a human-readable detail."""
 
@@ -144,6 +154,7 @@ class RecoveryIn(BaseModel):
     notes: str | None = Field(default=None, max_length=4000)
 
     _nul = field_validator("recovered_by", "notes")(_no_nul)
+    _name = field_validator("recovered_by")(_one_line_name)
 
 
 class RecoveryOut(FailureOut):

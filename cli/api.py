@@ -30,4 +30,6 @@ def api(host: str, port: int, log_level: str) -> None:
         # Start anyway: /readyz reports 503 until the database is back, and ingest spools meanwhile.
         click.echo(f"failcat: warning: {describe_db_error(exc, get_settings().database_url)}", err=True)
     click.echo(f"failcat: serving the API on http://{host}:{port} (docs at /docs)", err=True)
-    uvicorn.run(create_app(get_engine()), host=host, port=port, log_level=log_level, proxy_headers=True)
+    trusted = get_settings().trusted_proxies.strip()
+    uvicorn.run(create_app(get_engine()), host=host, port=port, log_level=log_level,
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)

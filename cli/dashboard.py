@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 import click
 
-from core.settings import ROOT
+from core.settings import ROOT, get_settings
 
 
 def register(main: click.Group) -> None:
@@ -23,6 +24,12 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
+def streamlit_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """The dashboard server's environment: X-Forwarded-For is believed from TRUSTED_PROXIES only
+    (Streamlit's uvicorn would otherwise believe any process on this host)."""
+    return {**base, "FORWARDED_ALLOW_IPS": get_settings().trusted_proxies.strip()}
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (0.0.0.0 for all).")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
@@ -33,4 +40,4 @@ def dashboard(host: str, port: int) -> None:
     click.echo(f"failcat: serving the dashboard on http://{host}:{port}", err=True)
     # Streamlit reads .streamlit/config.toml from the working directory.
     os.chdir(ROOT)
-    os.execv(sys.executable, streamlit_command(host, port))
+    os.execve(sys.executable, streamlit_command(host, port), streamlit_environment(os.environ))

@@ -1,7 +1,8 @@
 """Prometheus metrics with the original deployment guide's names; label values are bounded.
 
-Cardinality: error_code labels are the catalog's codes, at most MAX_EXTRA_CODES other (normalised)
-codes, then one OTHER value; other free-form labels are capped the same way. Series that rules take
+Cardinality and privacy: error_code labels are the catalog's codes, UNKNOWN (no code) and OTHER (any code
+outside the catalog), so a client's text never becomes a label that every scraper of /metrics reads; the
+reject reasons are the validator's own words, capped in number. Series that rules take
 rates of are created at 0 up front (and for every catalog code once the catalog is known), because
 Prometheus cannot see the first increment of a series that appears already incremented.
 """
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 OTHER = "OTHER"
 UNKNOWN = "UNKNOWN"
 NO_MODE = "NONE"
-MAX_EXTRA_CODES = 50
 MAX_REJECT_REASONS = 20
 UPLOAD_STATUSES = ("uploaded", "fallback_local", "retrying", "failed")
 AUTH_CHANNELS = ("api", "dashboard")
@@ -34,22 +34,14 @@ _REASON_CLEAN = re.compile(r"[^a-z0-9_()]+")
 
 
 class CodeLabels:
-    """Maps error codes to label values: catalog codes as they are, at most N others, then OTHER."""
+    """Maps error codes to label values: catalog codes as they are, no code UNKNOWN, any other code OTHER."""
 
-    def __init__(
-        self,
-        known: Iterable[str] = (),
-        max_extra: int = MAX_EXTRA_CODES,
-        on_known: Callable[[Iterable[Any]], None] | None = None,
-    ) -> None:
+    def __init__(self, known: Iterable[str] = (), on_known: Callable[[Iterable[Any]], None] | None = None) -> None:
         self._known = set(known)
-        self._extra: set[str] = set()
-        self._max_extra = max_extra
-        self._lock = threading.Lock()
         self._on_known = on_known
 
     def set_known(self, codes: Iterable[str] | Mapping[str, Any]) -> None:
-        """Replace the catalog codes that are always kept as labels (a code -> entry mapping primes series)."""
+        """Replace the catalog codes that are kept as labels (a code -> entry mapping primes series)."""
         self._known = {self.normalise(c) for c in codes}
         if self._on_known is not None:
             self._on_known(codes)
@@ -59,21 +51,10 @@ class CodeLabels:
         """Upper-case, keep [A-Z0-9_], at most 64 characters; blank -> UNKNOWN."""
         return _CODE_CLEAN.sub("_", (code or UNKNOWN).upper()).strip("_")[:64] or UNKNOWN
 
-    @property
-    def extra_count(self) -> int:
-        """How many non-catalog codes have been given their own label so far."""
-        return len(self._extra)
-
     def label(self, code: str | None) -> str:
-        """Return the bounded label value for `code`."""
+        """Return the label value for `code`."""
         clean = self.normalise(code)
-        if clean in self._known or clean in self._extra or clean in (UNKNOWN, OTHER):
-            return clean
-        with self._lock:
-            if len(self._extra) < self._max_extra:
-                self._extra.add(clean)
-                return clean
-        return OTHER
+        return clean if clean in self._known or clean == UNKNOWN else OTHER
 
 
 class _CappedLabels:

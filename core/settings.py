@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     auth_max_failures_per_address: int = Field(default=20, ge=1)
     auth_failure_window_seconds: int = Field(default=900, ge=1)
     dashboard_cache_ttl: int = Field(default=60, ge=0)
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks); none by default,
+    # so a client cannot pick the address the throttles count it under.
+    trusted_proxies: str = ""
 
     @field_validator(
         "prometheus_url", "pushgateway_url", "r2_endpoint_url", "r2_bucket", mode="before"

@@ -1,6 +1,12 @@
 """The product's fixed words, defined once: severities, recovery modes, recovery states and status filters."""
 from __future__ import annotations
 
+import re
+
+# A tenant id (events, users, tokens): letters, digits and a little punctuation, at most 64 characters.
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$"
+MAX_TENANT_ID = 64
+
 # Severity order for "most severe first"; failures store it as severity_rank so queues sort on an index.
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 UNKNOWN_SEVERITY_RANK = 5  # unmatched failures have no severity
@@ -36,3 +42,8 @@ def recovery_state(attempted: bool, succeeded: bool | None) -> str:
 def severity_rank(severity: str | None) -> int:
     """Sort rank of a severity (0 = critical); unknown or none sorts last."""
     return SEVERITY_RANK.get(severity or "", UNKNOWN_SEVERITY_RANK)
+
+
+def is_tenant_id(value: str) -> bool:
+    """True when value is a well-formed tenant id."""
+    return len(value) <= MAX_TENANT_ID and re.match(TENANT_ID_PATTERN, value) is not None

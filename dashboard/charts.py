@@ -1,6 +1,7 @@
 """Pure plotly chart builders with one shared look (no Streamlit; unit-testable)."""
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import pandas as pd
@@ -13,6 +14,11 @@ MUTED = "#64748B"
 # Twelve distinct hues: one per catalog category plus "unmatched", so stacked bars never repeat a colour.
 PALETTE = ["#2563EB", "#F59E0B", "#10B981", "#EF4444", "#8B5CF6", "#06B6D4", "#EC4899", "#84CC16",
            "#64748B", "#F97316", "#0F766E", "#A16207", "#7C3AED", "#BE123C"]
+
+
+def chart_text(values: pd.Series | Sequence[object]) -> list[str]:
+    """Labels as plain text for plotly, which reads `<...>` and `&...;` in labels as its own HTML subset."""
+    return [html.escape(str(v), quote=False) for v in values]
 
 
 def _style(fig: go.Figure, *, title: str | None, height: int, percent: bool = False) -> go.Figure:
@@ -56,14 +62,14 @@ def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = Non
         data = df.iloc[::-1]
         if not isinstance(color, str):
             color = list(color)[::-1]
-        fig = go.Figure(go.Bar(x=data[y], y=data[x].astype(str), orientation="h", marker_color=color,
+        fig = go.Figure(go.Bar(x=data[y], y=chart_text(data[x]), orientation="h", marker_color=color,
                                customdata=data[list(hover)] if hover else None, name=y))
         fig = _style(fig, title=title, height=height)
         fig.update_layout(hovermode="y unified")
         fig.update_yaxes(automargin=True, rangemode=None)
         fig.update_xaxes(showgrid=True, gridcolor="#EEF2F7")
         return fig
-    xs = df[x] if pd.api.types.is_datetime64_any_dtype(df[x]) else df[x].astype(str)
+    xs = df[x] if pd.api.types.is_datetime64_any_dtype(df[x]) else chart_text(df[x])
     fig = go.Figure(go.Bar(x=xs, y=df[y], marker_color=color, name=y))
     return _style(fig, title=title, height=height)
 
@@ -78,10 +84,11 @@ def build_stacked_bar(df: pd.DataFrame, *, x: str, ys: Sequence[str], labels: Se
         color = colors[i] if colors else PALETTE[i % len(PALETTE)]
         if horizontal:
             data = df.iloc[::-1]
-            fig.add_trace(go.Bar(x=data[col], y=data[x].astype(str), orientation="h", name=label,
+            fig.add_trace(go.Bar(x=data[col], y=chart_text(data[x]), orientation="h", name=label,
                                  marker_color=color))
         else:
-            fig.add_trace(go.Bar(x=df[x], y=df[col], name=label, marker_color=color))
+            xs = df[x] if pd.api.types.is_datetime64_any_dtype(df[x]) else chart_text(df[x])
+            fig.add_trace(go.Bar(x=xs, y=df[col], name=label, marker_color=color))
     fig.update_layout(barmode="stack")
     fig = _style(fig, title=title, height=height)
     if horizontal:
@@ -97,7 +104,7 @@ def build_line_chart(df: pd.DataFrame, *, x: str, y: str, color: str | None = No
     groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
     for i, (name, part) in enumerate(groups):
         fig.add_trace(go.Scatter(
-            x=part[x], y=part[y], name=str(name) if name is not None else y, mode="lines",
+            x=part[x], y=part[y], name=chart_text([name])[0] if name is not None else y, mode="lines",
             line={"color": PALETTE[i % len(PALETTE)], "width": 2},
             stackgroup="one" if area else None,
         ))

@@ -134,7 +134,10 @@ def current_principal() -> Principal | None:
     try:
         return _restore()
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
-        st.error(f"Cannot check your sign-in: {lit(describe_db_error(exc, database().url))}", icon=":material/error:")
+        # Before sign-in nobody is known: the database's address goes to the log, not to the page.
+        log.warning("cannot check a sign-in: %s", describe_db_error(exc, database().url))
+        st.error("Cannot check your sign-in: the database is unreachable. Try again in a minute; if it lasts, "
+                 "the operator's log has the details.", icon=":material/error:")
         st.stop()
     return None  # unreachable; st.stop raises
 
@@ -265,7 +268,9 @@ def sign_in_form() -> None:
                 st.error(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
                 return
             except (DatabaseUnavailable, SQLAlchemyError) as exc:
-                st.error(f"Cannot sign in: {lit(describe_db_error(exc, database().url))}")
+                log.warning("cannot sign in %r: %s", name[:64], describe_db_error(exc, database().url))
+                st.error("Cannot sign in: the database is unreachable. Try again in a minute; if it lasts, "
+                         "the operator's log has the details.")
                 return
             if ok is None:
                 st.error("Wrong user name or password.")

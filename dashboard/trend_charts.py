@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import ALERT, OK, PALETTE, PRIMARY, _style
+from dashboard.charts import ALERT, OK, PALETTE, PRIMARY, _style, chart_text
 
 HIT_RATE_ALERT = 0.70  # the original guide's alert: miss rate above 30%
 RECOVERY_ALERT = 0.50  # the original guide's alert: recovery success below 50%
@@ -34,7 +34,7 @@ def build_category_volume(df: pd.DataFrame, *, title: str | None = None, height:
     order = df.groupby("category")["failures"].sum().sort_values(ascending=False).index if not df.empty else []
     for i, category in enumerate(order):
         part = df[df["category"] == category]
-        fig.add_trace(go.Bar(x=part["period"], y=part["failures"], name=str(category),
+        fig.add_trace(go.Bar(x=part["period"], y=part["failures"], name=chart_text([category])[0],
                              marker_color=PALETTE[i % len(PALETTE)]))
     fig.update_layout(barmode="stack")
     fig = _style(fig, title=title, height=height)
@@ -49,7 +49,7 @@ def build_top_movers(df: pd.DataFrame, *, title: str | None = None, height: int 
     data = df.iloc[::-1]
     colors = [ALERT if c > 0 else OK for c in data["change"]]
     fig = go.Figure(go.Bar(
-        x=data["change"], y=data["error_code"].astype(str), orientation="h", marker_color=colors, name="change",
+        x=data["change"], y=chart_text(data["error_code"]), orientation="h", marker_color=colors, name="change",
         customdata=data[["previous", "current"]].to_numpy() if len(data) else None,
         hovertemplate="%{y}: %{customdata[0]} → %{customdata[1]} (%{x:+d})<extra></extra>",
     ))

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import DatabaseUnavailable
 from core.security import Principal
+from core.settings import get_settings
 from dashboard.scope import load_tenants
 from dashboard.text import lit
 from dashboard.ui import db_error
@@ -160,10 +161,19 @@ def time_range(*, key: str = "range", container: Any = None, default: str = "7d"
         chosen = TimeRange(end - PRESETS[preset], end, PRESET_LABELS[preset])
         where.caption(chosen.describe())
         return chosen
-    first = url_value("from", (now - timedelta(days=7)).date(), _parse_date)
-    last = url_value("to", now.date(), _parse_date)
+    # Nothing is kept beyond retention, and nothing is ahead of tomorrow: dates outside are refused.
+    earliest, latest = now.date() - timedelta(days=get_settings().retention_days), now.date() + timedelta(days=1)
+
+    def within(raw: str) -> date:
+        day = _parse_date(raw)
+        if not earliest <= day <= latest:
+            raise ValueError(f"pick a date from {earliest.isoformat()} to {latest.isoformat()}")
+        return day
+
+    first = url_value("from", max(earliest, (now - timedelta(days=7)).date()), within)
+    last = url_value("to", now.date(), within)
     seed_state(f"{key}_dates", (first, last))
-    picked = where.date_input("Dates (UTC)", key=f"{key}_dates", max_value=now.date() + timedelta(days=1))
+    picked = where.date_input("Dates (UTC)", key=f"{key}_dates", min_value=earliest, max_value=latest)
     if not isinstance(picked, (tuple, list)) or len(picked) != 2:
         picked = (first, last)  # the user is between the two clicks of a range selection
     first, last = sorted(picked)

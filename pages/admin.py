@@ -23,7 +23,7 @@ OUTCOME = "admin_outcome"
 
 principal = require("admin")
 scope = principal.tenant_id
-page_header("Admin", "Feature flag, users and API tokens" + (f" of tenant {scope}." if scope else "."))
+page_header("Admin", "Feature flag, users and API tokens" + (f" of tenant {lit(scope)}." if scope else "."))
 
 outcome = st.session_state.pop(OUTCOME, None)
 if outcome is not None:

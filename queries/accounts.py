@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from core.schema import api_tokens, dashboard_sessions, users
 from core.security import Principal, check_role, hash_password, new_token, token_hash, verify_password
 from core.types import utcnow
+from core.vocabulary import is_tenant_id
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -26,8 +27,15 @@ USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 TOKEN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+:/ -]{0,127}$")
 
 
+def _check_tenant(tenant_id: str | None) -> None:
+    if tenant_id is not None and not is_tenant_id(tenant_id):
+        raise AccountError("tenant: letters, digits and _ . : @ / - only, starting with a letter or digit, "
+                           "at most 64 characters")
+
+
 def create_user(conn: Connection, *, name: str, password: str, role: str, tenant_id: str | None) -> int:
     """Add a local account; tenant_id None means all tenants."""
+    _check_tenant(tenant_id)
     name = name.strip()
     if not name:
         raise AccountError("user name is required")
@@ -135,6 +143,7 @@ def set_user_disabled(conn: Connection, *, name: str, disabled: bool) -> None:
 def create_token(conn: Connection, *, name: str, role: str, tenant_id: str | None) -> tuple[int, str]:
     """Create an API token; returns (id, token). Only the hash is stored."""
     check_role(role)
+    _check_tenant(tenant_id)
     if not name.strip():
         raise AccountError("token name is required")
     if not TOKEN_NAME_RE.match(name.strip()):

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import create_engine, delete
 from sqlalchemy.engine import Engine
 
 from core.db import create_database, drop_database, make_engine
 from core.metrics import FailcatMetrics
-from loaders.migrate import migrate
 from core.schema import DATA_TABLES, catalog_entries, feature_flags, metadata
 from core.settings import get_settings
+from loaders.migrate import migrate
 
 pytest_plugins = ["tests.support.s3"]  # moto S3 server fixtures, started only by the tests that ask
 
@@ -82,8 +82,8 @@ _engines: dict[str, Engine] = {}
 
 def reset_database(engine: Engine) -> None:
     """Empty the data tables, drop promoted catalog entries and restore default flags."""
-    from loaders.migrate import DEFAULT_FLAGS
     from loaders.catalog.file import load_catalog_into_db
+    from loaders.migrate import DEFAULT_FLAGS
 
     with engine.begin() as conn:
         for name in DATA_TABLES:

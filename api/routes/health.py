@@ -1,6 +1,7 @@
 """Liveness, readiness (checks the database) and Prometheus metrics."""
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -16,6 +17,7 @@ from core.db import DatabaseUnavailable, describe_db_error
 from core.metrics import FailcatMetrics
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("failcat.api")
 
 
 @router.get("/healthz", response_model=HealthOut)
@@ -31,7 +33,8 @@ def readyz(engine: Annotated[Engine, Depends(get_engine)]) -> object:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, DatabaseUnavailable) as exc:
-        return JSONResponse(status_code=503, content={"detail": describe_db_error(exc)})
+        log.warning("readiness: %s", describe_db_error(exc))
+        return JSONResponse(status_code=503, content={"detail": "database unavailable"})
     return {"status": "ready", "database": "ok"}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,13 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from core.settings import get_settings
 from core.types import utcnow
+from core.vocabulary import MAX_TENANT_ID, TENANT_ID_PATTERN
 
 MAX_MESSAGE = 8000
 MAX_CONTEXT_BYTES = 16_384
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]*$"
 # How far ahead of this server's clock an event may be (clients' clocks drift a little).
 MAX_FUTURE = timedelta(minutes=10)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_CONTEXT_DEPTH = 32
+_HAS_TIME = re.compile(r"[Tt ]\d{2}:\d{2}")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
@@ -34,7 +37,7 @@ class FailureEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: uuid.UUID | None = Field(default=None, description="Optional idempotency key; re-sending it stores nothing new")
-    tenant_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
+    tenant_id: str = Field(min_length=1, max_length=MAX_TENANT_ID, pattern=TENANT_ID_PATTERN)
     run_id: str = Field(min_length=1, max_length=128)
     error_message: str = Field(min_length=1)
     error_code: str | None = Field(default=None, max_length=128)
@@ -52,7 +55,12 @@ class FailureEvent(BaseModel):
     @field_validator("context")
     @classmethod
     def _small_context(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(json.dumps(value, default=str)) > MAX_CONTEXT_BYTES:
+        if value is None:
+            return None
+        problem = context_problem(value)
+        if problem:
+            raise ValueError(f"context {problem}")
+        if len(json.dumps(value, default=str)) > MAX_CONTEXT_BYTES:
             raise ValueError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
         return value
 
@@ -62,6 +70,8 @@ class FailureEvent(BaseModel):
         # pydantic would read 123 or "123.5" as Unix time; the format is ISO 8601 text.
         if isinstance(value, (bool, int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
             raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+        if isinstance(value, str) and not _HAS_TIME.search(value):  # a bare date would become midnight UTC
+            raise ValueError("expected a date and a time such as 2026-01-31T12:00:00Z, not a date alone")
         return value
 
     @field_validator("occurred_at")
@@ -85,6 +95,38 @@ class FailureEvent(BaseModel):
             raise ValueError(f"occurred_at is older than the retention period ({days} days)"
                              if floor is earliest else "occurred_at is before 1970")
         return value
+
+
+def _depth(value: Any) -> int:
+    """How many arrays and objects deep a JSON value goes (walked without recursion: a hostile payload
+    is as deep as the JSON parser lets it be)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_CONTEXT_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def context_problem(value: Any) -> str | None:
+    """Why a context cannot be stored (nested deeper than MAX_CONTEXT_DEPTH, NaN or infinite numbers), or None."""
+    if _depth(value) > MAX_CONTEXT_DEPTH:
+        return f"nested deeper than {MAX_CONTEXT_DEPTH} levels"
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "holds a number that is not finite (NaN or Infinity); JSON has no such number"
+    return None
 
 
 def storable_problem(value: str) -> str | None:
@@ -143,6 +185,11 @@ def validate_event(raw: Any, position: int) -> FailureEvent | list[EventError]:
     """Return a FailureEvent, or the list of field errors that refuse it."""
     if not isinstance(raw, dict):
         return [EventError(position, "(event)", f"expected a JSON object, got {type(raw).__name__}")]
+    # Before any recursive walk: a value nested a thousand levels deep would exhaust the stack.
+    deep = [EventError(position, str(key)[:64], f"nested deeper than {MAX_CONTEXT_DEPTH} levels")
+            for key, value in raw.items() if _depth(value) > MAX_CONTEXT_DEPTH]
+    if deep:
+        return deep
     # Checked here, not by the database, so one bad event is refused alone instead of failing its batch.
     unstorable = [] if _surely_storable(raw) else [
         EventError(position, str(key), problem)
@@ -168,4 +215,12 @@ def parse_jsonl_line(line: str, position: int) -> FailureEvent | list[EventError
         raw = json.loads(line)
     except json.JSONDecodeError as exc:
         return [EventError(position, "(json)", f"not valid JSON: {exc.msg} at column {exc.colno}")]
+    except RecursionError:
+        return [EventError(position, "(json)", "not valid JSON: nested too deeply")]
     return validate_event(raw, position)
+
+
+def reject_reason(error: EventError) -> str:
+    """The metric label for a refused event: the event field at fault, never a name the client made up."""
+    top = error.field.split(".")[0]
+    return top if top in FailureEvent.model_fields or top in ("(event)", "(json)") else "unknown_field"

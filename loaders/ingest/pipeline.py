@@ -22,7 +22,7 @@ from core.settings import get_settings
 from core.types import utcnow
 from core.vocabulary import UNKNOWN_SEVERITY_RANK, severity_rank
 from loaders.catalog.matcher import Matcher, load_matcher
-from loaders.ingest.events import EventError, FailureEvent, validate_event
+from loaders.ingest.events import EventError, FailureEvent, reject_reason, validate_event
 from loaders.ingest.spool import Spool
 from loaders.ingest.writers import row_writer
 from queries.flags import CATALOG_FLAG, is_enabled
@@ -201,7 +201,7 @@ class IngestPipeline:
                 if isinstance(item, list):
                     report.errors.extend(item)
                     if item:
-                        self.metrics.events_rejected.labels(reason=item[0].field.split(".")[0]).inc()
+                        self.metrics.events_rejected.labels(reason=reject_reason(item[0])).inc()
                     continue
                 batch.append(item)
                 if len(batch) >= self.batch_size:

@@ -1,4 +1,5 @@
-"""The real server (`failcat api`, uvicorn, PostgreSQL) driven by the runbook's curl commands verbatim (docs/runbook.md)."""
+"""The real server (`failcat api`, uvicorn, PostgreSQL) driven by the runbook's curl commands verbatim
+(docs/runbook.md)."""
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ def guide_commands() -> dict[str, str]:
 @pytest.fixture
 def live(pg_engine, pg_url, tmp_path) -> Iterator[dict[str, str]]:
     """`failcat api` on a free loopback port against the test PostgreSQL database; stopped afterwards."""
-    env = {**os.environ, "DATABASE_URL": pg_url, "SPOOL_DIR": str(tmp_path / "spool")}
+    env = {**os.environ, "DATABASE_URL": pg_url, "SPOOL_DIR": str(tmp_path / "spool"),
+           "AUTH_MAX_FAILURES_PER_ADDRESS": "5"}
+    env.pop("TRUSTED_PROXIES", None)
     port = _free_port()
     log = open(tmp_path / "server.log", "w+b")
     proc = subprocess.Popen([FAILCAT, "api", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -141,3 +144,14 @@ def test_guide_curl_commands_against_the_real_server(live, pg_engine):
     r = httpx.get(f"{live['base']}/api/v1/failures/{uuid.uuid4()}",
                   headers={"Authorization": f"Bearer {live['TOKEN']}"})
     assert r.status_code == 404
+
+
+def test_forged_forwarded_addresses_do_not_escape_the_throttle_and_valid_tokens_pass(live):
+    codes = [httpx.get(f"{live['base']}/api/v1/failures", timeout=10,
+                       headers={"Authorization": f"Bearer fct_guess{i}", "X-Forwarded-For": f"10.9.9.{i}"}
+                       ).status_code for i in range(8)]
+    assert codes == [401] * 5 + [429] * 3
+    # Clients behind one proxy share its address: a valid token is never refused for it.
+    ok = httpx.get(f"{live['base']}/api/v1/failures", headers={"Authorization": f"Bearer {live['TOKEN']}"},
+                   timeout=10)
+    assert ok.status_code == 200, ok.text

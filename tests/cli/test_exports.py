@@ -17,8 +17,8 @@ from sqlalchemy import select
 from cli import main
 from core.schema import failure_pattern_exports as fpe
 from core.settings import get_settings
-from tests.support.s3 import BUCKET
 from tests.support.exports import seed_failures
+from tests.support.s3 import BUCKET
 
 FAILCAT = str(Path(sys.executable).parent / "failcat")
 

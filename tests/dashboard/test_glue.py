@@ -1,13 +1,15 @@
 """Pure parts of the dashboard glue: chart builders, re-bucketing, the dashboard command; SSO and flag banner."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from click.testing import CliRunner
 
 from cli import main
-from cli.dashboard import streamlit_command
+from cli.dashboard import streamlit_command, streamlit_environment
+from core.settings import get_settings
 from dashboard import charts
 from queries.flags import CATALOG_FLAG, set_flag
 from queries.reports.overview import add_rates, resample_series
@@ -52,6 +54,31 @@ def test_dashboard_command_runs_streamlit_on_host_and_port():
     assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0" and cmd[cmd.index("--server.port") + 1] == "9999"
     result = CliRunner().invoke(main, ["dashboard", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+def test_the_dashboard_believes_forwarded_addresses_from_trusted_proxies_only(monkeypatch):
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    seen: list[tuple[str, int]] = []
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen.append(scope["client"])
+
+    def client_seen(env: dict[str, str]) -> str:
+        # The middleware Streamlit's uvicorn wraps the app in, configured as the environment says.
+        middleware = ProxyHeadersMiddleware(app, trusted_hosts=env["FORWARDED_ALLOW_IPS"])
+        scope = {"type": "http", "client": ("127.0.0.1", 5000), "scheme": "http",
+                 "headers": [(b"x-forwarded-for", b"10.9.9.9")]}
+        asyncio.run(middleware(scope, None, None))  # type: ignore[arg-type]
+        return seen[-1][0]
+
+    get_settings.cache_clear()
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
+    assert client_seen(streamlit_environment({"FORWARDED_ALLOW_IPS": "*"})) == "127.0.0.1"
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")
+    get_settings.cache_clear()
+    assert client_seen(streamlit_environment({})) == "10.9.9.9"
+    get_settings.cache_clear()
 
 
 def test_sso_button_when_auth_is_configured(engine):

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core.schema import failure_matches, failure_rollups, recovery_events
-from loaders.catalog.file import read_catalog_file
-from loaders.ingest.events import validate_event
-from loaders.catalog.matcher import Matcher
-from demo.seed import seed_database
-from loaders.catalog.signature import signature_of
-from demo.synthetic import RECOVERY_PROFILE, SyntheticGenerator, usable_unknown_templates
 from demo.messages import UNKNOWN_TEMPLATES, fill_unknown
+from demo.seed import seed_database
+from demo.synthetic import RECOVERY_PROFILE, SyntheticGenerator, usable_unknown_templates
+from loaders.catalog.file import read_catalog_file
+from loaders.catalog.matcher import Matcher
+from loaders.catalog.signature import signature_of
+from loaders.ingest.events import validate_event
 
 END = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # a Friday evening
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from cli.dashboard import streamlit_command, streamlit_environment
 from core.db import make_engine
 from loaders.migrate import migrate
 from queries.accounts import create_user
@@ -54,20 +55,17 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60)
 
 @contextmanager
 def serve_dashboard(db_url: str, tmp: Path) -> Iterator[str]:
-    """`streamlit run app.py` on DATABASE_URL=db_url and a free loopback port; yields its base URL."""
-    env = {**os.environ, "DATABASE_URL": db_url,
-           "SPOOL_DIR": str(tmp / "spool"), "EXPORT_FALLBACK_DIR": str(tmp / "fallback"),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    """`failcat dashboard` (streamlit run app.py) on DATABASE_URL=db_url and a free loopback port; yields its URL."""
+    env = streamlit_environment({**os.environ, "DATABASE_URL": db_url, "SPOOL_DIR": str(tmp / "spool"),
+                                 "EXPORT_FALLBACK_DIR": str(tmp / "fallback")})
     for var in ("PROMETHEUS_URL", "PUSHGATEWAY_URL", "R2_ENDPOINT_URL", "R2_BUCKET"):
         env.pop(var, None)
     port = _free_port()
     log = tmp / "streamlit.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        # The command `failcat dashboard` runs, on a free port.
+        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
     try:
         _wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, log)
         yield f"http://127.0.0.1:{port}"

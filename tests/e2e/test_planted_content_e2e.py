@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from core.db import make_engine
 from core.metrics import FailcatMetrics
-from loaders.migrate import migrate
 from core.schema import failure_matches as fm
 from core.types import utcnow
-from loaders.ingest.pipeline import IngestPipeline
 from loaders.catalog.promotion import promote_entry
+from loaders.ingest.pipeline import IngestPipeline
+from loaders.migrate import migrate
 from queries.failures.recovery import mark_recovery
 from tests.e2e.conftest import LiveApp, add_demo_users, serve_dashboard, sign_in, wait_idle
 
@@ -36,6 +36,10 @@ SKILL = f'=HYPERLINK("http://{EVIL}/s"){_img("skill")}'
 TENANT = f"http://{EVIL}/tenant.png"
 ACTOR = _img("actor")
 NOTES = f"notes {_img('notes')} [click](http://{EVIL}/notes)"
+# Plotly reads its own HTML subset in labels: these codes reach the Overview's top codes and the Trends movers.
+CHART_CODES = [f'<span style="background-image:url(http://{EVIL}/css.png)">S</span>',
+               f'<span style="cursor:url(http://{EVIL}/cur.png),auto;font-size:90px">C</span>',
+               f'<a href="http://{EVIL}/chart" target="_self">P</a>']
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +55,9 @@ def planted_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
                "occurred_at": (now - timedelta(hours=i + 1)).isoformat()} for i in range(4)]
     events += [{"tenant_id": TENANT, "run_id": f"r{i}", "error_message": f"PLANTED widget {_img('cand')} {i}",
                 "occurred_at": (now - timedelta(hours=i + 1)).isoformat()} for i in range(4)]
+    events += [{"tenant_id": TENANT, "run_id": f"c{i}", "error_code": code, "error_message": "PLANTED chart label",
+                "occurred_at": (now - timedelta(hours=i + 1)).isoformat()}
+               for code in CHART_CODES for i in range(6)]
     report = IngestPipeline(engine, metrics=FailcatMetrics()).ingest(events)
     assert report.inserted == len(events)
     with engine.begin() as conn:
@@ -78,7 +85,8 @@ def _foreign(page_requests: list[str], base: str) -> list[str]:
 def _planted_elements(page) -> list[str]:  # type: ignore[no-untyped-def]
     return page.evaluate(
         "(host) => [...document.querySelectorAll('img[src], a[href], iframe[src], source[src]')]"
-        ".map(e => e.getAttribute('src') || e.getAttribute('href')).filter(u => u && u.includes(host))", EVIL)
+        ".map(e => e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('xlink:href'))"
+        ".filter(u => u && u.toLowerCase().includes(host))", EVIL)
 
 
 def test_planted_markdown_is_shown_as_text_on_every_page(planted_app, page):
@@ -101,6 +109,11 @@ def test_planted_markdown_is_shown_as_text_on_every_page(planted_app, page):
         assert not page.locator('[data-testid="stException"]').count(), path
         assert _planted_elements(page) == [], path
         assert _foreign(requests, planted_app.url) == [], (path, _foreign(requests, planted_app.url))
+        if path in ("", "trends"):  # the planted chart labels are drawn as their own text
+            page.locator(".js-plotly-plot").first.wait_for()
+            labels = page.locator(".js-plotly-plot .ytick text").evaluate_all("els => els.map(e => e.textContent)")
+            assert any(label.startswith("<SPAN STYLE=") for label in labels), (path, labels)
+            assert not page.locator(".js-plotly-plot a").count(), path
         if path.startswith("failure"):
             page.get_by_text("Same signature").first.wait_for()
             wait_idle(page)

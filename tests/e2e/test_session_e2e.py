@@ -6,7 +6,11 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import sign_in, wait_idle
+from core.db import make_engine
+from core.metrics import FailcatMetrics
+from loaders.ingest.pipeline import IngestPipeline
+from loaders.migrate import migrate
+from tests.e2e.conftest import add_demo_users, serve_dashboard, sign_in, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -33,3 +37,25 @@ def test_a_cookie_replayed_after_sign_out_signs_nobody_in(live_app, browser, pag
         assert again.get_by_role("button", name="Sign out").count() == 0
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("path", ["failure?id={fid}", "explore?view=list", "oncall"])
+def test_a_fresh_servers_first_request_may_be_a_deep_link(tmp_path, page, path):
+    db_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = make_engine(db_url)
+    migrate(engine)
+    report = IngestPipeline(engine, metrics=FailcatMetrics()).ingest(
+        [{"tenant_id": "acme", "run_id": "r1", "error_message": "connect ECONNREFUSED 10.0.0.1:5432"}])
+    add_demo_users(engine, "acme")
+    try:
+        with serve_dashboard(db_url, tmp_path) as url:
+            page.goto(f"{url}/{path.format(fid=report.ids[0])}")
+            page.get_by_label("User name").wait_for()
+            wait_idle(page)
+            # Streamlit would answer a path it does not know with a "Page not found" dialog over the form.
+            assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").all_inner_texts()
+            sign_in(page, url, "admin", path.format(fid=report.ids[0]))
+            assert not page.locator('[data-testid="stException"]').count()
+            assert path.split("?")[0] in page.url
+    finally:
+        engine.dispose()

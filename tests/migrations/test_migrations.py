@@ -14,8 +14,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from loaders.migrate import alembic_config, upgrade_schema
 from core.schema import PG_PRIMARY_KEY, failure_matches, failure_rollups, metadata, recovery_events
+from loaders.migrate import alembic_config, upgrade_schema
 from queries.failures.partitions import ensure_partitions
 from tests.support.databases import empty_database
 

@@ -11,13 +11,13 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from core.metrics import FailcatMetrics
-from loaders.migrate import alembic_config, upgrade_schema
 from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
 from core.schema import unmatched_signature_weekly as usw
+from core.timebuckets import day_floor, week_floor
 from core.types import utcnow
 from loaders.ingest.pipeline import IngestPipeline
-from core.timebuckets import day_floor, week_floor
+from loaders.migrate import alembic_config, upgrade_schema
 from tests.support.databases import empty_database
 
 

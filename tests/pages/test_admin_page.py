@@ -13,11 +13,11 @@ from dashboard.admin import add_user, switch_catalog_flag
 from loaders.ingest.pipeline import IngestDisabled, IngestPipeline
 from queries.accounts import authenticate_token, create_token
 from queries.flags import is_enabled
+from tests.support.apptest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
 from tests.support.ops_seed import (
     app_navigation_mode,  # noqa: F401  (autouse)
     page_buttons,
 )
-from tests.support.apptest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
 
 PAGE = "pages/admin.py"
 

@@ -11,13 +11,13 @@ from core.schema import catalog_entries
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from dashboard.ui import fmt_int
+from tests.support.apptest import app_for, shown_text, signed_in
 from tests.support.ops_seed import (
     SECRET_CODE,
     app_navigation_mode,  # noqa: F401  (autouse)
     page_buttons,
     seed,
 )
-from tests.support.apptest import app_for, shown_text, signed_in
 
 PAGE = "pages/catalog.py"
 

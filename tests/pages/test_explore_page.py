@@ -97,7 +97,7 @@ def test_explore_and_detail_database_down_show_message(engine, seeded, monkeypat
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     from core.settings import get_settings
     get_settings.cache_clear()
-    for page, params in (("pages/explore.py", {}), ("pages/failure_detail.py", {"id": fid})):
+    for page, params in (("pages/explore.py", {}), ("pages/failure.py", {"id": fid})):
         at = app_for(page, principal, params).run()
         assert not at.exception, page
         assert any("database" in e.value.lower() for e in at.error), page

@@ -10,9 +10,9 @@ from core.schema import failure_pattern_exports as fpe
 from core.security import Principal
 from core.settings import get_settings
 from dashboard.exports import do_export, do_retry, load_export_body
-from tests.support.s3 import BUCKET, moto_s3, r2_env  # noqa: F401 - fixtures used below
-from tests.support.exports import seed_failures
 from tests.support.apptest import app_for, shown_text, signed_in
+from tests.support.exports import seed_failures
+from tests.support.s3 import BUCKET, moto_s3, r2_env  # noqa: F401 - fixtures used below
 
 PAGE = "pages/exports.py"
 RUN = "FormSubmitter:exports_run-Run export"

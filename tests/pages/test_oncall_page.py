@@ -13,13 +13,13 @@ from core.schema import recovery_events
 from dashboard.oncall import mark
 from dashboard.ui import fmt_int
 from queries.failures.recovery import mark_recoveries
+from tests.support.apptest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
 from tests.support.ops_seed import (
     SECRET_CODE,
     app_navigation_mode,  # noqa: F401  (autouse)
     page_buttons,
     seed,
 )
-from tests.support.apptest import PRINCIPAL_KEY, ROOT, app_for, shown_text, signed_in
 
 PAGE = "pages/oncall.py"
 

@@ -8,15 +8,19 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from core.schema import catalog_entries, dashboard_sessions
+from core.schema import catalog_entries, dashboard_sessions, users
 from core.security import Principal
 from core.types import utcnow
 from dashboard.admin import switch_catalog_flag
 from dashboard.catalog import promote
 from dashboard.explore import export_csv
+from dashboard.text import lit
 from loaders.ingest.pipeline import IngestPipeline
 from queries.accounts import (
+    AccountError,
     authenticate_user,
+    create_token,
+    create_user,
     end_session,
     session_principal,
     set_password,
@@ -162,3 +166,32 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(engine, metrics, cel
     for column in ("run_id", "skill_id", "error_message"):
         assert row[column].startswith("'") and row[column][1:].strip() == row[column][1:], (column, row[column])
     assert row["step_index"] == "3"
+
+
+def test_the_admin_caption_shows_the_admin_tenant_as_text(engine, seeded):
+    tenant = "![t](http://attacker.invalid/t.png)"  # a row written before tenant ids were checked
+    with engine.begin() as conn:
+        conn.execute(users.insert().values(name="root", password_hash="x", role="admin", tenant_id=tenant,
+                                           created_at=utcnow()))
+    at = app_for("pages/admin.py", Principal(name="root", role="admin", tenant_id=tenant)).run()
+    assert not at.exception
+    caption = " ".join(str(c.value) for c in at.caption)
+    assert "of tenant " + lit(tenant) in caption and caption.count(tenant) == caption.count(lit(tenant))
+
+
+@pytest.mark.parametrize("tenant", ["![t](http://attacker.invalid/t.png)", "a b", "-lead", "x" * 65, ""])
+def test_accounts_take_only_well_formed_tenant_ids(engine, tenant):
+    with engine.begin() as conn, pytest.raises(AccountError, match="tenant"):
+        create_user(conn, name="t1", password="correct horse battery", role="viewer", tenant_id=tenant)
+    with engine.begin() as conn, pytest.raises(AccountError, match="tenant"):
+        create_token(conn, name="t1", role="viewer", tenant_id=tenant)
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/trends.py", "pages/catalog.py", "pages/explore.py"])
+@pytest.mark.parametrize(("first", "last"), [("2026-11-01", "2030-01-01"), ("0001-01-01", "0001-01-02"),
+                                             ("9999-12-30", "9999-12-31")])
+def test_crafted_date_links_are_refused_with_a_warning(engine, seeded, page, first, last):
+    admin = signed_in(engine, "root", "admin", None)
+    at = app_for(page, admin, {"range": "custom", "from": first, "to": last}).run()
+    assert not at.exception, at.exception
+    assert any("pick a date from" in str(w.value) for w in at.warning)

@@ -9,12 +9,12 @@ from sqlalchemy.exc import OperationalError
 
 from core.schema import failure_matches as fm
 from dashboard.ui import fmt_int, fmt_pct
+from tests.support.apptest import app_for, shown_text, signed_in
 from tests.support.ops_seed import (
     SECRET_CODE,
     app_navigation_mode,  # noqa: F401  (autouse)
     seed,
 )
-from tests.support.apptest import app_for, shown_text, signed_in
 
 PAGE = "pages/trends.py"
 

@@ -12,8 +12,8 @@ from cli import main
 from core.schema import failure_matches as fm
 from loaders.ingest.pipeline import IngestPipeline
 from queries import prometheus as prom
-from queries.reports.canary import evaluate_canary
 from queries.failures.recovery import mark_recoveries
+from queries.reports.canary import evaluate_canary
 
 from .helpers import free_port
 

@@ -7,10 +7,11 @@ import string
 import subprocess
 
 import requests
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from core.metrics import MAX_EXTRA_CODES, OTHER, FailcatMetrics
+from core.metrics import OTHER, UNKNOWN, FailcatMetrics
 from core.schema import catalog_entries, failure_rollups
 from loaders.ingest.pipeline import IngestPipeline
 
@@ -67,11 +68,11 @@ def test_flood_of_random_codes_keeps_series_bounded(engine):
     with engine.connect() as conn:
         catalog_codes = set(conn.execute(select(catalog_entries.c.code)).scalars())
     non_catalog = (miss_codes | hit_codes) - catalog_codes
-    assert MAX_EXTRA_CODES <= len(non_catalog) <= MAX_EXTRA_CODES + 2  # the extras, UNKNOWN and OTHER
+    assert non_catalog <= {UNKNOWN, OTHER}  # no client text becomes a label
     # The most series each family can have, whatever the flood: label values x categories.
     with engine.connect() as conn:
         n_categories = conn.execute(select(func.count(func.distinct(catalog_entries.c.category)))).scalar()
-    n_labels = catalog_size + MAX_EXTRA_CODES + 2
+    n_labels = catalog_size + 2
     assert _series(metrics, "failure_match_misses_total") <= n_labels
     assert _series(metrics, "failure_match_hits_total") <= n_labels * n_categories
     flood(2_000)
@@ -178,12 +179,13 @@ def test_dashboard_metrics_server_starts_once_and_serves_recoveries(monkeypatch)
     port = ms.ensure_metrics_server(0, addr="127.0.0.1")
     assert port and ms.ensure_metrics_server(0, addr="127.0.0.1") == port  # second call: same server
     before = get_metrics().registry.get_sample_value(
-        "recovery_success_total", {"recovery_mode": "MANUAL_INTERVENTION", "error_code": "DASH_TEST"}) or 0
+        "recovery_success_total", {"recovery_mode": "MANUAL_INTERVENTION", "error_code": OTHER}) or 0
     get_metrics().count_recovery(recovery_mode="MANUAL_INTERVENTION", error_code="DASH_TEST", succeeded=True)
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     value = [
         s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-        if s.name == "recovery_success_total" and s.labels.get("error_code") == "DASH_TEST"
+        if s.name == "recovery_success_total" and s.labels.get("error_code") == OTHER
+        and s.labels.get("recovery_mode") == "MANUAL_INTERVENTION"
     ]
     assert value == [before + 1]
 
@@ -213,3 +215,18 @@ def test_metrics_server_on_a_busy_port_does_not_raise(monkeypatch):
         busy.listen()
         assert ms.ensure_metrics_server(busy.getsockname()[1], addr="127.0.0.1") is None
     assert ms.ensure_metrics_server(0, addr="127.0.0.1") is None  # not retried on every Streamlit rerun
+
+
+def test_no_client_text_becomes_a_label(engine):
+    metrics = FailcatMetrics()
+    pipeline = IngestPipeline(engine, metrics=metrics)
+    planted = "A_HREF_HTTP_ATTACKER_INVALID_X"
+    report = pipeline.ingest([
+        {"tenant_id": "planted", "run_id": "r", "error_code": planted.lower(), "error_message": "never seen before"},
+        {"tenant_id": "planted", "run_id": "r", "error_message": "x", "attacker_invalid_field": 1},
+    ])
+    assert report.inserted == 1 and len(report.errors) == 1
+    exposed = generate_latest(metrics.registry).decode()
+    assert "ATTACKER" not in exposed.upper()
+    assert metrics.registry.get_sample_value("failure_match_misses_total", {"error_code": OTHER}) == 1
+    assert metrics.registry.get_sample_value("failure_events_rejected_total", {"reason": "unknown_field"}) == 1

@@ -1,7 +1,7 @@
 """At 200k rows on PostgreSQL the product's main queries use their indexes (EXPLAIN (FORMAT JSON)).
 
-The statements are the ones the product builds (queries.failures.listing, queries.reports.stats, queries.failures.oncall), so a
-change there that loses its index fails here.
+The statements are the ones the product builds (queries.failures.listing, queries.reports.stats,
+queries.failures.oncall), so a change there that loses its index fails here.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from bench.explain import parent_names
 from core.db import make_engine
 from core.schema import failure_matches, failure_rollups
 from core.types import utcnow
-from queries.failures.listing import list_failures_query, list_unrecovered_query
 from queries.failures.filters import FailureFilter
+from queries.failures.listing import list_failures_query, list_unrecovered_query
 from queries.failures.oncall import unrecovered_queue_query
 from queries.failures.partitions import ensure_partitions
 from queries.reports.stats import raw_query, rollup_query

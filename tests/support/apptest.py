@@ -16,7 +16,7 @@ from queries.accounts import create_user
 from queries.failures.recovery import mark_recoveries
 
 ROOT = Path(__file__).resolve().parents[2]
-DETAIL_PAGE = "pages/failure_detail.py"
+DETAIL_PAGE = "pages/failure.py"
 PRINCIPAL_KEY = "failcat_principal"  # dashboard.session.PRINCIPAL_KEY, where production sign-in puts it too
 
 

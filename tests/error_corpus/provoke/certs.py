@@ -60,7 +60,7 @@ class Certs:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="corpus-certs-")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         year = dt.timedelta(days=365)
         local = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
         ca_cert, ca_key = _leaf("error-corpus test CA", None, None, None, now - year, now + year, ca=True)

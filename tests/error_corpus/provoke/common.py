@@ -151,7 +151,7 @@ class Corpus:
             meaning, accept = bare, [meaning]
         return self.add(library, family, provoked, fmt(exc, style), meaning, accept, must)
 
-    def cli(self, res: "Proc", library: str, family: str, provoked: str, meaning: str,
+    def cli(self, res: Proc, library: str, family: str, provoked: str, meaning: str,
             accept: list[str] | None = None, must: tuple[str, ...] | str = (),
             stream: str = "stderr", status: bool | None = None, keep=None) -> bool:
         """Record a command's trimmed output, sometimes followed by its exit status."""

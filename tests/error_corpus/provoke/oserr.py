@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 
 from .common import Corpus, eof_server, free_port, reset_server, stdlib, tool_version

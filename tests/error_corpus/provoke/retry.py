@@ -6,7 +6,7 @@ import requests
 
 from .common import Corpus, free_port, ver
 from .http_clients import catch
-from .servers import Resp, ScriptedServer, app_routes
+from .servers import ScriptedServer, app_routes
 
 FAM = "retry"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.types import utcnow
-from loaders.ingest.pipeline import IngestPipeline
 from loaders.catalog.candidates import get_candidate_patterns
+from loaders.ingest.pipeline import IngestPipeline
 
 
 def test_sample_rows_bounds_skills_not_counts(engine, metrics):

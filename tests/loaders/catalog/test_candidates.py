@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from core.schema import failure_matches as fm
 from core.types import utcnow
-from loaders.catalog.signature import signature_of
 from loaders.catalog.candidates import get_candidate_patterns, suggest_category
+from loaders.catalog.signature import signature_of
 from tests.support.exports import QUOTA, WIDGET, seed_failures
 
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from core.types import utcnow
 from loaders.catalog.candidates import candidate_groups_query
-from tests.support.exports import seed_failures
 from tests.queries.test_ops_indexes import _plan
+from tests.support.exports import seed_failures
 
 
 def test_candidate_grouping_uses_indexes(engine):

@@ -10,8 +10,8 @@ import yaml
 from sqlalchemy import delete, func, insert, select
 
 from core.schema import catalog_entries
-from core.vocabulary import RECOVERY_MODES, SEVERITY_RANK
 from core.types import utcnow
+from core.vocabulary import RECOVERY_MODES, SEVERITY_RANK
 from loaders.catalog.file import (
     DEFAULT_CATALOG,
     CatalogError,

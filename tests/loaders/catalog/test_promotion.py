@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from core.schema import catalog_entries
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
-from loaders.ingest.pipeline import IngestPipeline
 from loaders.catalog.promotion import PromotionError, build_entry, promote_entry, template_to_regex
 from loaders.catalog.signature import normalise_message
+from loaders.ingest.pipeline import IngestPipeline
 from tests.support.ops_seed import FROB, seed
 
 FORM = {

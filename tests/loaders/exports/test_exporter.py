@@ -13,8 +13,8 @@ from core.settings import get_settings
 from loaders.exports import document as aggregate
 from loaders.exports.exporter import run_export
 from loaders.exports.r2 import R2Config, R2Store
-from tests.support.s3 import BUCKET
 from tests.support.exports import seed_failures
+from tests.support.s3 import BUCKET
 
 
 def fast_store() -> R2Store:

@@ -15,9 +15,9 @@ from core.schema import failure_pattern_exports as fpe
 from core.settings import get_settings
 from loaders.exports.exporter import run_export
 from loaders.exports.retry import retry_fallbacks
-from tests.support.s3 import BUCKET
-from tests.support.exports import seed_failures
 from tests.loaders.exports.test_exporter import fast_store
+from tests.support.exports import seed_failures
+from tests.support.s3 import BUCKET
 
 
 def _row(engine, export_id):

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from core.ids import event_failure_id
 from core.schema import failure_matches
 from core.types import utcnow
+from loaders.catalog.matcher import Matcher
+from loaders.ingest.copy import copy_insert
 from loaders.ingest.events import FailureEvent
 from loaders.ingest.pipeline import IngestPipeline, build_row
 from loaders.ingest.writers import COPY_MIN_ROWS
-from loaders.catalog.matcher import Matcher
-from loaders.ingest.copy import copy_insert
 from queries.failures.partitions import ensure_for_times, is_missing_partition
 
 TRICKY = [

@@ -14,14 +14,14 @@ from sqlalchemy import func, select
 
 from cli import main as cli
 from core.db import make_engine
+from core.ids import event_failure_id
 from core.schema import failure_matches, failure_rollups
 from core.settings import ROOT, get_settings
-from core.ids import event_failure_id
 from core.types import utcnow
 from loaders.ingest.events import validate_event
 from loaders.ingest.pipeline import IngestPipeline
-from queries.accounts import create_token, revoke_token
 from loaders.ingest.spool import Spool
+from queries.accounts import create_token, revoke_token
 from tests.support.servers import free_port as _free_port
 
 FAILCAT = str(Path(sys.executable).with_name("failcat"))

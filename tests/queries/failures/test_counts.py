@@ -9,8 +9,8 @@ from sqlalchemy import select
 from core.schema import failure_matches as fm
 from loaders.ingest.pipeline import IngestPipeline
 from queries.failures.counts import count_from_rollups
-from queries.failures.listing import count_failures, count_failures_query
 from queries.failures.filters import STATUSES, FailureFilter
+from queries.failures.listing import count_failures, count_failures_query
 from queries.failures.recovery import mark_recovery
 from tests.support.spread_events import NOW, spread_events
 

@@ -13,8 +13,8 @@ from sqlalchemy import update
 from core.schema import failure_rollups_daily
 from loaders.ingest.pipeline import IngestPipeline
 from queries.failures import explore as qe
-from queries.failures.listing import count_failures
 from queries.failures.filters import FailureFilter
+from queries.failures.listing import count_failures
 from tests.support.spread_events import NOW, spread_events
 
 COMPARED = ["key", "failures", "matched", "recovered", "first_seen", "last_seen", "example", "category"]

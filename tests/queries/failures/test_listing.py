@@ -10,8 +10,9 @@ from sqlalchemy import text
 
 from bench.explain import normalise_plan
 from core.schema import failure_matches
-from core.vocabulary import SEVERITY_RANK
 from core.types import utcnow
+from core.vocabulary import SEVERITY_RANK
+from queries.failures.filters import FailureFilter, FilterError
 from queries.failures.listing import (
     count_failures,
     count_failures_query,
@@ -24,7 +25,6 @@ from queries.failures.listing import (
     list_unrecovered,
     list_unrecovered_query,
 )
-from queries.failures.filters import FailureFilter, FilterError
 from queries.failures.partitions import ensure_partitions
 from queries.failures.recovery import mark_recovery
 from queries.reports.stats import raw_query, rollup_query

@@ -13,12 +13,13 @@ from sqlalchemy import func, inspect, select, text
 
 from bench.explain import seq_scans
 from cli import main as cli
+from core.ids import event_failure_id
 from core.metrics import FailcatMetrics
-from loaders.migrate import upgrade_schema
 from core.schema import failure_matches, failure_rollups, recovery_events
 from core.types import utcnow
 from loaders.ingest.pipeline import IngestPipeline
 from loaders.ingest.writers import COPY_MIN_ROWS
+from loaders.migrate import upgrade_schema
 from loaders.retention import apply_retention, retention_cutoff
 from queries.failures.listing import get_failure, recovery_history_rows
 from queries.failures.partitions import (
@@ -29,7 +30,6 @@ from queries.failures.partitions import (
     partition_name,
     week_start,
 )
-from core.ids import event_failure_id
 from queries.failures.recovery import mark_recovery
 from tests.migrations.test_migrations import _downgrade
 from tests.support.databases import empty_database

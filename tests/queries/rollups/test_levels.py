@@ -19,8 +19,8 @@ from core.schema import (
     failure_rollups_tenant_hourly,
     failure_totals,
 )
-from loaders.ingest.pipeline import IngestPipeline
 from loaders.catalog.promotion import promote_entry
+from loaders.ingest.pipeline import IngestPipeline
 from loaders.retention import apply_retention
 from queries.failures.recovery import mark_recovery
 from queries.rollups.reads import rollup_source

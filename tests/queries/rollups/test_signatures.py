@@ -14,13 +14,13 @@ from sqlalchemy import select
 from core.schema import failure_matches as fm
 from core.schema import unmatched_signature_daily as usd
 from core.schema import unmatched_signature_weekly as usw
-from core.types import utcnow
-from loaders.ingest.pipeline import IngestPipeline
-from loaders.catalog.promotion import promote_entry
-from loaders.retention import apply_retention
-from loaders.catalog.signature import normalise_message
-from loaders.catalog import candidates as qc
 from core.timebuckets import day_floor, week_floor
+from core.types import utcnow
+from loaders.catalog import candidates as qc
+from loaders.catalog.promotion import promote_entry
+from loaders.catalog.signature import normalise_message
+from loaders.ingest.pipeline import IngestPipeline
+from loaders.retention import apply_retention
 from queries.rollups.signatures import expire_signature_rollups
 
 # Unmatched families (no shipped catalog entry covers them); the last one never varies, so its sample can

@@ -18,7 +18,7 @@ def _row(engine, failure_id):
 def test_detail_shows_fields_history_and_relatives(engine, seeded):
     fid = seeded.recovered_ids[0]
     row = _row(engine, fid)
-    at = app_for("pages/failure_detail.py", signed_in(engine), {"id": fid}).run()
+    at = app_for("pages/failure.py", signed_in(engine), {"id": fid}).run()
     assert not at.exception, at.exception
     assert f">{row['error_code']}</h1>" in " ".join(h.proto.body for h in at.get("html"))
     tables = [d.value for d in at.dataframe]
@@ -42,7 +42,7 @@ def test_detail_shows_fields_history_and_relatives(engine, seeded):
 def test_detail_shows_catalog_entry_and_context(engine, seeded):
     with engine.connect() as conn:
         fid = str(conn.execute(select(fm.c.id).where(fm.c.error_code == "NET_TIMEOUT")).first()[0])
-    at = app_for("pages/failure_detail.py", signed_in(engine), {"id": fid}).run()
+    at = app_for("pages/failure.py", signed_in(engine), {"id": fid}).run()
     assert not at.exception
     assert "Recovery suggestions" in shown_text(at)
     assert at.json and "attempt" in at.json[0].value
@@ -52,12 +52,12 @@ def test_detail_bad_missing_and_foreign_ids(engine, seeded):
     principal = signed_in(engine)
     for params, words in (({}, "No failure id"), ({"id": "not-a-uuid"}, "is not a failure id"),
                           ({"id": str(uuid.uuid4())}, "No failure")):
-        at = app_for("pages/failure_detail.py", principal, params).run()
+        at = app_for("pages/failure.py", principal, params).run()
         assert not at.exception
         assert any(words in w.value for w in at.warning), (params, [w.value for w in at.warning])
     with engine.connect() as conn:
         foreign = str(conn.execute(select(fm.c.id).where(fm.c.tenant_id == "globex")).first()[0])
-    at = app_for("pages/failure_detail.py", signed_in(engine, "vic", "viewer", "acme"), {"id": foreign}).run()
+    at = app_for("pages/failure.py", signed_in(engine, "vic", "viewer", "acme"), {"id": foreign}).run()
     assert not at.exception
     assert any("No failure" in w.value for w in at.warning)
     assert "globex" not in shown_text(at)
