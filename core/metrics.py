@@ -51,10 +51,10 @@ class CodeLabels:
         """Upper-case, keep [A-Z0-9_], at most 64 characters; blank -> UNKNOWN."""
         return _CODE_CLEAN.sub("_", (code or UNKNOWN).upper()).strip("_")[:64] or UNKNOWN
 
-    def label(self, code: str | None) -> str:
-        """Return the label value for `code`."""
+    def label(self, code: str | None, *, catalog_code: bool = False) -> str:
+        """Return the label value for `code` (catalog_code: the caller checked it is one of the catalog's)."""
         clean = self.normalise(code)
-        return clean if clean in self._known or clean == UNKNOWN else OTHER
+        return clean if catalog_code or clean in self._known or clean == UNKNOWN else OTHER
 
 
 class _CappedLabels:
@@ -186,10 +186,12 @@ class FailcatMetrics:
         else:
             self.match_misses.labels(error_code=label).inc(n)
 
-    def count_recovery(self, *, recovery_mode: str | None, error_code: str, succeeded: bool) -> None:
-        """Count one recovery outcome."""
+    def count_recovery(self, *, recovery_mode: str | None, error_code: str, succeeded: bool,
+                       catalog_code: bool = False) -> None:
+        """Count one recovery outcome (catalog_code: the caller knows error_code is a catalog code)."""
         counter = self.recovery_success if succeeded else self.recovery_failure
-        counter.labels(recovery_mode=recovery_mode or NO_MODE, error_code=self.codes.label(error_code)).inc()
+        label = self.codes.label(error_code, catalog_code=catalog_code)
+        counter.labels(recovery_mode=recovery_mode or NO_MODE, error_code=label).inc()
 
     def count_auth_failure(self, *, channel: str, outcome: str) -> None:
         """Count one refused sign-in or API request (channel api|dashboard, outcome bad_credentials|throttled)."""

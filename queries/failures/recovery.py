@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from core.ids import parse_failure_id
 from core.metrics import FailcatMetrics
-from core.schema import failure_matches, recovery_events
+from core.schema import catalog_entries, failure_matches, recovery_events
 from core.types import utcnow
 from core.vocabulary import FAILED, RECOVERED, UNRECOVERED, recovery_state
 from queries.failures.listing import id_lookups, same_partition, within
@@ -51,6 +51,7 @@ class RecoveryChange:
     to_state: str
     version: int
     changed: bool
+    catalog_code: bool = False  # error_code is a catalog code (metrics label it as itself, else OTHER)
 
 
 def _locked_rows(conn: Connection, ids: list[uuid.UUID], tenant_id: str | None) -> dict[uuid.UUID, Any]:
@@ -106,6 +107,9 @@ def mark_recoveries(
     for raw_id, expected in items:
         wanted.setdefault(parse_failure_id(raw_id), expected)
     rows = _locked_rows(conn, sorted(wanted), tenant_id)
+    codes = sorted({row["error_code"] for row in rows.values()})
+    catalog_codes = set(conn.execute(select(catalog_entries.c.code).where(catalog_entries.c.code.in_(codes)))
+                        .scalars()) if codes else set()
     changes: list[RecoveryChange] = []
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
@@ -126,7 +130,8 @@ def mark_recoveries(
             raise RecoveryConflict(fid, expected, row["version"], from_state, row["recovered_by"])
         version = row["version"] if same else row["version"] + 1
         changes.append(RecoveryChange(fid, row["tenant_id"], row["error_code"], row["recovery_mode"],
-                                      from_state, to_state, version, not same))
+                                      from_state, to_state, version, not same,
+                                      row["error_code"] in catalog_codes))
         if same:
             continue  # replaying the same mark is harmless: no new version, no history row
         updates.append({"b_id": fid, "b_created": row["created_at"], "b_version": row["version"],
@@ -179,6 +184,5 @@ def count_recovery_changes(metrics: FailcatMetrics, changes: Iterable[RecoveryCh
     """Count committed changes in recovery_success_total / recovery_failure_total."""
     for ch in changes:
         if ch.changed:
-            metrics.count_recovery(
-                recovery_mode=ch.recovery_mode, error_code=ch.error_code, succeeded=ch.to_state == RECOVERED
-            )
+            metrics.count_recovery(recovery_mode=ch.recovery_mode, error_code=ch.error_code,
+                                   succeeded=ch.to_state == RECOVERED, catalog_code=ch.catalog_code)
