@@ -42,8 +42,10 @@ class FailureOut(BaseModel):
     error_message: str
     signature: str
     catalog_entry_id: int | None
-    match_type: str
+    match_type: str = Field(description="How it matched: code, pattern, signal, keyword or none")
     confidence: float
+    match_reason: str | None = Field(default=None, description="Why it matched (the rule and the signal it read, "
+                                     "the pattern or the keywords); for a miss, what the matcher looked at")
     category: str | None
     severity: str | None
     severity_rank: int

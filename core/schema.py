@@ -51,6 +51,8 @@ failure_matches = Table(
     Column("catalog_entry_id", Integer, ForeignKey("catalog_entries.id", ondelete="SET NULL"), nullable=True),
     Column("match_type", String(16), nullable=False),
     Column("confidence", Float, nullable=False, server_default=text("0")),
+    # Why the failure matched its entry (or what a miss was read for), in words an analyst can check.
+    Column("match_reason", Text, nullable=True),
     Column("category", String(64), nullable=True),
     Column("severity", String(16), nullable=True),
     Column("severity_rank", SmallInteger, nullable=False, server_default=text("5")),

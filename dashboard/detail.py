@@ -24,6 +24,19 @@ class FailureDetail:
     signature_count: int
 
 
+_HOW = {"code": "by its own code", "pattern": "by a catalog pattern", "signal": "by the signals it carries",
+        "keyword": "by keywords"}
+_MISS_PREFIX = "no catalog entry: "
+
+
+def why_matched(match_type: str, reason: str, *, matched: bool) -> str:
+    """One sentence for the detail page: how the failure got its entry, or what the matcher read when none fit."""
+    if not matched:
+        looked = reason[len(_MISS_PREFIX):] if reason.startswith(_MISS_PREFIX) else reason
+        return f"No catalog entry matched. The matcher {looked}."
+    return f"Matched {_HOW.get(match_type, match_type)}: {reason}."
+
+
 @cached_loader(ttl=10)
 def load_failure_detail(db: Database, failure_id: str, tenant_id: str | None) -> FailureDetail | None:
     """None when the failure does not exist or is outside the scope; ValueError for a malformed id."""

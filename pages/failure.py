@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.detail import load_failure_detail
+from dashboard.detail import load_failure_detail, why_matched
 from dashboard.session import require
 from dashboard.text import lit, plain_heading, plain_table, plain_text
 from dashboard.ui import bad_link, empty_state, guarded
@@ -48,6 +48,9 @@ badges.badge("matched" if f["catalog_entry_id"] else "unmatched", color="green" 
              icon=":material/link:" if f["catalog_entry_id"] else ":material/link_off:")
 badges.badge(state, color={"recovered": "green", "failed": "red"}.get(state, "orange"))
 st.code(f["error_message"], language=None, wrap_lines=True)
+if f.get("match_reason"):
+    plain_text(why_matched(f["match_type"], f["match_reason"], matched=f["catalog_entry_id"] is not None),
+               muted=True, small=True)
 
 left, right = st.columns([3, 2])
 with left:

@@ -18,7 +18,7 @@ from core.schema import failure_matches as fm
 from core.types import utcnow
 from core.vocabulary import severity_rank
 from loaders.catalog.file import CODE_RE, CatalogEntry, CatalogError, validate_entry
-from loaders.catalog.matcher import UNKNOWN_CODE, Matcher
+from loaders.catalog.matcher import UNKNOWN_CODE, Matcher, MatchResult
 from queries.failures.listing import same_partition
 from queries.rollups.failures import RollupKey, apply_rollup_deltas, rollup_key
 from queries.rollups.levels import Seen, add_seen
@@ -37,7 +37,10 @@ PLACEHOLDER_REGEX = {
     "url": r"\S+",
     "email": r"\S+@\S+",
     "uuid": r"[0-9a-fA-F-]{32,36}",
-    "str": r"(?:'[^']*'|\"[^\"]*\"|`[^`]*`)",
+    "str": r"(?:'[^']*'|\"[^\"]*\"|`[^`]*`|‘[^’]*’|“[^”]*”)",
+    "id": r"[A-Za-z0-9_-]+",
+    "host": r"\S+",
+    "duration": r"\d+(?:\.\d+)?\s?[a-z]+",
     "path": r"\S+",
     "ip": r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?",
     "hex": r"(?:0x)?[0-9a-fA-F]+",
@@ -134,18 +137,21 @@ def promote_entry(
     return result
 
 
-def _new_values(entry: CatalogEntry, match_type: str, confidence: float, error_code: str) -> dict[str, Any]:
+def _new_values(entry: CatalogEntry, match: MatchResult | None) -> dict[str, Any]:
+    """The columns a re-match rewrites (the signature too: it includes the stored code, which changes)."""
     return {
         "catalog_entry_id": entry.id,
-        "match_type": match_type,
-        "confidence": confidence,
+        "match_type": match.match_type if match else "none",
+        "confidence": match.confidence if match else 0.0,
+        "match_reason": f"{match.reason} (re-matched when {entry.code} was added)"[:400] if match else "",
+        "signature": match.signature if match else "",
         "category": entry.category,
         "severity": entry.severity,
         "severity_rank": severity_rank(entry.severity),
         "recovery_mode": entry.recovery_mode,
         "recovery_suggestion": entry.recovery_suggestions[0] if entry.recovery_suggestions else None,
         "is_retryable": entry.is_retryable,
-        "error_code": error_code,
+        "error_code": match.error_code if match else "",
     }
 
 
@@ -173,7 +179,7 @@ def rematch_unmatched(
     update = (
         fm.update()
         .where(fm.c.id == bindparam("b_id"), fm.c.version == bindparam("b_version"), *same_partition(conn))
-        .values({k: bindparam(k) for k in (*_new_values(entry, "none", 0.0, "").keys(), "version", "updated_at")})
+        .values({k: bindparam(k) for k in (*_new_values(entry, None).keys(), "version", "updated_at")})
     )
     last: tuple[Any, ...] | None = None
     deltas: dict[RollupKey, Counter] = {}
@@ -195,7 +201,7 @@ def rematch_unmatched(
             m = matcher.match(code, r["error_message"])
             if m.entry is None:
                 continue
-            values = _new_values(entry, m.match_type, m.confidence, m.error_code)
+            values = _new_values(entry, m)
             params.append({**values, "b_id": r["id"], "b_created": r["created_at"], "b_version": r["version"],
                            "version": r["version"] + 1, "updated_at": now})
             new_key = rollup_key({**r, **values})

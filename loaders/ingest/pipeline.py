@@ -67,6 +67,9 @@ class IngestReport:
         self.ids.extend(other.ids)
 
 
+MAX_REASON = 400
+
+
 def stored_id(event: FailureEvent, occurred: datetime) -> uuid.UUID:
     """The id an event is stored under: derived from tenant and the event's own id, or a fresh UUIDv7."""
     return event_failure_id(event.tenant_id, event.id) if event.id is not None else new_failure_id(occurred)
@@ -87,6 +90,7 @@ def build_row(event: FailureEvent, matcher: Matcher, now: Any, failure_id: uuid.
         "catalog_entry_id": entry.id if entry else None,
         "match_type": result.match_type,
         "confidence": result.confidence,
+        "match_reason": result.reason[:MAX_REASON],
         "category": entry.category if entry else None,
         "severity": entry.severity if entry else None,
         "severity_rank": severity_rank(entry.severity) if entry else UNKNOWN_SEVERITY_RANK,

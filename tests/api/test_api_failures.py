@@ -156,3 +156,15 @@ def test_future_skewed_events_are_listed(client, engine, tokens):
     h = auth(tokens["viewer"])
     assert [f["id"] for f in client.get("/api/v1/failures", headers=h).json()["failures"]] == [fid]
     assert [f["id"] for f in client.get("/api/v1/failures/unrecovered", headers=h).json()["failures"]] == [fid]
+
+
+def test_each_failure_says_why_it_matched(client, engine, tokens):
+    ids = ingest(engine, [event(code=None, message="pycurl.error: (28, 'Connection timed out after 300 milliseconds')"),
+                          event(code=None, message="widget frobnication failed for batch 42")])
+    h = auth(tokens["viewer"])
+    hit, miss = (client.get(f"/api/v1/failures/{fid}", headers=h).json() for fid in ids)
+    assert (hit["error_code"], hit["match_type"]) == ("NET_CONNECT_TIMEOUT", "signal")
+    assert "timed out" in hit["match_reason"] and "rule" in hit["match_reason"]
+    assert miss["match_type"] == "none" and miss["match_reason"].startswith("no catalog entry: read ")
+    listed = client.get("/api/v1/failures", headers=h).json()["failures"]
+    assert all(f["match_reason"] for f in listed)

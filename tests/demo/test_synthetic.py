@@ -186,3 +186,21 @@ def test_seed_database_stores_events_recoveries_and_rollups(engine, metrics):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(failure_matches)).scalar_one() == 1500
         assert conn.execute(select(func.sum(failure_rollups.c.failures))).scalar_one() == 1500
+
+
+def test_seeded_demo_data_never_shares_a_signature_between_codes(engine, metrics):
+    """The demo's failures (real-looking messages of every entry, request ids, unknown clusters) keep one error
+    code per signature, and a message seen with several request ids keeps one signature."""
+    seed_database(engine, events=6000, tenants=4, days=7, seed=3)
+    fm = failure_matches
+    with engine.connect() as conn:
+        shared = conn.execute(
+            select(fm.c.signature, func.count(func.distinct(fm.c.error_code)))
+            .group_by(fm.c.signature).having(func.count(func.distinct(fm.c.error_code)) > 1)).all()
+        per_code = dict(conn.execute(select(fm.c.error_code, func.count(func.distinct(fm.c.signature)))
+                                     .group_by(fm.c.error_code)).all())
+        codes = conn.execute(select(func.count(func.distinct(fm.c.error_code)))).scalar_one()
+    assert codes > 30  # the check covers many codes
+    assert shared == []
+    # Variable parts are normalised: codes come in a handful of message shapes, not one per failure.
+    assert max(per_code.values()) < 40, per_code

@@ -61,3 +61,20 @@ def test_detail_bad_missing_and_foreign_ids(engine, seeded):
     assert not at.exception
     assert any("No failure" in w.value for w in at.warning)
     assert "globex" not in shown_text(at)
+
+
+def test_detail_says_why_it_matched_or_what_a_miss_read(engine, metrics):
+    from loaders.ingest.pipeline import IngestPipeline
+
+    report = IngestPipeline(engine, metrics=metrics).ingest([
+        {"tenant_id": "acme", "run_id": "r1", "error_message": "connect ECONNREFUSED 10.0.0.7:5432"},
+        {"tenant_id": "acme", "run_id": "r2", "error_message": "widget frobnication failed for batch 42"},
+    ])
+    hit, miss = report.ids
+    shown = shown_text(app_for("pages/failure.py", signed_in(engine), {"id": str(hit)}).run())
+    html = " ".join(h.proto.body for h in app_for("pages/failure.py", signed_in(engine, "bo"), {"id": str(hit)})
+                    .run().get("html"))
+    assert "Matched by the signals it carries: connection refused" in html and "(refused connection rule)" in html
+    html = " ".join(h.proto.body for h in app_for("pages/failure.py", signed_in(engine, "cy"), {"id": str(miss)})
+                    .run().get("html"))
+    assert "No catalog entry matched. The matcher read no exception class" in html

@@ -8,7 +8,7 @@ from loaders.ingest.pipeline import IngestPipeline
 
 # Unmatched messages (no catalog entry covers them); numbers vary so the signature groups them.
 WIDGET = "widget frobnicator exploded at stage {n}"
-QUOTA = "quota for gizmo plan used up after {n} calls"
+QUOTA = "quota gate for gizmo plan tripped after {n} calls"
 LONELY = "a lonely oddity {n}"
 
 

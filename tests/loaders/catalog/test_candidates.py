@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from core.schema import failure_matches as fm
 from core.types import utcnow
 from loaders.catalog.candidates import get_candidate_patterns, suggest_category
+from loaders.catalog.matcher import UNKNOWN_CODE
 from loaders.catalog.signature import signature_of
 from tests.support.exports import QUOTA, WIDGET, seed_failures
 
@@ -27,7 +28,7 @@ def test_candidates_all_tenants(engine):
     start = end - timedelta(days=7)
     with engine.connect() as conn:
         frame = get_candidate_patterns(conn, tenant_id=None, start=start, end=end, min_occurrences=3)
-        widget = signature_of(WIDGET.format(n=1))
+        widget = signature_of(WIDGET.format(n=1), UNKNOWN_CODE)
         assert list(frame["signature"])[0] == widget
         row = frame.set_index("signature").loc[widget]
         assert row["occurrences"] == _db_count(conn, widget, since=start)
@@ -40,7 +41,7 @@ def test_candidates_all_tenants(engine):
         assert str(frame["first_seen"].dt.tz) == "UTC"
         # Groups under min_occurrences and matched failures are left out.
         assert len(frame) == 2
-        quota = frame.set_index("signature").loc[signature_of(QUOTA.format(n=1))]
+        quota = frame.set_index("signature").loc[signature_of(QUOTA.format(n=1), UNKNOWN_CODE)]
         assert (quota["suggested_category"], quota["suggested_recovery_mode"]) == ("RATE_LIMIT", "RETRY_WITH_JITTER")
 
 
@@ -48,7 +49,7 @@ def test_candidates_tenant_scope_and_limits(engine):
     seed_failures(engine)
     end = utcnow() + timedelta(minutes=1)
     start = end - timedelta(days=7)
-    widget = signature_of(WIDGET.format(n=1))
+    widget = signature_of(WIDGET.format(n=1), UNKNOWN_CODE)
     with engine.connect() as conn:
         frame = get_candidate_patterns(conn, tenant_id="t2", start=start, end=end, min_occurrences=1)
         assert set(t for ts in frame["tenants"] for t in ts) == {"t2"}

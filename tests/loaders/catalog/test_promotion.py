@@ -11,7 +11,7 @@ from core.schema import catalog_entries
 from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from loaders.catalog.promotion import PromotionError, build_entry, promote_entry, template_to_regex
-from loaders.catalog.signature import normalise_message
+from loaders.catalog.signature import normalise_message, signature_of
 from loaders.ingest.pipeline import IngestPipeline
 from tests.support.ops_seed import FROB, seed
 
@@ -61,6 +61,9 @@ def test_promotion_rematches_unmatched_and_moves_rollups(engine, batch_size):
             assert r["severity"] == "high" and r["severity_rank"] == 1 and r["is_retryable"] is True
             assert r["recovery_mode"] == "RETRY_EXPONENTIAL" and r["recovery_suggestion"] == "Restart the widget"
             assert r["version"] == versions[r["id"]] + 1
+            # Why it matched now, and a signature that carries its new code.
+            assert r["match_reason"].startswith("pattern ") and "WIDGET_FROBNICATOR was added" in r["match_reason"]
+            assert r["signature"] == signature_of(r["error_message"], "WIDGET_FROBNICATOR")
         # Other unmatched failures are untouched, and the rollups equal the raw rows key for key.
         assert conn.execute(select(func.count()).where(fm.c.error_code == "ZEBRA_NEW",
                                                        fm.c.catalog_entry_id.is_(None))).scalar() == 1

@@ -72,7 +72,7 @@ def test_normalised_template_shows_placeholders():
     text = ("run 123e4567-e89b-12d3-a456-426614174000 at 10.0.0.1:5432 wrote /tmp/x.json for bob@example.com "
             "via https://api.example.com/v1 key 'abc' id 0xdeadbeef after 3 tries at 2026-11-29T02:05:38Z")
     assert normalise_message(text) == (
-        "run <uuid> at <ip> wrote <path> for <email> via <url> key <str> id <hex> after <n> tries at <time>"
+        "run <uuid> at <host> wrote <path> for <email> via <url> key <str> id <hex> after <n> tries at <time>"
     )
 
 
@@ -94,3 +94,9 @@ def test_placeholders_are_known_to_promotion():
     used = set(re.findall(r"<(\w+)>", normalise_message(text)))
     assert used == {"n", "hex", "uuid", "str", "path", "ip", "email", "url", "time"}
     assert used <= set(PLACEHOLDER_REGEX)
+
+
+def test_names_without_digits_are_normalised_too():
+    a = normalise_message("tool output from vector-store.example.net refused for req_abcdefgh")
+    b = normalise_message("tool output from search.prod.internal refused for req_zyxwvuts")
+    assert a == b == "tool output from <host> refused for <id>"
