@@ -76,7 +76,7 @@ def _names_a_program(sig: Signals) -> bool:
     # Spawning words outside the quoted path ("/tmp/popen-1/x.json" names no program).
     if sig.has("exec_context") and any(w in _QUOTED.sub("", sig.low) for w in (
             "spawn", "popen", "execvp", "execv", "subprocess", "child_process", "createprocess", "exec:",
-            "cannot run", "sh:", "bash:", "env:")):
+            "cannot run", "sh:", "bash:", "env:", "`system'", "`spawn'", "`exec'")):
         return True
     # Python's FileNotFoundError names the missing path: a bare name (no directory, no extension) or a path
     # under a bin/ directory is a program; a data file has an extension or lives elsewhere.
@@ -109,10 +109,17 @@ def cancelled(sig: Signals) -> Decision | None:
     return None
 
 
+# "The connection to the server localhost:8080 was refused"
+_WAS_REFUSED = re.compile(r"connection to [^\n]{1,120}? (?:was|is) refused")
+
+
 def refused(sig: Signals) -> Decision | None:
     """A connection was refused: the service is down or not listening (a timeout after it is its consequence)."""
-    if not (sig.has("refused") or "ECONNREFUSED" in sig.errnos or sig.curl == 7):
+    if not (sig.has("refused") or "ECONNREFUSED" in sig.errnos or sig.curl == 7
+            or _WAS_REFUSED.search(sig.low)):
         return None
+    if sig.has("login_failed", "creds_missing", "unauthorized"):
+        return None  # a protocol's refusal of the login ("Connection Refused: not authorised")
     if sig.has("proxy"):
         return "NET_PROXY_ERROR", _why(sig, "the connection to the proxy failed", "proxy")
     kind = sig.service()
@@ -135,11 +142,14 @@ def host_key(sig: Signals) -> Decision | None:
 
 
 # "tool 'browser.fetch' timed out", "Command '['sleep', '9']' timed out after 1 seconds": what timed out is a tool.
-_TOOL_TIMED_OUT = re.compile(r"\b(?:tool|command|subprocess|script)\b[^\n]{0,80}?\btimed out", re.IGNORECASE)
+_TOOL_TIMED_OUT = re.compile(
+    r"\b(?:tool|command|subprocess|script)\b[^\n]{0,80}?\b(?:timed out|did not complete within)", re.IGNORECASE)
 
 
 def timeouts(sig: Signals) -> Decision | None:
     """Something timed out; which kind: a tool, a database statement, a gateway, a lock, connecting or reading."""
+    if sig.has("statement") or sig.sqlstate == "57014" or sig.mysql in (3024, 1317):
+        return "INFRA_DB_STATEMENT_TIMEOUT", _why(sig, "a database statement ran out of time", "statement")
     timed_out = sig.has("timeout") or "ETIMEDOUT" in sig.errnos or sig.grpc == "DEADLINE_EXCEEDED" \
         or _word(sig, "timeout") is not None or sig.status in (408, 504) or sig.curl == 28
     if not timed_out:
@@ -249,7 +259,8 @@ def auth(sig: Signals) -> Decision | None:
     if status == 401 and "llm" in sig.services:
         return "AUTH_INVALID_API_KEY", "HTTP 401 from a model provider, whose API authenticates by key"
     if sig.sqlstate == "42501" or sig.mysql in (1044, 1142, 1227) or (
-            db and sig.has("forbidden") and any(w in low for w in ("table", "relation", "schema", "privilege"))):
+            db and not sig.cloud and sig.has("forbidden")
+            and any(w in low for w in ("table", "relation", "schema", "privilege"))):
         return "PERM_DB_PRIVILEGE", "the database role lacks a privilege"
     if "creds_missing" in sig.text_concepts or (sig.cloud or "") in (
             "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException"):
@@ -269,7 +280,8 @@ def auth(sig: Signals) -> Decision | None:
     if sig.has("unauthorized"):
         return "AUTH_UNAUTHORIZED", _why(sig, "unauthenticated", "unauthorized")
     if sig.has("file_perm") or sig.errnos & {"EACCES", "EPERM", "EROFS"} or (
-            "permission denied" in low and (sig.exit_status == 126 or _PATH_DENIED.search(sig.text))):
+            "permission denied" in low and (sig.exit_status == 126 or _PATH_DENIED.search(sig.text))) or (
+            sig.has("forbidden") and "(pid=" in low):
         return "PERM_FILE_ACCESS", _why(sig, "the operating system refused access", "file_perm")
     if sig.has("forbidden"):
         return "AUTH_FORBIDDEN", _why(sig, "access denied", "forbidden")
@@ -295,9 +307,11 @@ def rate_limits(sig: Signals) -> Decision | None:
     resource = sig.grpc == "RESOURCE_EXHAUSTED"
     if resource and sig.has("payload"):
         return None
+    if sig.status == 402:
+        return "RATE_LIMIT_QUOTA_EXCEEDED", "HTTP 402: payment required (credit or quota used up)"
     if sig.has("quota") and (sig.status in (429, 403, None) or resource) and (
             "exceeded" in sig.low or "insufficient" in sig.low or "exhausted" in sig.low or "used up" in sig.low
-            or "ran out" in sig.low or "out of" in sig.low or "balance" in sig.low):
+            or "ran out" in sig.low or "out of" in sig.low or "balance" in sig.low or "limit" in sig.low):
         return "RATE_LIMIT_QUOTA_EXCEEDED", _why(sig, "the quota is used up", "quota")
     if (sig.cloud or "") in _THROTTLE_CODES or _class_with(sig, "throttl") or (sig.has("rate") and any(
             w in sig.low for w in ("throttl", "slow down", "slowdown", "rate exceeded"))):
@@ -350,9 +364,8 @@ def not_found(sig: Signals) -> Decision | None:
     if status in (404, 410) or grpc == "NOT_FOUND" or cloud.startswith("NoSuch") or cloud.endswith("NotFound") \
             or cloud in ("ResourceNotFoundException", "NotFoundException", "BlobNotFound", "ContainerNotFound") \
             or sig.curl == 37 or "ENOENT" in sig.errnos or sig.has("not_found") and not sig.has("exec_missing"):
-        if sig.has("model") and (status == 404 or sig.has("not_found")) and any(
-                w in sig.low for w in ("model `", "model '", "model:", "model \"", "the model", "model_not_found",
-                                       "invalid model", "unknown model")):
+        if sig.has("model") and (status == 404 or sig.has("not_found")) and ("llm" in sig.services or any(
+                w in sig.low for w in ("model `", "the model", "model_not_found", "invalid model", "unknown model"))):
             return "LLM_MODEL_NOT_FOUND", "the model does not exist"
         if status == 404:
             return "DATA_OBJECT_NOT_FOUND", "HTTP 404: not found"
@@ -461,8 +474,8 @@ def subprocess_failed(sig: Signals) -> Decision | None:
 def connection_trouble(sig: Signals) -> Decision | None:
     """A connection could not be made or failed, and the text names no cause (a timeout, DNS, TLS, a route)."""
     failed_connect = sig.has("connect_failed") or sig.mysql in (2002, 2003)
-    if not (failed_connect or _class_with(sig, "connectionerror", "connecterror", "connectionfailure",
-                                          "connectionfailed")):
+    if not (failed_connect or sig.has("connection_error") or _class_with(
+            sig, "connectionerror", "connecterror", "connectionfailure", "connectionfailed")):
         return None
     kind = sig.service()
     if kind == "db":
@@ -471,10 +484,9 @@ def connection_trouble(sig: Signals) -> Decision | None:
         return "INFRA_CACHE_UNAVAILABLE", "the connection to the cache or broker failed"
     if kind == "store":
         return "INFRA_OBJECT_STORE_UNREACHABLE", "the connection to the object store failed"
-    if failed_connect:
-        # A connection that could not be made, with no timeout, name or route to blame: nothing listened.
-        return "NET_CONNECTION_REFUSED", _why(sig, "the connection could not be made", "connect_failed")
-    return "NET_CONNECTION_ERROR", "the connection failed"
+    if sig.curl == 7 or "couldn't connect to server" in sig.low:
+        return "NET_CONNECTION_REFUSED", "curl could not connect: nothing accepted the connection"
+    return "NET_CONNECTION_ERROR", _why(sig, "the connection failed", "connect_failed")
 
 
 def retries_exhausted(sig: Signals) -> Decision | None:
@@ -490,11 +502,11 @@ RULES: tuple[Rule, ...] = (
     Rule("gRPC status", grpc_status),
     Rule("refused connection", refused),
     Rule("host key", host_key),
+    Rule("dns", dns),
+    Rule("unreachable", unreachable),
     Rule("timeout", timeouts),
     Rule("cancellation", cancelled),
-    Rule("dns", dns),
     Rule("tls", tls),
-    Rule("unreachable", unreachable),
     Rule("reset", reset),
     Rule("proxy", proxy),
     Rule("auth", auth),

@@ -71,7 +71,6 @@ def test_detail_says_why_it_matched_or_what_a_miss_read(engine, metrics):
         {"tenant_id": "acme", "run_id": "r2", "error_message": "widget frobnication failed for batch 42"},
     ])
     hit, miss = report.ids
-    shown = shown_text(app_for("pages/failure.py", signed_in(engine), {"id": str(hit)}).run())
     html = " ".join(h.proto.body for h in app_for("pages/failure.py", signed_in(engine, "bo"), {"id": str(hit)})
                     .run().get("html"))
     assert "Matched by the signals it carries: connection refused" in html and "(refused connection rule)" in html
