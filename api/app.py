@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import RequestGuard
-from api.routes import failures, features, health
+from api.routes import failures, features, groups, health
 from core.db import DatabaseUnavailable, describe_db_error, get_engine
 from core.ids import FailureIdError
 from core.metrics import FailcatMetrics, get_metrics
@@ -99,6 +99,7 @@ def create_app(engine: Engine | None = None, *, metrics: FailcatMetrics | None =
     app.add_middleware(RequestGuard, max_body_bytes=lambda: get_settings().api_max_body_bytes)
     _install_error_handlers(app)
     app.include_router(failures.router)
+    app.include_router(groups.router)
     app.include_router(features.router)
     app.include_router(health.router)
     return app

@@ -36,6 +36,7 @@ class FailureOut(BaseModel):
     """One stored failure."""
 
     id: str
+    group_id: str = Field(description="The failure's group (GET /api/v1/groups/{group_id})")
     run_id: str
     tenant_id: str
     error_code: str
@@ -221,3 +222,81 @@ class HealthOut(BaseModel):
 class ReadyOut(BaseModel):
     status: str
     database: str
+
+
+class GroupOut(BaseModel):
+    """A group: every failure of one tenant with the same fingerprint (signature), and its triage state."""
+
+    id: str
+    tenant_id: str
+    fingerprint: str = Field(description="The signature its failures share")
+    error_code: str
+    title: str = Field(description="The latest failure's message with ids, numbers and hosts as placeholders")
+    category: str | None
+    severity: str | None
+    state: Literal["unresolved", "resolved", "ignored"]
+    assignee: str | None
+    notes: str | None
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    regressed: bool = Field(description="Reopened by a failure after it was resolved")
+    ignore_until: datetime | None
+    ignore_until_count: int | None = Field(description="Ignored while count stays at or below this")
+    resolved_at: datetime | None
+    updated_at: datetime | None
+    updated_by: str | None
+    version: int
+
+
+class GroupListOut(BaseModel):
+    """A page of groups, the sort's largest first; pass next_cursor as `cursor` for the next page."""
+
+    groups: list[GroupOut]
+    total: int
+    next_cursor: str | None
+
+
+class GroupEventOut(BaseModel):
+    """One change of a group."""
+
+    at: datetime
+    actor: str
+    source: str
+    action: str
+    from_value: str | None
+    to_value: str | None
+    notes: str | None
+
+
+class GroupDetailOut(GroupOut):
+    """A group with its history and its failures per UTC day over the last 14 days (oldest first)."""
+
+    history: list[GroupEventOut]
+    daily: list[int]
+    open_failures: int = Field(description="Failures not recovered (what resolving with recover_failures marks)")
+
+
+class GroupPatchIn(BaseModel):
+    """Change a group; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    state: Literal["unresolved", "resolved", "ignored"] | None = None
+    assignee: str | None = Field(default=None, max_length=128,
+                                 description='A user name; "" unassigns; "me" is the caller (a user)')
+    notes: str | None = Field(default=None, max_length=4000)
+    ignore_until: datetime | None = Field(default=None, description="With state=ignored: ignored until then")
+    ignore_count: int | None = Field(default=None, ge=1, le=10_000_000,
+                                     description="With state=ignored: ignored for this many more failures")
+    recover_failures: StrictBool = Field(default=False,
+                                         description="With state=resolved: mark its open failures recovered too")
+
+    _nul = field_validator("assignee", "notes")(_no_nul)
+
+
+class GroupPatchOut(GroupOut):
+    """The group after the change; `changed` is false when it already was so; `recovered` failures marked."""
+
+    changed: bool
+    recovered: int

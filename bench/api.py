@@ -1,4 +1,4 @@
-"""API latency: p50/p95 of stats, filtered list, unrecovered and the recovery PATCH against a running
+"""API latency: p50/p95 of stats, filtered list, unrecovered, the group list and the recovery PATCH against a running
 `failcat api` (uvicorn) on a free loopback port, driven with httpx."""
 from __future__ import annotations
 
@@ -94,6 +94,11 @@ def measure(engine: Engine, url: str, *, requests: int, busy_tenant: str) -> dic
             **({"category": "TRANSIENT_NETWORK"} if i % 2 else {"severity": ["high", "critical"]}), "limit": 50}}),
         "unrecovered": lambda i: ("GET", "/api/v1/failures/unrecovered",
                                   {"params": {"tenant_id": busy_tenant} if i % 2 else {}}),
+        # The on-call and Explore reads of groups: one tenant's unresolved ones by last seen, or every
+        # tenant's by size, each with its total.
+        "groups_list": lambda i: ("GET", "/api/v1/groups", {"params": (
+            {"tenant_id": busy_tenant, "state": "open", "limit": 50} if i % 2
+            else {"sort": "count", "limit": 50})}),
     }
     out: dict[str, list[float]] = {}
     with running_api(url) as (base, token):

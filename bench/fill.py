@@ -5,9 +5,13 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from core.schema import metadata
+from core.ids import group_id
+from core.schema import failure_groups, metadata
+from core.vocabulary import RESOLVED, UNRESOLVED
+from loaders.catalog.signature import normalise_message
+from queries.groups.store import MAX_TITLE
 from queries.failures.partitions import ensure_partitions
 
 # Rows come from one INSERT ... SELECT so a million rows take seconds, not minutes; the mix follows
@@ -44,7 +48,7 @@ _FILL = text(
            CASE WHEN g.miss THEN 'widget frobnication failed for batch ' || (g.s % 9973)
                 ELSE c.code || ': failure ' || g.s END,
            CASE WHEN g.miss THEN 'sig' || lpad((g.s % 40)::text, 13, '0')
-                ELSE 'sig' || lpad(c.i::text, 13, 'c') END,
+                ELSE 'sig' || lpad(c.i::text, 12, 'c') || (g.s % 5) END,
            CASE WHEN g.miss THEN NULL ELSE c.id END,
            CASE WHEN g.miss THEN 'none' ELSE 'code' END,
            CASE WHEN g.miss THEN 0 ELSE 1 END,
@@ -115,8 +119,27 @@ _LEVELS = [text(q) for q in (
               sum(recovery_attempts), sum(recovery_successes), min(bucket), max(bucket)
        FROM failure_rollups GROUP BY 1, 2, 3, 4, 5, 6""",
 )]
+# Groups: one per tenant and signature with lifetime counts, per UTC day for the sparklines; a tenth resolved,
+# a fifth assigned, so the state filters and the queue's order have something to sort.
+_GROUPS = text(
+    """SELECT tenant_id, signature, count(*) AS failures, min(created_at) AS first_seen,
+              max(created_at) AS last_seen,
+              (array_agg(error_code ORDER BY created_at DESC))[1] AS error_code,
+              (array_agg(error_message ORDER BY created_at DESC))[1] AS message,
+              (array_agg(category ORDER BY created_at DESC))[1] AS category,
+              (array_agg(severity ORDER BY created_at DESC))[1] AS severity,
+              min(severity_rank) AS severity_rank
+       FROM failure_matches GROUP BY tenant_id, signature"""
+)
+_GROUP_DAILY = text(
+    """INSERT INTO failure_group_daily (tenant_id, bucket, signature, failures, first_seen, last_seen)
+       SELECT tenant_id, date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', signature, count(*),
+              min(created_at), max(created_at)
+       FROM failure_matches GROUP BY 1, 2, 3 ORDER BY 2"""
+)
 LEVEL_TABLES = ("failure_rollups_daily", "failure_rollups_tenant_hourly", "failure_totals", "failure_rollups_all",
-                "failure_rollups_daily_all", "unmatched_signature_daily", "unmatched_signature_weekly")
+                "failure_rollups_daily_all", "unmatched_signature_daily", "unmatched_signature_weekly",
+                "failure_group_daily", "failure_groups")
 
 # Unmatched failures per tenant, day, signature and code (queries.rollups.signatures), as migration 0005 fills it.
 _SIGNATURES = text(
@@ -134,6 +157,24 @@ _SIGNATURES_WEEKLY = text(
               sum(occurrences), min(first_seen), max(last_seen)
        FROM unmatched_signature_daily GROUP BY 1, 2, 3, 4 ORDER BY 2"""
 )
+
+
+def _fill_groups(conn: Connection) -> None:
+    """failure_groups and failure_group_daily from the rows, as ingest would have kept them."""
+    groups = []
+    for i, r in enumerate(conn.execute(_GROUPS).mappings()):
+        state = RESOLVED if i % 10 == 0 else UNRESOLVED
+        groups.append({
+            "id": group_id(r["tenant_id"], r["signature"]), "tenant_id": r["tenant_id"], "signature": r["signature"],
+            "error_code": r["error_code"], "title": normalise_message(r["message"])[:MAX_TITLE] or r["error_code"],
+            "category": r["category"], "severity": r["severity"], "severity_rank": r["severity_rank"],
+            "failures": r["failures"], "first_seen": r["first_seen"], "last_seen": r["last_seen"], "state": state,
+            "assignee": f"user-{i % 7}" if i % 5 == 0 else None, "resolved_at": r["last_seen"] if state == RESOLVED
+            else None, "version": 1,
+        })
+    for start in range(0, len(groups), 5_000):
+        conn.execute(failure_groups.insert(), groups[start:start + 5_000])
+    conn.execute(_GROUP_DAILY)
 
 
 def fill(engine: Engine, *, rows: int, tenants: int = 20, days: int = 90, chunk: int = 250_000) -> float:
@@ -159,6 +200,7 @@ def fill(engine: Engine, *, rows: int, tenants: int = 20, days: int = 90, chunk:
             conn.execute(statement)
         conn.execute(_SIGNATURES)
         conn.execute(_SIGNATURES_WEEKLY)
+        _fill_groups(conn)
     # VACUUM as autovacuum would have by then: statistics, and the visibility map for index-only scans.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE failure_matches"))

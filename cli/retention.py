@@ -28,5 +28,5 @@ def retention(days: int | None, batch_size: int) -> None:
     report = apply_retention(engine_ready(), days=days, batch_size=batch_size)
     click.echo(
         f"cutoff={report.cutoff.isoformat()} failures={report.failures} recovery_events={report.recovery_events} "
-        f"rollups={report.rollups} exports={report.exports}"
+        f"rollups={report.rollups} exports={report.exports} groups={report.groups}"
     )

@@ -48,6 +48,15 @@ def event_failure_id(tenant_id: str, event_id: uuid.UUID) -> uuid.UUID:
     return uuid.UUID(bytes=bytes(digest))
 
 
+def group_id(tenant_id: str, signature: str) -> uuid.UUID:
+    """The id of a tenant's group of one signature: a UUIDv8 hashed from both, the same wherever it is computed."""
+    key = b"failcat/group\0" + tenant_id.encode() + b"\0" + signature.encode()
+    digest = bytearray(hashlib.sha256(key).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC variant
+    return uuid.UUID(bytes=bytes(digest))
+
+
 class FailureIdError(ValueError):
     """A failure id is not a valid UUID."""
 

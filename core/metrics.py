@@ -140,6 +140,9 @@ class FailcatMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+        self.group_regressions = Counter(
+            "failcat_group_regressions", "Resolved groups reopened by a new failure", registry=r
+        )
         self.auth_failures = Counter(
             "failcat_auth_failures",
             "Refused sign-ins and API requests: wrong credentials, or throttled after too many",

@@ -347,9 +347,85 @@ dashboard_sessions = Table(
     Index("ix_ds_user", "user_name"),
 )
 
+# Groups (migration 0011): every failure belongs to the group of its tenant and signature. Ingest, promotion and
+# retention keep the counts and lifetime first/last seen true (queries.groups.store); people triage groups: state,
+# assignee, notes, ignore until a time or for a number of failures (queries.groups.triage), with a history.
+failure_groups = Table(
+    "failure_groups",
+    metadata,
+    Column("id", Uuid, primary_key=True),  # core.ids.group_id(tenant, signature)
+    Column("tenant_id", String(64), nullable=False),
+    Column("signature", String(64), nullable=False),
+    Column("error_code", String(128), nullable=False),
+    Column("title", String(400), nullable=False),  # the latest failure's message template
+    Column("category", String(64), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("severity_rank", SmallInteger, nullable=False, server_default=text("5")),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False, server_default=text("'unresolved'")),
+    Column("assignee", String(128), nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("ignore_until", UTCDateTime, nullable=True),
+    Column("ignore_until_failures", Integer, nullable=True),  # ignored while failures stays at or below it
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("regressed", Boolean, nullable=False, server_default=text("false")),
+    Column("regressed_at", UTCDateTime, nullable=True),
+    Column("state_changed_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    Column("updated_by", String(128), nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    UniqueConstraint("tenant_id", "signature", name="uq_failure_groups_tenant_signature"),
+    Index("ix_fg_tenant_last_seen", "tenant_id", "last_seen", "id"),
+    Index("ix_fg_tenant_first_seen", "tenant_id", "first_seen", "id"),
+    Index("ix_fg_tenant_failures", "tenant_id", "failures", "id"),
+    Index("ix_fg_tenant_state_last_seen", "tenant_id", "state", "last_seen", "id"),
+    Index("ix_fg_last_seen", "last_seen", "id"),
+    Index("ix_fg_first_seen", "first_seen", "id"),
+    Index("ix_fg_failures", "failures", "id"),
+    Index("ix_fg_state_last_seen", "state", "last_seen", "id"),
+)
+
+# Failures per group and UTC day (sparklines, retention), kept like the other rollups.
+failure_group_daily = Table(
+    "failure_group_daily",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),  # UTC midnight
+    Column("signature", String(64), nullable=False),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "bucket", "signature", name="uq_failure_group_daily_key"),
+    Index("ix_fgd_group_bucket", "tenant_id", "signature", "bucket"),
+    Index("ix_fgd_bucket", "bucket"),
+)
+
+# Who changed what on a group, and the changes ingest made (a regression, an ignore that ran out).
+group_events = Table(
+    "group_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", Uuid, nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("source", String(16), nullable=False),  # api | dashboard | ingest | retention
+    Column("action", String(16), nullable=False),  # state | assignee | notes | regressed | unignored
+    Column("from_value", Text, nullable=True),
+    Column("to_value", Text, nullable=True),
+    Column("notes", Text, nullable=True),
+    Index("ix_ge_group_at", "group_id", "at", "id"),
+    Index("ix_ge_tenant_at", "tenant_id", "at"),
+)
+
 # Tables holding per-test data; catalog_entries and feature_flags are seeded by migrate.
 DATA_TABLES = (
     "recovery_events",
+    "group_events",
+    "failure_group_daily",
+    "failure_groups",
     "failure_rollups",
     "failure_rollups_daily",
     "failure_rollups_tenant_hourly",

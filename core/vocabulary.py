@@ -32,6 +32,11 @@ RECOVERY_STATES = (UNRECOVERED, FAILED, RECOVERED)
 STATUSES = ("all", "open", *RECOVERY_STATES)
 
 
+# A group's triage state; "regressed" is a flag on an unresolved group that had been resolved.
+UNRESOLVED, RESOLVED, IGNORED = "unresolved", "resolved", "ignored"
+GROUP_STATES = (UNRESOLVED, RESOLVED, IGNORED)
+
+
 def recovery_state(attempted: bool, succeeded: bool | None) -> str:
     """The recovery state of a failure from its two columns."""
     if not attempted:

@@ -1,10 +1,11 @@
 """Trends glue: cached loaders around queries.reports.trends (the tenant scope always passed)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
+from core.types import utcnow
 from dashboard.cache import cached_loader
 from dashboard.db import Database
 from queries.reports import trends as q
@@ -26,10 +27,13 @@ def load_category_volume(db: Database, tenant_id: str | None, start: datetime, e
         return q.get_category_volume(conn, tenant_id=tenant_id, start=start, end=end, grain=grain)
 
 
+MIN_MOVER_VOLUME = q.MIN_MOVER_VOLUME
+
+
 @cached_loader()
 def load_top_movers(db: Database, tenant_id: str | None, start: datetime, end: datetime,
                     limit: int = 10) -> pd.DataFrame:
-    """Codes with the largest change against the previous period."""
+    """Codes with the largest relative change against the previous period."""
     with db.connect() as conn:
         return q.get_top_movers(conn, tenant_id=tenant_id, start=start, end=end, limit=limit)
 
@@ -46,3 +50,15 @@ def load_period_totals(db: Database, tenant_id: str | None, start: datetime, end
     """Totals (failures, hit rate, recovery success) of one window."""
     with db.connect() as conn:
         return q.get_period_totals(conn, tenant_id=tenant_id, start=start, end=end)
+
+
+def partial_periods(periods: pd.Series, start: datetime, end: datetime, grain: str,
+                    now: datetime | None = None) -> list[bool]:
+    """Which periods (day or week starts) are not whole: cut by the range's start or end, or not over yet."""
+    span = timedelta(days=7 if grain == "week" else 1)
+    now = now or utcnow()
+    out = []
+    for value in periods:
+        begin = pd.Timestamp(value).to_pydatetime()
+        out.append(begin < start or begin + span > end or begin + span > now)
+    return out

@@ -60,3 +60,19 @@ def fmt_pct(value: float | None) -> str:
 def fmt_int(value: int | float | None) -> str:
     """12345 -> '12,345'."""
     return "–" if value is None or value != value else f"{int(value):,}"
+
+
+def count_delta(cur: float, old: float) -> str | None:
+    """A count's change against the previous period, absolute and relative alike: "+1,234 (+12.3%)"; "+5 (new)"
+    when the previous period had none; None when neither period has any."""
+    if not cur and not old:
+        return None
+    change = int(cur) - int(old)
+    return f"{change:+,} ({change / old:+.1%})" if old else f"{change:+,} (new)"
+
+
+def points_delta(cur: float | None, old: float | None) -> str | None:
+    """A rate's change in percentage points ("+3.1 pp"), or None when either period has no rate."""
+    if cur is None or old is None or cur != cur or old != old:
+        return None
+    return f"{(cur - old) * 100:+.1f} pp"

@@ -183,5 +183,16 @@ def time_range(*, key: str = "range", container: Any = None, default: str = "7d"
     return TimeRange(start, end, f"{first.isoformat()} to {last.isoformat()}")
 
 
+def range_params(key: str = "range") -> dict[str, str]:
+    """The URL parameters of the time range widget `key` as it is now (for links to other pages)."""
+    preset = st.session_state.get(key)
+    if preset in PRESETS:
+        return {"range": preset}
+    dates = st.session_state.get(f"{key}_dates")
+    if preset == "custom" and isinstance(dates, (tuple, list)) and len(dates) == 2:
+        return {"range": "custom", "from": dates[0].isoformat(), "to": dates[1].isoformat()}
+    return {}
+
+
 def _bad_range(value: str) -> str:
     raise ValueError(f"use one of {', '.join([*PRESETS, 'custom'])}")

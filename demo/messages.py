@@ -117,21 +117,32 @@ def _eacces(rng: random.Random) -> str:
     return f"[Errno 13] Permission denied: '/var/lib/agent/runs/{uuid_str(rng)}/output.json'"
 
 
+def _status(status: int, reason: str) -> Template:
+    def make(rng: random.Random) -> str:
+        return f"{status} Server Error: {reason} for url: {url_of(rng)}"
+    return make
+
+
 def _server_error(rng: random.Random) -> str:
-    status, reason = rng.choice(((500, "Internal Server Error"), (502, "Bad Gateway"), (503, "Service Unavailable"),
-                                 (504, "Gateway Timeout")))
+    status, reason = rng.choice(((500, "Internal Server Error"), (507, "Insufficient Storage")))
     return f"{status} Server Error: {reason} for url: {url_of(rng)}"
 
 
+def _db_missing(rng: random.Random) -> str:
+    return (f'connection to server at "{rng.choice(IPS)}", port 5432 failed: FATAL:  database '
+            f'"{rng.choice(DBS)}" does not exist')
+
+
+def _db_lock(rng: random.Random) -> str:
+    return (f"deadlock detected\nDETAIL:  Process {rng.randint(1000, 99999)} waits for ShareLock on transaction "
+            f"{rng.randint(10**6, 10**7)}; blocked by process {rng.randint(1000, 99999)}.")
+
+
 def _db(rng: random.Random) -> str:
-    roll = rng.random()
-    if roll < 0.4:
-        return (f'connection to server at "{rng.choice(IPS)}", port 5432 failed: FATAL:  database '
-                f'"{rng.choice(DBS)}" does not exist')
-    if roll < 0.7:
-        return (f"deadlock detected\nDETAIL:  Process {rng.randint(1000, 99999)} waits for ShareLock on transaction "
-                f"{rng.randint(10**6, 10**7)}; blocked by process {rng.randint(1000, 99999)}.")
-    return "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"
+    if rng.random() < 0.5:
+        return "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"
+    return (f'connection to server at "{rng.choice(IPS)}", port 5432 failed: Connection refused\n'
+            "\tIs the server running on that host and accepting TCP/IP connections?")
 
 
 def _context_length(rng: random.Random) -> str:
@@ -199,7 +210,12 @@ RULES: tuple[tuple[tuple[str, ...], Template], ...] = (
     (("DB_LOGIN", "DB_AUTH"), _db_login),
     (("DB_PRIVILEGE",), _db_privilege),
     (("DB_SCHEMA",), _db_schema),
-    (("DB_LOCK", "DEADLOCK"), _db),
+    (("DB_LOCK", "DEADLOCK"), _db_lock),
+    (("DB_NOT_FOUND",), _db_missing),
+    (("BAD_GATEWAY",), _status(502, "Bad Gateway")),
+    (("GATEWAY_TIMEOUT",), _status(504, "Gateway Timeout")),
+    (("SERVICE_UNAVAILABLE",), _status(503, "Service Unavailable")),
+    (("INTERNAL_SERVER",), _status(500, "Internal Server Error")),
     (("OVERLOADED",), _overloaded),
     (("MODEL_NOT_FOUND",), _model_not_found),
     (("OBJECT_STORE",), _endpoint),

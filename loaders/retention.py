@@ -1,4 +1,4 @@
-"""Retention: delete failures, history, rollups and export audit rows older than RETENTION_DAYS."""
+"""Retention: delete failures, history, rollups, emptied groups and export audit rows older than RETENTION_DAYS."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from core.schema import failure_matches, failure_pattern_exports, recovery_event
 from core.timebuckets import hour_floor
 from core.types import utcnow
 from queries.failures.partitions import maintain_partitions
+from queries.groups.store import expire_groups
 from queries.rollups.failures import expire_rollups
 from queries.rollups.signatures import expire_signature_rollups
 
@@ -24,6 +25,7 @@ class RetentionReport:
     recovery_events: int = 0
     rollups: int = 0
     exports: int = 0
+    groups: int = 0  # groups whose failures were all older than the cutoff
 
 
 def retention_cutoff(days: int, now: datetime | None = None) -> datetime:
@@ -63,4 +65,6 @@ def apply_retention(
         ).rowcount
     with engine.begin() as conn:
         expire_signature_rollups(conn, cutoff)
+    with engine.begin() as conn:
+        report.groups = expire_groups(conn, cutoff)
     return report

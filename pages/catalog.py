@@ -14,9 +14,10 @@ from dashboard.catalog import (
     suggest_code,
     template_to_regex,
 )
+from dashboard.links import explore_link
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
-from dashboard.widgets import tenant_picker, time_range, url_warnings
+from dashboard.widgets import range_params, tenant_picker, time_range, url_warnings
 
 OUTCOME = "catalog_outcome"
 
@@ -26,6 +27,7 @@ page_header("Catalog", "Known failure patterns and how often they matched; recur
 c1, c2, _ = st.columns([1, 1, 1])
 tenant = tenant_picker(principal, key="catalog_tenant", container=c1)
 window = time_range(key="catalog_range", container=c2, default="30d")
+links_range = {**range_params("catalog_range"), **({"tenant": tenant} if tenant else {})}
 url_warnings()
 
 outcome = st.session_state.pop(OUTCOME, None)
@@ -52,8 +54,9 @@ with entries_tab:
         if search:
             hay = entries["code"] + " " + entries["category"] + " " + entries["message"]
             shown = entries[hay.str.contains(search, case=False, regex=False)]
-        columns = ["code", "category", "severity", "recovery_mode", "hits", "last_hit", "is_retryable", "patterns",
-                   "keywords", "created_by", "enabled", "message"]
+        shown = shown.assign(link=[explore_link(code=c, **links_range) for c in shown["code"]])
+        columns = ["code", "category", "severity", "recovery_mode", "hits", "link", "last_hit", "is_retryable",
+                   "patterns", "keywords", "created_by", "enabled", "message"]
         if tenant is not None and principal.tenant_id is not None:
             columns.remove("created_by")  # who promoted an entry may be another tenant's admin
         st.dataframe(
@@ -62,6 +65,8 @@ with entries_tab:
             column_config={
                 "code": "Code", "category": "Category", "severity": "Severity", "recovery_mode": "Recovery",
                 "hits": st.column_config.NumberColumn("Hits", help=f"Matched failures in {window.label.lower()}"),
+                "link": st.column_config.LinkColumn("Failures", display_text="List", width="small",
+                                                    help="Its failures in Explore, same range"),
                 "last_hit": st.column_config.DatetimeColumn("Last hit (UTC hour)", format="YYYY-MM-DD HH:mm"),
                 "is_retryable": "Retryable", "patterns": st.column_config.ListColumn("Patterns"),
                 "keywords": st.column_config.ListColumn("Keywords"), "created_by": "Added by",
@@ -81,8 +86,13 @@ with candidates_tab:
                "suggested_category", "suggested_recovery_mode"]
     if tenant is None:
         columns.insert(6, "tenants")
+    candidates = candidates.assign(link=[explore_link(sig=s, matched="unmatched", **links_range)
+                                         for s in candidates["signature"]])
+    columns.insert(2, "link")
     st.dataframe(candidates[columns], hide_index=True, width="stretch", column_config={
         "template": "Message template", "occurrences": "Count",
+        "link": st.column_config.LinkColumn("Failures", display_text="List", width="small",
+                                            help="Its failures in Explore, same range"),
         "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
         "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="YYYY-MM-DD HH:mm"),
         "error_codes": st.column_config.ListColumn("Codes"), "affected_skills": st.column_config.ListColumn(

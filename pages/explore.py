@@ -5,12 +5,19 @@ import streamlit as st
 
 from dashboard.explore import export_csv, load_count, load_grouped, load_page, recovery_states
 from dashboard.filters import failure_filters
+from dashboard.groups import GroupFilter, failures_link, now_minute
+from dashboard.groups import load_count as load_group_count
+from dashboard.groups import load_page as load_group_page
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.widgets import seed_state, set_url, url_value, url_warnings
 
 GROUPS = {"error_code": "Error code", "category": "Category", "signature": "Signature"}
-VIEWS = {"grouped": "Grouped", "list": "Failures"}
+VIEWS = {"grouped": "Breakdown", "groups": "Groups", "new": "New", "list": "Failures"}
+GROUP_VIEWS = ("groups", "new")
+GROUP_STATES = {"all": "Any state", "open": "Unresolved", "regressed": "Regressed", "ignored": "Ignored",
+                "resolved": "Resolved"}
+GROUP_SORTS = {"last_seen": "Last seen", "first_seen": "First seen", "count": "Failures"}
 
 
 def _bad(value: str) -> str:
@@ -18,21 +25,41 @@ def _bad(value: str) -> str:
 
 
 principal = require("read")
-page_header("Explore", "Filter failures, group them to see what recurs, and open one for every detail.")
+page_header("Explore", "Filter failures, see the groups they form (new ones too), break them down by code or "
+            "category, and open one for every detail.")
 filt, rng = failure_filters(principal)
 seed_state("x_view", url_value("view", "grouped", lambda v: v if v in VIEWS else _bad(v)))
 seed_state("x_group", url_value("group", "error_code", lambda v: v if v in GROUPS else _bad(v)))
 url_warnings()
 # The grouped view's read also gives the number of failures selected (one query for both).
 shown = st.session_state.get("x_view") or "grouped"
+now = now_minute()
+# Groups views: the failures' tenant, codes, categories and text select groups; "groups" are those seen in the
+# range, "new" those whose first failure ever falls in it.
+seed_state("x_gstate", url_value("gstate", "all", lambda v: v if v in GROUP_STATES else _bad(v)))
+seed_state("x_gsort", url_value("gsort", "first_seen" if shown == "new" else "last_seen",
+                                lambda v: v if v in GROUP_SORTS else _bad(v)))
+gfilt = GroupFilter(
+    tenant_id=filt.tenant_id, state=st.session_state.get("x_gstate") or "all", error_codes=filt.error_codes,
+    categories=filt.categories, q=filt.q,
+    last_seen_from=rng.start if shown == "groups" else None,
+    first_seen_from=rng.start if shown == "new" else None, first_seen_to=rng.end if shown == "new" else None,
+)
 with guarded():
     if shown == "grouped":
         groups, total = load_grouped(filt, st.session_state.get("x_group") or "error_code")
+    elif shown in GROUP_VIEWS:
+        total = load_group_count(gfilt, now)
     else:
         total = load_count(filt)
 
 top_left, top_mid, top_right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
-top_left.metric("Failures selected", fmt_int(total), help=f"{rng.label}, all filters applied")
+if shown in GROUP_VIEWS:
+    top_left.metric("New groups" if shown == "new" else "Groups", fmt_int(total),
+                    help="Groups whose first failure ever is in the range" if shown == "new"
+                    else "Groups with a failure in the range")
+else:
+    top_left.metric("Failures selected", fmt_int(total), help=f"{rng.label}, all filters applied")
 view = top_mid.segmented_control("View", list(VIEWS), key="x_view", format_func=VIEWS.get) or "grouped"
 top_right.download_button(
     "Download CSV", data=lambda: export_csv(filt), file_name="failures.csv", mime="text/csv",
@@ -41,6 +68,62 @@ top_right.download_button(
 )
 set_url(view=None if view == "grouped" else view)
 
+
+def _groups_view(kind: str) -> None:
+    """Groups, sorted by the database over the whole result and paged, with title, state and owner."""
+    c1, c2, _ = st.columns([2.6, 1.6, 0.4])
+    state = c1.segmented_control("State", list(GROUP_STATES), key="x_gstate", format_func=GROUP_STATES.get) or "all"
+    sort = c2.segmented_control("Sort by", list(GROUP_SORTS), key="x_gsort", format_func=GROUP_SORTS.get) \
+        or "last_seen"
+    set_url(gstate=None if state == "all" else state, gsort=sort)
+    if total == 0:
+        empty_state("No new groups in this range." if kind == "new" else "No groups match these filters.",
+                    "Widen the time range or remove a filter.")
+        st.stop()
+    paging = st.session_state.setdefault("x_gpages", {"key": None, "cursors": [None]})
+    if paging["key"] != (gfilt, sort):
+        paging.update(key=(gfilt, sort), cursors=[None])
+    with guarded():
+        rows, next_cursor = load_group_page(gfilt, now, sort, paging["cursors"][-1], 50)
+    table = rows.assign(
+        failures_link=[failures_link(t, s) for t, s in zip(rows["tenant_id"], rows["signature"], strict=True)],
+        state=[s + (" (regressed)" if r else "") + (f" · {a}" if isinstance(a, str) else "")
+               for s, r, a in zip(rows["state"], rows["regressed"], rows["assignee"], strict=True)],
+    )
+    seen = "first_seen" if kind == "new" else "last_seen"  # one time column keeps the table within the page
+    columns = ["title", "error_code", seen, "failures", "sparkline", "state", "failures_link"]
+    if filt.tenant_id is None:
+        columns.append("tenant_id")
+    st.dataframe(
+        table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 640), column_order=columns,
+        column_config={
+            "title": st.column_config.TextColumn("Group", width=300),
+            "error_code": st.column_config.TextColumn("Code", width=170),
+            "tenant_id": st.column_config.TextColumn("Tenant", width=75),
+            "state": st.column_config.TextColumn("State · assigned to", width=135),
+            "failures": st.column_config.NumberColumn("Failures", format="%d", help="Since its first failure",
+                                                      width=70),
+            "sparkline": st.column_config.BarChartColumn("14 days", y_min=0, width=80),
+            "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="MM-DD HH:mm", width=110),
+            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="MM-DD HH:mm", width=110),
+            "failures_link": st.column_config.LinkColumn("", display_text="List", width=45),
+        },
+    )
+    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
+    if p1.button("Previous", icon=":material/chevron_left:", disabled=len(paging["cursors"]) == 1, width="stretch"):
+        paging["cursors"].pop()
+        st.rerun()
+    if p2.button("Next", icon=":material/chevron_right:", disabled=next_cursor is None, width="stretch"):
+        paging["cursors"].append(next_cursor)
+        st.rerun()
+    first = (len(paging["cursors"]) - 1) * 50
+    p3.caption(f"Groups {first + 1:,}–{first + len(rows):,} of {total:,}, by {GROUP_SORTS[sort].lower()} "
+               "(largest first). Failures and first/last seen are lifetime figures.")
+    st.stop()
+
+
+if view in GROUP_VIEWS:
+    _groups_view(view)
 
 if total == 0:
     empty_state("No failures match these filters.", "Widen the time range or remove a filter.")

@@ -5,7 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.detail import load_failure_detail, why_matched
-from dashboard.session import require
+from dashboard.groups import failures_query, load_group_of
+from dashboard.oncall import mark
+from dashboard.session import current_principal, require
 from dashboard.text import lit, plain_heading, plain_table, plain_text
 from dashboard.ui import bad_link, empty_state, guarded
 
@@ -60,6 +62,22 @@ with left:
     st.dataframe(fields, hide_index=True, width="stretch", height=35 * len(fields) + 38,
                  column_config={"field": st.column_config.TextColumn("Field", width="small"), "value": "Value"})
 with right:
+    st.subheader("Group", anchor=False)
+    group = load_group_of(f["tenant_id"], f["signature"])
+    if group is None:
+        st.caption("This failure's group is not there any more.")
+    else:
+        with st.container(border=True):
+            plain_text(group["title"])
+            info = st.container(horizontal=True)
+            info.badge(group["state"] + (" · regressed" if group["regressed"] else ""),
+                       color={"resolved": "green", "ignored": "gray"}.get(group["state"], "orange"))
+            info.badge(f"assigned to {group['assignee']}" if group["assignee"] else "unassigned",
+                       color="blue" if group["assignee"] else "gray", icon=":material/person:")
+            st.caption(f"{group['failures']:,} failures · first seen {group['first_seen']:%Y-%m-%d %H:%M} · "
+                       f"last seen {group['last_seen']:%Y-%m-%d %H:%M} UTC")
+            st.page_link("pages/explore.py", label="All its failures", icon=":material/list:",
+                         query_params=failures_query(f["tenant_id"], f["signature"]))
     st.subheader("Catalog entry", anchor=False)
     e = detail.entry
     if e is None:
@@ -84,6 +102,21 @@ with right:
         st.json(f["context"], expanded=2)
     else:
         st.caption("No context was sent with this failure.")
+
+viewer = current_principal()
+if viewer is not None and viewer.can("recover"):
+    with st.form("detail_mark", border=True):
+        st.markdown("**Mark this failure's recovery**")
+        c1, c2 = st.columns([1, 2])
+        outcome_choice = c1.radio("Recovery", ["succeeded", "failed"], horizontal=True, key="detail_result")
+        by = c2.text_input("Recovered by", value=viewer.name, max_chars=128, key="detail_by")
+        mark_notes = st.text_area("Notes", max_chars=2000, key="detail_notes", placeholder="What was done")
+        if st.form_submit_button("Mark recovery", type="primary", icon=":material/task_alt:"):
+            done = mark(require("recover"), items=[(f["id"], int(f["version"]))],
+                        succeeded=outcome_choice == "succeeded", recovered_by=by, notes=mark_notes)
+            (st.success if done.ok else st.error)(done.message)
+            if done.ok:
+                load_failure_detail.clear()
 
 st.subheader("Recovery history", anchor=False)
 if detail.history.empty:

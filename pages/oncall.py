@@ -1,104 +1,281 @@
-"""On-call: the unrecovered queue, most severe first; mark recoveries by failure id, one or many at once."""
+"""On-call: groups first (regressions, then the most severe), picked in the table and triaged in bulk; the failures
+view marks recoveries one failure or many at a time."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.oncall import QUEUE_LIMIT, load_queue, load_queue_summary, mark, row_label, short_id
+from dashboard.groups import (
+    GroupFilter,
+    Triage,
+    failures_link,
+    ignore_triage,
+    load_count,
+    load_open_failures,
+    load_queue,
+    now_minute,
+    triage,
+)
+from dashboard.oncall import QUEUE_LIMIT, load_queue_summary, mark, row_label, short_id
+from dashboard.oncall import load_queue as load_failure_queue
 from dashboard.session import require
+from dashboard.text import lit
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
-from dashboard.widgets import tenant_picker
+from dashboard.widgets import seed_state, set_url, tenant_picker, url_value
 
-# What this session displayed last run (id -> version, label): a mark carries the version the person saw,
-# never a row position (dataframe selections keep positions across refreshes, streamlit issue 17026).
-SHOWN, VIEW, OUTCOME, FORM_N = "oncall_shown", "oncall_view", "oncall_outcome", "oncall_form_n"
+VIEWS = {"groups": "Groups", "failures": "Failures"}
+STATES = {"open": "Unresolved", "regressed": "Regressed", "ignored": "Ignored", "resolved": "Resolved"}
+OWNERS = {"any": "Anyone", "me": "Me", "nobody": "Nobody"}
+# Group table: what the last run showed (id, version) in row order, the key counter that clears the selection,
+# the action waiting for its confirmation, and the outcome of the last action (shown next to the buttons).
+G_SHOWN, G_TABLE, G_PENDING, G_OUTCOME = "oncall_g_shown", "oncall_g_table", "oncall_g_pending", "oncall_g_outcome"
+# Failure view: what this session displayed last run (id -> version, label): a mark carries the version the person
+# saw, never a row position (dataframe selections keep positions across refreshes, streamlit issue 17026).
+SHOWN, VIEW, OUTCOME, FORM_N = "oncall_shown", "oncall_failures_shown", "oncall_outcome", "oncall_form_n"
+
+
+def _bad(value: str) -> str:
+    raise ValueError("not a known value")
+
 
 principal = require("recover")
-page_header("On-call", "Failures not recovered yet, most severe first, newest next. "
-            "Choose them by id and record whether the recovery succeeded.")
-prev_shown: dict[str, dict] = st.session_state.get(SHOWN, {})
-prev_view: list[str] = st.session_state.get(VIEW, [])
+page_header("On-call", "Groups of failures not resolved yet: regressions first, then the most severe. Select rows "
+            "in the table to assign, resolve or ignore them; the failures view marks single recoveries.")
+seed_state("oncall_view", url_value("view", "groups", lambda v: v if v in VIEWS else _bad(v)))
+top_left, top_mid, _ = st.columns([1, 1.2, 1.8], vertical_alignment="bottom")
+tenant = tenant_picker(principal, key="oncall_tenant", container=top_left)
+view = top_mid.segmented_control("Work on", list(VIEWS), key="oncall_view", format_func=VIEWS.get) or "groups"
+set_url(view=None if view == "groups" else view)
 
-outcome = st.session_state.pop(OUTCOME, None)
-if outcome is not None:
-    (st.success if outcome.ok else st.error)(outcome.message, icon=":material/check_circle:" if outcome.ok
-                                             else ":material/sync_problem:")
 
-left, _ = st.columns([1, 3])
-tenant = tenant_picker(principal, key="oncall_tenant", container=left)
-with guarded():
-    summary = load_queue_summary(tenant)
-    queue = load_queue(tenant, QUEUE_LIMIT)
+def _groups_view() -> None:
+    f1, f2, _ = st.columns([1.6, 1.1, 1.3])
+    seed_state("oncall_state", url_value("state", "open", lambda v: v if v in STATES else _bad(v)))
+    state = f1.segmented_control("State", list(STATES), key="oncall_state", format_func=STATES.get) or "open"
+    seed_state("oncall_owner", url_value("owner", "any", lambda v: v if v in OWNERS else _bad(v)))
+    owner = f2.segmented_control("Assigned to", list(OWNERS), key="oncall_owner", format_func=OWNERS.get) or "any"
+    set_url(state=None if state == "open" else state, owner=None if owner == "any" else owner)
+    assignee = {"any": None, "me": principal.name, "nobody": ""}[owner]
+    filt = GroupFilter(tenant_id=tenant, state=state, assignee=assignee)
+    now = now_minute()
+    with guarded():
+        total = load_count(filt, now)
+        queue = load_queue(filt, now, QUEUE_LIMIT)
+        regressed = load_count(GroupFilter(tenant_id=tenant, state="regressed"), now)
+        mine = load_count(GroupFilter(tenant_id=tenant, state="open", assignee=principal.name), now)
+        unassigned = load_count(GroupFilter(tenant_id=tenant, state="open", assignee=""), now)
+    tiles = st.columns(4)
+    tiles[0].metric(f"{STATES[state]} groups", fmt_int(total))
+    tiles[1].metric("Regressed", fmt_int(regressed), help="Resolved groups a new failure reopened")
+    tiles[2].metric("Assigned to me", fmt_int(mine))
+    tiles[3].metric("Unassigned", fmt_int(unassigned))
 
-total = int(summary["failures"].sum()) if not summary.empty else 0
-severe = int(summary.loc[summary["severity_rank"] <= 1, "failures"].sum()) if not summary.empty else 0
-tiles = st.columns(3)
-tiles[0].metric("Unrecovered", fmt_int(total))
-tiles[1].metric("Critical or high", fmt_int(severe))
-tiles[2].metric("Recovery attempted, failed", fmt_int(summary["failed_attempts"].sum() if total else 0))
+    outcome = st.session_state.pop(G_OUTCOME, None)
+    if queue.empty:
+        st.session_state[G_SHOWN] = []
+        if outcome is not None:
+            (st.success if outcome.ok else st.error)(outcome.message)
+        empty_state(f"No {STATES[state].lower()} groups here.",
+                    "Pick another state or owner above." if state != "open" or owner != "any" else None)
+        return
+    if total > len(queue):
+        st.caption(f"Showing the first {len(queue):,} of {total:,} groups.")
+    table = queue.assign(
+        failures_link=[failures_link(t, s) for t, s in zip(queue["tenant_id"], queue["signature"], strict=True)],
+        flag=["regressed" if r else "" for r in queue["regressed"]],
+        assignee=queue["assignee"].fillna("—"), severity=queue["severity"].fillna("—"),
+    )
+    columns = ["severity", "title", "error_code", "failures", "sparkline", "last_seen", "assignee", "failures_link"]
+    if table["regressed"].any():
+        columns.insert(0, "flag")
+    if state != "open":
+        columns.insert(-1, "state")
+    if tenant is None:
+        columns.append("tenant_id")
+    n = st.session_state.setdefault(G_TABLE, 0)
+    event = st.dataframe(
+        table, hide_index=True, width="stretch", key=f"oncall_groups_{n}", on_select="rerun",
+        selection_mode="multi-row", height=min(38 + 35 * len(table), 560), column_order=columns,
+        column_config={
+            "flag": st.column_config.TextColumn("", width=75),
+            "severity": st.column_config.TextColumn("Severity", width=65),
+            "title": st.column_config.TextColumn("Group", width=250),
+            "tenant_id": st.column_config.TextColumn("Tenant", width=75),
+            "error_code": st.column_config.TextColumn("Code", width=165),
+            "failures": st.column_config.NumberColumn("Failures", format="%d", width=70),
+            "sparkline": st.column_config.BarChartColumn("14 days", y_min=0, width=80),
+            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="MM-DD HH:mm", width=110),
+            "assignee": st.column_config.TextColumn("Assigned to", width=85),
+            "state": st.column_config.TextColumn("State", width=85),
+            "failures_link": st.column_config.LinkColumn("", display_text="List", width=45),
+        },
+    )
+    # The rows the person ticked, by what the previous run showed them (id and version), not by position now.
+    shown: list[tuple[str, int, str, str, str]] = st.session_state.get(G_SHOWN, [])
+    picked = [shown[i] for i in event.selection.rows if i < len(shown)]
+    st.session_state[G_SHOWN] = [(r["id"], int(r["version"]), r["title"], r["tenant_id"], r["signature"])
+                                 for r in queue.to_dict("records")]
+    _actions(picked)
+    if outcome is not None:  # said next to the buttons, where the person is looking
+        icon = ":material/check_circle:" if outcome.ok else ":material/sync_problem:"
+        (st.success if outcome.ok else st.error)(outcome.message, icon=icon)
 
-if queue.empty:
-    st.session_state[SHOWN], st.session_state[VIEW] = {}, []
-    empty_state("Nothing to recover: every failure in scope has a successful recovery.")
-    st.stop()
 
-f1, f2 = st.columns(2)
-severities = f1.multiselect("Severity", sorted(queue["severity"].fillna("unknown").unique()), key="oncall_sev")
-codes = f2.multiselect("Error code", sorted(queue["error_code"].unique()), key="oncall_codes")
-view = queue
-if severities:
-    view = view[view["severity"].fillna("unknown").isin(severities)]
-if codes:
-    view = view[view["error_code"].isin(codes)]
-if total > len(queue):
-    st.caption(f"Showing the {len(queue):,} most severe of {total:,} unrecovered failures.")
-
-table = view.assign(link="failure?id=" + view["id"]).fillna(
-    {"recovered_by": "—", "category": "—", "recovery_mode": "—", "recovery_suggestion": "—"})
-columns = ["link", "severity", "error_code", "category", "created_at", "state", "recovered_by", "error_message",
-           "recovery_mode", "recovery_suggestion", "version"]
-if tenant is None:
-    columns.insert(1, "tenant_id")
-st.dataframe(
-    table[columns], hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
-    column_config={
-        "link": st.column_config.LinkColumn("Failure", display_text=r"failure\?id=([0-9a-f]{8}).*", width="small"),
-        "tenant_id": "Tenant", "severity": "Severity", "error_code": "Code", "category": "Category",
-        "created_at": st.column_config.DatetimeColumn("Occurred (UTC)", format="YYYY-MM-DD HH:mm"),
-        "state": "State", "recovered_by": "Last attempt by", "error_message": "Message",
-        "recovery_mode": "Recovery mode", "recovery_suggestion": "Suggestion", "version": "Version",
-    },
-)
-
-labels = {i: d["label"] for i, d in prev_shown.items()} | {r["id"]: row_label(r) for r in queue.to_dict("records")}
-n = st.session_state.setdefault(FORM_N, 0)
-view_ids = list(view["id"])
-kept = [i for i in st.session_state.get(f"oncall_ids_{n}", []) if i not in set(view_ids)]
-with st.form(f"oncall_mark_{n}", border=True):
-    st.markdown("**Mark recovery**")
-    chosen = st.multiselect("Failures", view_ids + kept, format_func=lambda i: labels.get(i, short_id(i)),
-                            key=f"oncall_ids_{n}", placeholder="Choose failures by id, severity, code",
-                            select_all=False)  # bulk is the explicit checkbox below, never a stray first option
-    all_shown = st.checkbox(f"All {len(view_ids)} failures in the table", key=f"oncall_all_{n}")
-    c1, c2 = st.columns([1, 2])
-    result = c1.radio("Recovery", ["succeeded", "failed"], horizontal=True, key=f"oncall_result_{n}")
-    recovered_by = c2.text_input("Recovered by", value=principal.name, max_chars=128, key=f"oncall_by_{n}")
-    notes = st.text_area("Notes", max_chars=2000, key=f"oncall_notes_{n}", placeholder="What was done")
-    submitted = st.form_submit_button("Mark recovery", type="primary", icon=":material/task_alt:")
-
-if submitted:
-    actor = require("recover")  # re-checked on the server right before the write
-    ids = prev_view if all_shown else chosen
-    missing = [i for i in ids if i not in prev_shown]
-    if missing:
-        st.error(f"{len(missing)} selected failures were not on the screen any more; reload and choose again.")
-        st.stop()
-    items = [(i, int(prev_shown[i]["version"])) for i in ids]
-    done = mark(actor, items=items, succeeded=result == "succeeded", recovered_by=recovered_by, notes=notes)
-    st.session_state[OUTCOME] = done
-    if done.ok:
-        st.session_state[FORM_N] = n + 1  # a fresh, empty form for the next mark
+def _done(outcome) -> None:  # type: ignore[no-untyped-def]
+    st.session_state[G_OUTCOME] = outcome
+    st.toast(outcome.message, icon=":material/check_circle:" if outcome.ok else ":material/sync_problem:")
+    if outcome.ok:
+        st.session_state[G_TABLE] = st.session_state.get(G_TABLE, 0) + 1  # a fresh table: the selection is cleared
+    st.session_state.pop(G_PENDING, None)
     st.rerun()
 
-st.session_state[SHOWN] = {r["id"]: {"version": int(r["version"]), "label": row_label(r)}
-                           for r in queue.to_dict("records")}
-st.session_state[VIEW] = view_ids
+
+def _actions(picked: list[tuple[str, int, str, str, str]]) -> None:
+    n = len(picked)
+    label = f"{n} group{'s' if n != 1 else ''}" if n else "selected groups"
+    st.caption(f"{n} selected: {', '.join(lit(t, limit=40) for *_, t, _, _ in picked[:3])}"
+               + (" …" if n > 3 else "") if n else "Tick rows in the table to act on them.")
+    b = st.columns([1.1, 1, 1, 1, 1, 2.4])
+    actor = principal
+    if b[0].button("Assign to me", icon=":material/person_add:", disabled=not n, width="stretch"):
+        _act_or_confirm("assign", picked, Triage(assignee=actor.name), "assigned")
+    if b[1].button("Resolve", icon=":material/task_alt:", disabled=not n, width="stretch", type="primary"):
+        st.session_state[G_PENDING] = {"action": "resolve", "items": picked}
+    if b[2].button("Ignore", icon=":material/notifications_off:", disabled=not n, width="stretch"):
+        st.session_state[G_PENDING] = {"action": "ignore", "items": picked}
+    if b[3].button("Reopen", icon=":material/replay:", disabled=not n, width="stretch"):
+        _act_or_confirm("reopen", picked, Triage(state="unresolved"), "reopened")
+    if b[4].button("Unassign", icon=":material/person_remove:", disabled=not n, width="stretch"):
+        _act_or_confirm("unassign", picked, Triage(assignee=None), "unassigned")
+    pending = st.session_state.get(G_PENDING)
+    if pending:
+        _confirm(pending, label)
+
+
+def _act_or_confirm(action: str, picked: list, change: Triage, verb: str) -> None:
+    """One group: act at once. Several: ask first, with their count."""
+    if len(picked) == 1:
+        _done(triage(require("recover"), items=[(gid, version) for gid, version, *_ in picked], change=change,
+                     verb=verb))
+    st.session_state[G_PENDING] = {"action": action, "items": picked}
+
+
+def _confirm(pending: dict, label: str) -> None:
+    picked = pending["items"]
+    items = [(gid, version) for gid, version, *_ in picked]
+    n = len(items)
+    action = pending["action"]
+    with st.container(border=True):
+        change: Triage
+        if action == "resolve":
+            open_failures = load_open_failures(tuple((t, s) for *_, t, s in picked))
+            st.markdown(f"**Resolve {n} group{'s' if n != 1 else ''}?** A new failure in a resolved group reopens "
+                        "it as regressed.")
+            recover = st.checkbox(f"Also mark their {open_failures:,} open failure{'s' if open_failures != 1 else ''}"
+                                  " recovered", value=False, disabled=open_failures == 0, key="oncall_g_recover")
+            change, verb = Triage(state="resolved", recover_failures=recover), "resolved"
+        elif action == "ignore":
+            st.markdown(f"**Ignore {n} group{'s' if n != 1 else ''}** — they leave the queue until:")
+            how = st.radio("Until", ["day", "week", "count", "forever"], horizontal=True, key="oncall_g_ignore",
+                           format_func={"day": "a day passes", "week": "a week passes",
+                                        "count": "100 more failures", "forever": "someone reopens them"}.get)
+            change, verb = ignore_triage(how or "forever", failures=100), "ignored"
+        else:
+            words = {"assign": ("Assign", "to you", Triage(assignee=principal.name), "assigned"),
+                     "reopen": ("Reopen", "", Triage(state="unresolved"), "reopened"),
+                     "unassign": ("Unassign", "", Triage(assignee=None), "unassigned")}[action]
+            st.markdown(f"**{words[0]} {n} group{'s' if n != 1 else ''} {words[1]}?**")
+            change, verb = words[2], words[3]
+        c1, c2, _ = st.columns([1.4, 1, 3])
+        if c1.button(f"Confirm: {action} {label}", type="primary",
+                     icon=":material/check:", key="oncall_g_confirm"):
+            _done(triage(require("recover"), items=items, change=change, verb=verb))
+        if c2.button("Cancel", key="oncall_g_cancel"):
+            st.session_state.pop(G_PENDING, None)
+            st.rerun()
+
+
+def _failures_view() -> None:
+    prev_shown: dict[str, dict] = st.session_state.get(SHOWN, {})
+    prev_view: list[str] = st.session_state.get(VIEW, [])
+    outcome = st.session_state.pop(OUTCOME, None)
+    if outcome is not None:
+        (st.success if outcome.ok else st.error)(outcome.message, icon=":material/check_circle:" if outcome.ok
+                                                 else ":material/sync_problem:")
+    with guarded():
+        summary = load_queue_summary(tenant)
+        queue = load_failure_queue(tenant, QUEUE_LIMIT)
+    total = int(summary["failures"].sum()) if not summary.empty else 0
+    severe = int(summary.loc[summary["severity_rank"] <= 1, "failures"].sum()) if not summary.empty else 0
+    tiles = st.columns(3)
+    tiles[0].metric("Unrecovered", fmt_int(total))
+    tiles[1].metric("Critical or high", fmt_int(severe))
+    tiles[2].metric("Recovery attempted, failed", fmt_int(summary["failed_attempts"].sum() if total else 0))
+    if queue.empty:
+        st.session_state[SHOWN], st.session_state[VIEW] = {}, []
+        empty_state("Nothing to recover: every failure in scope has a successful recovery.")
+        return
+    f1, f2 = st.columns(2)
+    severities = f1.multiselect("Severity", sorted(queue["severity"].fillna("unknown").unique()), key="oncall_sev")
+    codes = f2.multiselect("Error code", sorted(queue["error_code"].unique()), key="oncall_codes")
+    view_df = queue
+    if severities:
+        view_df = view_df[view_df["severity"].fillna("unknown").isin(severities)]
+    if codes:
+        view_df = view_df[view_df["error_code"].isin(codes)]
+    if total > len(queue):
+        st.caption(f"Showing the {len(queue):,} most severe of {total:,} unrecovered failures.")
+    table = view_df.assign(link="failure?id=" + view_df["id"]).fillna(
+        {"recovered_by": "—", "category": "—", "recovery_mode": "—", "recovery_suggestion": "—"})
+    columns = ["link", "severity", "error_code", "category", "created_at", "state", "recovered_by", "error_message",
+               "recovery_mode", "recovery_suggestion"]
+    if tenant is None:
+        columns.insert(1, "tenant_id")
+    st.dataframe(
+        table[columns], hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
+        column_config={
+            "link": st.column_config.LinkColumn("Failure", display_text=r"failure\?id=([0-9a-f]{8}).*",
+                                                width="small"),
+            "tenant_id": "Tenant", "severity": "Severity", "error_code": "Code", "category": "Category",
+            "created_at": st.column_config.DatetimeColumn("Occurred (UTC)", format="YYYY-MM-DD HH:mm"),
+            "state": "State", "recovered_by": "Last attempt by",
+            "error_message": st.column_config.TextColumn("Message", width="large"),
+            "recovery_mode": "Recovery mode", "recovery_suggestion": "Suggestion",
+        },
+    )
+    labels = {i: d["label"] for i, d in prev_shown.items()} | {r["id"]: row_label(r) for r in queue.to_dict("records")}
+    n = st.session_state.setdefault(FORM_N, 0)
+    view_ids = list(view_df["id"])
+    kept = [i for i in st.session_state.get(f"oncall_ids_{n}", []) if i not in set(view_ids)]
+    with st.form(f"oncall_mark_{n}", border=True):
+        st.markdown("**Mark recovery**")
+        chosen = st.multiselect("Failures", view_ids + kept, format_func=lambda i: labels.get(i, short_id(i)),
+                                key=f"oncall_ids_{n}", placeholder="Choose failures by id, severity, code",
+                                select_all=False)  # bulk is the explicit checkbox below, never a stray first option
+        all_shown = st.checkbox(f"All {len(view_ids)} failures in the table", key=f"oncall_all_{n}")
+        c1, c2 = st.columns([1, 2])
+        result = c1.radio("Recovery", ["succeeded", "failed"], horizontal=True, key=f"oncall_result_{n}")
+        recovered_by = c2.text_input("Recovered by", value=principal.name, max_chars=128, key=f"oncall_by_{n}")
+        notes = st.text_area("Notes", max_chars=2000, key=f"oncall_notes_{n}", placeholder="What was done")
+        submitted = st.form_submit_button("Mark recovery", type="primary", icon=":material/task_alt:")
+    if submitted:
+        actor = require("recover")  # re-checked on the server right before the write
+        ids = prev_view if all_shown else chosen
+        missing = [i for i in ids if i not in prev_shown]
+        if missing:
+            st.error(f"{len(missing)} selected failures were not on the screen any more; reload and choose again.")
+            st.stop()
+        items = [(i, int(prev_shown[i]["version"])) for i in ids]
+        done = mark(actor, items=items, succeeded=result == "succeeded", recovered_by=recovered_by, notes=notes)
+        st.session_state[OUTCOME] = done
+        if done.ok:
+            st.session_state[FORM_N] = n + 1  # a fresh, empty form for the next mark
+        st.rerun()
+    st.session_state[SHOWN] = {r["id"]: {"version": int(r["version"]), "label": row_label(r)}
+                               for r in queue.to_dict("records")}
+    st.session_state[VIEW] = view_ids
+
+
+if view == "groups":
+    _groups_view()
+else:
+    _failures_view()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts
+from dashboard.links import open_explore_on_click
 from dashboard.overview import (
     HIT_RATE_ALERT,
     RECOVERY_ALERT,
@@ -16,7 +17,7 @@ from dashboard.overview import (
 from dashboard.prometheus import load_prometheus_panels
 from dashboard.session import require
 from dashboard.text import lit
-from dashboard.ui import empty_state, fmt_int, fmt_pct, guarded, page_header
+from dashboard.ui import count_delta, empty_state, fmt_int, fmt_pct, guarded, page_header, points_delta
 from dashboard.widgets import tenant_picker, time_range, url_warnings
 
 principal = require("read")
@@ -42,31 +43,21 @@ if now["failures"] == 0:
     st.stop()
 
 
-def _pp(cur: float, old: float) -> str | None:
-    """Delta in percentage points, or None when either side has no data."""
-    if cur != cur or old != old:
-        return None
-    return f"{(cur - old) * 100:+.1f} pp"
-
-
-def _count_delta(cur: int, old: int) -> str | None:
-    return None if old == 0 else f"{(cur - old) / old:+.1%}"
-
-
 cols = st.columns(5)
-cols[0].metric("Failures", fmt_int(now["failures"]), _count_delta(now["failures"], prev["failures"]),
+cols[0].metric("Failures", fmt_int(now["failures"]), count_delta(now["failures"], prev["failures"]),
                delta_color="inverse", border=True, help="Failures recorded in the range; delta vs the previous period.")
-cols[1].metric("Hit rate", fmt_pct(now["hit_rate"]), _pp(now["hit_rate"], prev["hit_rate"]), border=True,
+cols[1].metric("Hit rate", fmt_pct(now["hit_rate"]), points_delta(now["hit_rate"], prev["hit_rate"]), border=True,
                help="Matched / all failures. Alert below 70%.")
-cols[2].metric("Unmatched", fmt_int(now["unmatched"]), _count_delta(now["unmatched"], prev["unmatched"]),
+cols[2].metric("Unmatched", fmt_int(now["unmatched"]), count_delta(now["unmatched"], prev["unmatched"]),
                delta_color="inverse", border=True, help="Failures with no catalog entry (candidate patterns).")
 cols[3].metric("Recovery success", fmt_pct(now["recovery_success_rate"]),
-               _pp(now["recovery_success_rate"], prev["recovery_success_rate"]), border=True,
+               points_delta(now["recovery_success_rate"], prev["recovery_success_rate"]), border=True,
                help="Successful / attempted recoveries. Alert below 50%.")
 cols[4].metric("Recovery attempts", fmt_int(now["recovery_attempts"]),
-               _count_delta(now["recovery_attempts"], prev["recovery_attempts"]), delta_color="off", border=True)
+               count_delta(now["recovery_attempts"], prev["recovery_attempts"]), delta_color="off", border=True)
 st.caption(f"{rng.label} ({rng.start:%Y-%m-%d %H:%M} – {rng.end:%Y-%m-%d %H:%M} UTC), "
-           f"compared with the {rng.previous.label}.")
+           + (f"compared with the {rng.previous.label}." if prev["failures"] else
+              f"with nothing to compare: the {rng.previous.label} has no data."))
 
 BADGE = {"ok": ("green", ":material/check_circle:", "OK"), "firing": ("red", ":material/error:", "FIRING"),
          "pending": ("orange", ":material/schedule:", "PENDING"), "unknown": ("gray", ":material/help:", "unknown"),
@@ -127,9 +118,13 @@ g3, g4 = st.columns(2)
 g3.plotly_chart(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
                                        title=f"Unmatched failures per {grain}"), width="stretch")
 top_colors = [charts.PRIMARY if m else charts.ALERT for m in data.top_codes["matched"]]
-g4.plotly_chart(charts.build_bar_chart(data.top_codes, x="error_code", y="failures", horizontal=True,
-                                       color=top_colors, title="Top error codes (red: not in the catalog)",
-                                       height=300), width="stretch")
+top = g4.plotly_chart(charts.build_bar_chart(data.top_codes, x="error_code", y="failures", horizontal=True,
+                                             color=top_colors, title="Top error codes (red: not in the catalog)",
+                                             height=300), width="stretch", key="overview_top_codes",
+                      on_select="rerun", selection_mode="points")
+g4.caption("Click a bar to list that code's failures in Explore.")
+# The horizontal chart draws the largest code on top, so its points come in reverse order.
+open_explore_on_click(top, list(data.top_codes["error_code"])[::-1], filter_name="code", tenant=tenant)
 modes = data.modes[data.modes["recovery_attempts"] > 0]
 if modes.empty:
     st.caption("No recovery attempts in this range.")

@@ -5,16 +5,19 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.links import explore_link, open_explore_on_click
 from dashboard.session import require
 from dashboard.trend_charts import build_category_volume, build_rates_trend, build_top_movers
 from dashboard.trends import (
+    MIN_MOVER_VOLUME,
     load_category_volume,
     load_new_codes,
     load_period_totals,
     load_rate_trend,
     load_top_movers,
+    partial_periods,
 )
-from dashboard.ui import empty_state, fmt_int, fmt_pct, guarded, page_header
+from dashboard.ui import count_delta, empty_state, fmt_int, fmt_pct, guarded, page_header, points_delta
 from dashboard.widgets import seed_state, set_url, tenant_picker, time_range, url_value, url_warnings
 
 
@@ -45,46 +48,58 @@ with guarded():
     new_codes = load_new_codes(tenant, window.start, window.end)
 
 
-def _delta_pct(cur: float, old: float) -> str | None:
-    if cur != cur or old != old:
-        return None
-    return f"{(cur - old) * 100:+.1f} pts"
-
-
 tiles = st.columns(4)
-tiles[0].metric("Failures", fmt_int(now_t["failures"]),
-                delta=f"{int(now_t['failures'] - prev_t['failures']):+,}", delta_color="inverse",
-                help=f"Against the {prev.label}")
-tiles[1].metric("Hit rate", fmt_pct(now_t["hit_rate"]), delta=_delta_pct(now_t["hit_rate"], prev_t["hit_rate"]))
+tiles[0].metric("Failures", fmt_int(now_t["failures"]), delta=count_delta(now_t["failures"], prev_t["failures"]),
+                delta_color="inverse", help=f"Against the {prev.label}")
+tiles[1].metric("Hit rate", fmt_pct(now_t["hit_rate"]), delta=points_delta(now_t["hit_rate"], prev_t["hit_rate"]))
 tiles[2].metric("Recovery success", fmt_pct(now_t["recovery_success_rate"]),
-                delta=_delta_pct(now_t["recovery_success_rate"], prev_t["recovery_success_rate"]))
+                delta=points_delta(now_t["recovery_success_rate"], prev_t["recovery_success_rate"]))
 tiles[3].metric("New codes", fmt_int(len(new_codes)), help="Error codes first seen in this period")
 
 if now_t["failures"] == 0:
     empty_state(f"No failures recorded in {window.label.lower()}.", "Pick a longer time range or another tenant.")
     st.stop()
+if not prev_t["failures"]:
+    st.info(f"The {prev.label} has no data, so nothing is compared: deltas and movers need a previous period.",
+            icon=":material/info:")
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(build_rates_trend(rates, title="Hit rate and recovery success"), width="stretch",
-                    key="trends_rates")
+    st.plotly_chart(build_rates_trend(rates, title="Hit rate and recovery success", grain=grain,
+                                      partial=partial_periods(rates["period"], window.start, window.end, grain)),
+                    width="stretch", key="trends_rates")
 with right:
-    st.plotly_chart(build_category_volume(volume, title="Failures by category"), width="stretch",
-                    key="trends_volume")
+    cut = [p for p, partial in zip(volume["period"], partial_periods(volume["period"], window.start, window.end,
+                                                                      grain), strict=True) if partial]
+    st.plotly_chart(build_category_volume(volume, title="Failures by category", grain=grain, partial_periods=cut),
+                    width="stretch", key="trends_volume")
+st.caption("Open markers and lighter bars are periods not complete yet, or cut by the range.")
 
 left, right = st.columns(2)
 with left:
     st.subheader("Top movers", anchor=False)
-    st.caption(f"Largest changes in failures per code against the {prev.label}.")
-    if movers.empty:
+    st.caption(f"Codes whose failures changed most against the {prev.label}, relative to what they were "
+               f"(codes with at least {MIN_MOVER_VOLUME} failures in one of the two periods).")
+    if not prev_t["failures"]:
+        empty_state(f"No movers: the {prev.label} has no data.")
+    elif movers.empty:
         empty_state("No code changed against the previous period.")
     else:
-        st.plotly_chart(build_top_movers(movers), width="stretch", key="trends_movers")
+        moved = st.plotly_chart(build_top_movers(movers), width="stretch", key="trends_movers",
+                                on_select="rerun", selection_mode="points")
+        st.caption("Click a bar to list that code's failures in Explore.")
+        open_explore_on_click(moved, list(movers["error_code"])[::-1], filter_name="code", tenant=tenant,
+                              range_key="trends_range")
         # A code absent in the previous period has no percentage change: say "new" instead of None.
-        shown = movers.assign(change_pct=movers["change_pct"].map(lambda v: "new" if pd.isna(v) else f"{v:+.0%}"))
-        st.dataframe(shown, hide_index=True, width="stretch", column_config={
-            "error_code": "Code", "current": "This period", "previous": "Previous", "change": "Change",
+        shown = movers.assign(change_pct=movers["change_pct"].map(lambda v: "new" if pd.isna(v) else f"{v:+.0%}"),
+                              link=[explore_link(code=c) for c in movers["error_code"]])
+        st.dataframe(shown, hide_index=True, width="stretch", column_order=["error_code", "previous", "current",
+                                                                            "change", "change_pct", "link"],
+                     column_config={
+            "error_code": "Code", "current": "This period", "previous": "Previous",
+            "change": st.column_config.NumberColumn("Change", format="%+d"),
             "change_pct": st.column_config.TextColumn("Change %"),
+            "link": st.column_config.LinkColumn("Failures", display_text="List", width="small"),
         })
 with right:
     st.subheader("Codes first seen in this period", anchor=False)

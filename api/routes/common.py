@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import HTTPException, status
 
 from api.schemas import ErrorOut
-from core.ids import FailureIdError, parse_failure_id
+from core.ids import FailureIdError, group_id, parse_failure_id
 from core.types import utcnow
 from core.vocabulary import recovery_state
 
@@ -59,9 +59,31 @@ def parse_id(failure_id: str) -> uuid.UUID:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="failure id must be a UUID") from exc
 
 
+def parse_group_id(value: str) -> uuid.UUID:
+    """A group id as a UUID; 400 when malformed."""
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="group id must be a UUID") from exc
+
+
 def failure_json(row: dict[str, Any]) -> dict[str, Any]:
     """A failure_matches row as the API shows it (id as text, plus recovery_status)."""
     out = dict(row)
     out["id"] = str(out["id"])
+    out["group_id"] = str(group_id(row["tenant_id"], row["signature"]))
     out["recovery_status"] = recovery_state(bool(row["recovery_attempted"]), row["recovery_succeeded"])
     return out
+
+
+def group_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A failure_groups row as the API shows it."""
+    return {
+        "id": str(row["id"]), "tenant_id": row["tenant_id"], "fingerprint": row["signature"],
+        "error_code": row["error_code"], "title": row["title"], "category": row["category"],
+        "severity": row["severity"], "state": row["state"], "assignee": row["assignee"], "notes": row["notes"],
+        "first_seen": row["first_seen"], "last_seen": row["last_seen"], "count": row["failures"],
+        "regressed": bool(row["regressed"]), "ignore_until": row["ignore_until"],
+        "ignore_until_count": row["ignore_until_failures"], "resolved_at": row["resolved_at"],
+        "updated_at": row["updated_at"], "updated_by": row["updated_by"], "version": row["version"],
+    }

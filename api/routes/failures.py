@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 from sqlalchemy.engine import Engine
 
 from api.deps import get_app_metrics, get_engine, require, tenant_scope
-from api.routes.common import MAX_SINCE_HOURS, errors, failure_json, parse_id, window
+from api.routes.common import MAX_SINCE_HOURS, errors, failure_json, parse_group_id, parse_id, window
 from api.schemas import (
     FailureDetailOut,
     FailureListOut,
@@ -24,6 +24,7 @@ from api.schemas import (
 from core.metrics import FailcatMetrics
 from core.security import Principal
 from core.settings import get_settings
+from core.types import utcnow
 from loaders.ingest.events import EventError, FailureEvent, validate_event
 from loaders.ingest.pipeline import IngestDisabled, IngestPipeline
 from queries.failures.filters import FailureFilter
@@ -35,6 +36,7 @@ from queries.failures.listing import (
     recovery_history_rows,
 )
 from queries.failures.recovery import FailureNotFound, RecoveryConflict, count_recovery_changes, mark_recovery
+from queries.groups.reads import get_group
 from queries.reports.stats import get_stats
 
 router = APIRouter(prefix="/api/v1", tags=["failures"])
@@ -90,7 +92,11 @@ def list_failures_route(
     ] = "all",
     skill_id: Str128 = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the message or code")] = None,
-    since_hours: SinceHours = 24,
+    group_id: Annotated[str | None, Query(max_length=64, description="A group's failures (all its lifetime unless "
+                                                                     "since or since_hours is given)")] = None,
+    since_hours: Annotated[float | None, Query(gt=0, le=MAX_SINCE_HOURS,
+                                               description="Window length before `until` (or now); 24 by default")]
+    = None,
     since: Since = None,
     until: Until = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -98,9 +104,20 @@ def list_failures_route(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="For old clients; prefer cursor")] = 0,
 ) -> dict[str, Any]:
     """Failures newest first, filtered, keyset-paged."""
-    start, end = window(since_hours, since, until, end_default_now=False)
+    scope = tenant_scope(principal, tenant_id)
+    signature = None
+    if group_id is not None:
+        gid = parse_group_id(group_id)
+        with engine.connect() as conn:
+            group = get_group(conn, group_id=gid, tenant_id=scope, now=utcnow())
+        if group is None:
+            raise HTTPException(http.HTTP_404_NOT_FOUND, detail=f"group {gid} not found")
+        scope, signature = group["tenant_id"], group["signature"]
+        if since is None and since_hours is None:
+            since = group["first_seen"]
+    start, end = window(since_hours or 24, since, until, end_default_now=False)
     filt = FailureFilter(
-        tenant_id=tenant_scope(principal, tenant_id), run_id=run_id, error_codes=_many(error_code),
+        tenant_id=scope, signature=signature, run_id=run_id, error_codes=_many(error_code),
         categories=_many(category), severities=_many(severity), recovery_modes=_many(recovery_mode),
         matched=matched, status=status, skill_id=skill_id, q=q or None, start=start, end=end,
     )

@@ -19,7 +19,9 @@ from core.types import utcnow
 from core.vocabulary import severity_rank
 from loaders.catalog.file import CODE_RE, CatalogEntry, CatalogError, validate_entry
 from loaders.catalog.matcher import UNKNOWN_CODE, Matcher, MatchResult
+from loaders.catalog.signature import normalise_message
 from queries.failures.listing import same_partition
+from queries.groups.store import apply_group_deltas, group_deltas, remove_from_groups
 from queries.rollups.failures import RollupKey, apply_rollup_deltas, rollup_key
 from queries.rollups.levels import Seen, add_seen
 from queries.rollups.seen import refresh_seen
@@ -185,6 +187,8 @@ def rematch_unmatched(
     deltas: dict[RollupKey, Counter] = {}
     moved_in: dict[RollupKey, Seen] = {}  # the rows' times and messages join their new keys
     left_unmatched: dict[SignatureKey, SignatureDelta] = {}  # re-matched rows leave the unmatched set
+    left_groups: list[dict[str, Any]] = []  # the rows as they were (their old group) ...
+    joined_groups: list[dict[str, Any]] = []  # ... and as they are now (their new one)
     while True:
         query = unmatched_batch_query(after=last, batch_size=batch_size)
         if conn.dialect.name == "postgresql":
@@ -214,6 +218,8 @@ def rematch_unmatched(
                 counter["recovery_successes"] += sign * int(bool(r["recovery_succeeded"]))
             result.by_tenant[r["tenant_id"]] = result.by_tenant.get(r["tenant_id"], 0) + 1
             add_signature_delta(left_unmatched, r, -1)
+            left_groups.append(dict(r))
+            joined_groups.append({**r, **values})
         if params:
             conn.execute(update, params)
             result.rematched += len(params)
@@ -223,6 +229,10 @@ def rematch_unmatched(
     # The keys the rows left may have had their first, last or latest failure among them.
     refresh_seen(conn, [key for key, counts in deltas.items() if counts["failures"] < 0])
     remove_from_signature_rollups(conn, left_unmatched)
+    # A re-matched failure changes code, so signature and group: it leaves one group and joins another (a move,
+    # not a new failure: no group reopens for it).
+    remove_from_groups(conn, group_deltas(left_groups))
+    apply_group_deltas(conn, group_deltas(joined_groups), now=utcnow(), title_of=normalise_message, reopen=False)
 
 
 def suggest_code(template: str, category: str | None = None, *, words: int = 3) -> str:

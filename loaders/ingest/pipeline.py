@@ -22,10 +22,12 @@ from core.settings import get_settings
 from core.types import utcnow
 from core.vocabulary import UNKNOWN_SEVERITY_RANK, severity_rank
 from loaders.catalog.matcher import Matcher, load_matcher
+from loaders.catalog.signature import normalise_message
 from loaders.ingest.events import EventError, FailureEvent, reject_reason, validate_event
 from loaders.ingest.spool import Spool
 from loaders.ingest.writers import row_writer
 from queries.flags import CATALOG_FLAG, is_enabled
+from queries.groups.store import GroupChange, GroupDelta, GroupKey, apply_group_deltas, group_deltas
 from queries.rollups.failures import RollupBatch, apply_rollup_batch, prepare_rollups
 from queries.rollups.signatures import SignatureDelta, SignatureKey, apply_signature_deltas, signature_deltas
 
@@ -50,6 +52,7 @@ class IngestReport:
     replayed: int = 0
     dropped: int = 0
     refused: int = 0  # spooled events whose token was revoked before they were spooled
+    regressed: int = 0  # resolved groups these failures reopened
     errors: list[EventError] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
 
@@ -61,7 +64,7 @@ class IngestReport:
     def merge(self, other: IngestReport) -> None:
         """Add another report's counts to this one."""
         for name in ("received", "inserted", "duplicates", "matched", "unmatched", "spooled", "replayed", "dropped",
-                     "refused"):
+                     "refused", "regressed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.ids.extend(other.ids)
@@ -119,6 +122,7 @@ class Prepared:
     rows: list[dict[str, Any]] | None
     rollups: RollupBatch | None = None
     signatures: dict[SignatureKey, SignatureDelta] | None = None
+    groups: dict[GroupKey, GroupDelta] | None = None
     store: Any = None  # what the row writer prepared (loaders.ingest.writers)
 
 
@@ -243,7 +247,7 @@ class IngestPipeline:
             return Prepared(started, None)
         rows = [build_row(e, matcher, now) for e in events]
         return Prepared(started, rows, prepare_rollups(rows, dialect=self.engine.dialect.name),
-                        signature_deltas(rows), self.writer.prepare(rows))
+                        signature_deltas(rows), group_deltas(rows), self.writer.prepare(rows))
 
     def _write(self, events: list[FailureEvent], prepared: Prepared, token_id: int | None = None) -> IngestReport:
         """Insert a matched batch; spool it if the database fails."""
@@ -263,7 +267,8 @@ class IngestPipeline:
 
     def _insert(self, rows: list[dict[str, Any]], *, check_ids: set[Any] | None,
                 prepared: Prepared | None = None) -> IngestReport:
-        """Store the rows whose ids are new, with their rollups, in one transaction; count what happened."""
+        """Store the rows whose ids are new, with their rollups and groups, in one transaction; count what happened."""
+        changes: list[GroupChange] = []
 
         def record(conn: Connection, fresh: list[dict[str, Any]]) -> None:
             every = prepared is not None and len(fresh) == len(rows)
@@ -271,10 +276,17 @@ class IngestPipeline:
             apply_rollup_batch(conn, rollups or prepare_rollups(fresh, dialect=conn.dialect.name))
             signatures = prepared.signatures if every and prepared is not None else None
             apply_signature_deltas(conn, signatures if signatures is not None else signature_deltas(fresh))
+            groups = prepared.groups if every and prepared is not None else None
+            changes[:] = apply_group_deltas(conn, groups if groups is not None else group_deltas(fresh),
+                                            now=utcnow(), title_of=normalise_message)
 
         fresh = self.writer.write(rows, check_ids=check_ids, prepared=prepared.store if prepared else None,
                                   record=record)
         report = IngestReport(inserted=len(fresh), duplicates=len(rows) - len(fresh), ids=[str(r["id"]) for r in rows])
+        regressed = sum(c.action == "regressed" for c in changes)
+        if regressed:
+            self.metrics.group_regressions.inc(regressed)
+        report.regressed += regressed
         # One counter increment per (code, category, outcome) in the batch, not one per row.
         outcomes = Counter((r["error_code"], r["category"], r["catalog_entry_id"] is not None) for r in fresh)
         for (code, category, matched), n in outcomes.items():

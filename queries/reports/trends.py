@@ -127,9 +127,14 @@ def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start - (end - start), start
 
 
-def get_top_movers(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime, limit: int = 10
-                   ) -> pd.DataFrame:
-    """Error codes with the largest absolute change against the previous period of equal length.
+MIN_MOVER_VOLUME = 5  # a code needs this many failures in one of the two periods to be a mover
+
+
+def get_top_movers(conn: Connection, *, tenant_id: str | None, start: datetime, end: datetime, limit: int = 10,
+                   min_volume: int = MIN_MOVER_VOLUME) -> pd.DataFrame:
+    """Error codes whose failures changed most against the previous period of equal length, relative to what
+    they were (a code absent before ranks first), among codes with at least `min_volume` failures in one of the
+    two periods; ties by the absolute change.
 
     Columns: error_code, current, previous, change (int), change_pct (float, NaN when previous is 0).
     """
@@ -141,8 +146,10 @@ def get_top_movers(conn: Connection, *, tenant_id: str | None, start: datetime, 
     df = df.reset_index()
     df["change"] = (df["current"] - df["previous"]).astype("int64")
     df["change_pct"] = _rate(df["change"].astype("float64"), df["previous"].astype("float64"))
-    df = df[df["change"] != 0]
-    df = df.assign(_abs=df["change"].abs()).sort_values(["_abs", "error_code"], ascending=[False, True])
+    df = df[(df["change"] != 0) & (df[["current", "previous"]].max(axis=1) >= min_volume)]
+    relative = (df["change"] / df["previous"].where(df["previous"] > 0)).abs().fillna(float("inf"))
+    df = df.assign(_rel=relative, _abs=df["change"].abs()).sort_values(
+        ["_rel", "_abs", "error_code"], ascending=[False, False, True])
     cols = ["error_code", "current", "previous", "change", "change_pct"]
     return df.head(max(0, int(limit)))[cols].reset_index(drop=True)
 

@@ -5,7 +5,8 @@ Two families of levels are kept in step with failure_matches, in the same transa
   every change is expressed in), and coarser levels derived from it: per day, per tenant and hour without code
   dimensions, per hour and day over all tenants, and all-time totals per tenant;
 - SIGNATURES: unmatched failures per tenant, UTC day, signature and code (the base), and per week (Catalog
-  candidates).
+  candidates);
+- GROUPS: failures per tenant, UTC day and signature (the groups' sparklines and retention).
 
 queries.rollups.upserts generates the PostgreSQL and SQLite writes from these declarations and
 queries.rollups.reads the reads; nothing else names a level's columns.
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import Table
 
 from core.schema import (
+    failure_group_daily,
     failure_rollups,
     failure_rollups_all,
     failure_rollups_daily,
@@ -120,6 +122,11 @@ SIGNATURES_DAILY = Level(unmatched_signature_daily, True, "day", ("signature", "
 SIGNATURES_WEEKLY = Level(unmatched_signature_weekly, True, "week", ("signature", "error_code"),
                           _SIGNATURE_MEASURES)
 SIGNATURES = Family(SIGNATURES_DAILY, (SIGNATURES_WEEKLY,))
+# Failures per group (tenant and signature) and UTC day: sparklines, and what retention rebuilds groups from.
+GROUPS_DAILY = Level(failure_group_daily, True, "day", ("signature",),
+                     (Measure("failures", "sum", "failures"), Measure("first_seen", "min", "first_seen"),
+                      Measure("last_seen", "max", "last_seen")))
+GROUPS = Family(GROUPS_DAILY, ())
 
 
 def level_for(*, per_tenant: bool, grain: str) -> Level:
@@ -173,4 +180,4 @@ def seen_by_level(family: Family, base_seen: Mapping[tuple[Any, ...], Seen]) -> 
 def levels_named(names: Iterable[str]) -> list[Level]:
     """The levels of both families with these table names."""
     wanted = set(names)
-    return [lv for family in (FAILURES, SIGNATURES) for lv in family.levels if lv.name in wanted]
+    return [lv for family in (FAILURES, SIGNATURES, GROUPS) for lv in family.levels if lv.name in wanted]

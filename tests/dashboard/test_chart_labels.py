@@ -20,7 +20,8 @@ def test_every_builder_escapes_its_category_labels():
     assert list(build_bar_chart(df, x="error_code", y="failures").data[0].x) == [SHOWN]
     assert list(build_stacked_bar(df, x="error_code", ys=["ok", "bad"], horizontal=True).data[0].y) == [SHOWN]
     assert list(build_stacked_bar(df, x="error_code", ys=["ok", "bad"]).data[1].x) == [SHOWN]
-    movers = pd.DataFrame({"error_code": [MARKUP], "current": [5], "previous": [1], "change": [4]})
+    movers = pd.DataFrame({"error_code": [MARKUP], "current": [5], "previous": [1], "change": [4],
+                           "change_pct": [4.0]})
     assert list(build_top_movers(movers).data[0].y) == [SHOWN]
     volume = pd.DataFrame({"period": pd.to_datetime(["2026-11-01"], utc=True), "category": [MARKUP],
                            "failures": [2]})

@@ -82,10 +82,9 @@ def test_explore_filtered_by_code_in_url(live_app, page):
 
 
 def test_mark_recovered_on_call_then_detail_history(live_app, page):
-    sign_in(page, live_app.url, "oncall", "oncall")
+    sign_in(page, live_app.url, "oncall", "oncall?view=failures")
     page.get_by_text("Mark recovery").first.wait_for()
     wait_idle(page)
-    screenshot(page, "on-call")
     form = page.locator('[data-testid="stForm"]')
     form.locator('[data-testid="stMultiSelect"] input').first.click()
     page.keyboard.press("ArrowDown")  # opens the list when the click only focused the box

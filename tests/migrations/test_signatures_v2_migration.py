@@ -25,7 +25,7 @@ from loaders.migrate import alembic_config, upgrade_schema
 from tests.support.databases import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
-MIGRATION = ROOT / "migrations" / "versions" / "0011_match_reason_signatures_v2.py"
+MIGRATION = ROOT / "migrations" / "versions" / "0011_reasons_signatures_groups.py"
 CORPUS = ROOT / "tests" / "error_corpus" / "corpus.jsonl"
 
 

@@ -22,6 +22,7 @@ from tests.support.ops_seed import (
 )
 
 PAGE = "pages/oncall.py"
+FAILURES = {"view": "failures"}  # the failure-by-failure view (groups come first)
 
 
 def _unrecovered(engine, tenant=None):
@@ -45,7 +46,7 @@ def _form(at):
 def test_queue_and_tiles_equal_the_database(engine):
     seed(engine)
     want = _unrecovered(engine)
-    at = app_for(PAGE, signed_in(engine, "olga", "oncall")).run()
+    at = app_for(PAGE, signed_in(engine, "olga", "oncall"), FAILURES).run()
     assert not at.exception, at.exception
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Unrecovered"] == fmt_int(len(want))
@@ -57,7 +58,7 @@ def test_queue_and_tiles_equal_the_database(engine):
 
 def test_mark_many_by_id_in_one_transaction(engine):
     seed(engine)
-    at = app_for(PAGE, signed_in(engine, "olga", "oncall", "t1")).run()
+    at = app_for(PAGE, signed_in(engine, "olga", "oncall", "t1"), FAILURES).run()
     n, box = _form(at)
     t1 = _unrecovered(engine, "t1")
     chosen = sorted(t1)[:3]
@@ -81,8 +82,8 @@ def test_mark_many_by_id_in_one_transaction(engine):
 
 def test_bulk_mark_is_all_or_nothing_and_second_marker_is_told(engine):
     seed(engine)
-    first = app_for(PAGE, signed_in(engine, "olga", "oncall")).run()
-    second = app_for(PAGE, signed_in(engine, "paul", "oncall")).run()
+    first = app_for(PAGE, signed_in(engine, "olga", "oncall"), FAILURES).run()
+    second = app_for(PAGE, signed_in(engine, "paul", "oncall"), FAILURES).run()
     ids = sorted(_unrecovered(engine, "t2"))[:2]
     n1, box1 = _form(first)
     box1.set_value(ids[:1])
@@ -104,7 +105,7 @@ def test_bulk_mark_is_all_or_nothing_and_second_marker_is_told(engine):
 
 def test_mark_all_shown_after_narrowing(engine):
     seed(engine)
-    at = app_for(PAGE, signed_in(engine, "olga", "admin")).run()
+    at = app_for(PAGE, signed_in(engine, "olga", "admin"), FAILURES).run()
     at.multiselect(key="oncall_codes").set_value(["NET_TIMEOUT"]).run()
     n, _ = _form(at)
     shown = set(at.dataframe[0].value["link"].str.removeprefix("failure?id="))
@@ -127,7 +128,7 @@ def test_mark_all_shown_after_narrowing(engine):
 def test_viewer_gets_no_write_controls(engine):
     seed(engine)
     viewer = signed_in(engine, "vic", "viewer")
-    at = app_for(PAGE, viewer).run()
+    at = app_for(PAGE, viewer, FAILURES).run()
     assert not at.exception
     # The app's navigation does not offer On-call to a viewer: the link lands elsewhere, without controls.
     assert "On-call" not in [t.value for t in at.title]
@@ -149,7 +150,7 @@ def test_viewer_gets_no_write_controls(engine):
 
 def test_tenant_scoped_sees_only_its_tenant(engine):
     seed(engine)
-    at = app_for(PAGE, signed_in(engine, "tina", "oncall", "t1"), {"tenant": "t2"}).run()
+    at = app_for(PAGE, signed_in(engine, "tina", "oncall", "t1"), {"tenant": "t2", **FAILURES}).run()
     assert not at.exception
     want = _unrecovered(engine, "t1")
     assert {m.label: m.value for m in at.metric}["Unrecovered"] == fmt_int(len(want))
@@ -161,10 +162,10 @@ def test_tenant_scoped_sees_only_its_tenant(engine):
 def test_scoped_user_cannot_mark_another_tenants_failure(engine):
     seed(engine)
     other = sorted(_unrecovered(engine, "t2"))[0]
-    at = app_for(PAGE, signed_in(engine, "tina", "oncall", "t1")).run()
+    at = app_for(PAGE, signed_in(engine, "tina", "oncall", "t1"), FAILURES).run()
     # A forged snapshot (as if the id had been shown) still cannot reach outside the tenant.
     at.session_state["oncall_shown"] = {other: {"version": 1, "label": "x"}}
-    at.session_state["oncall_view"] = [other]
+    at.session_state["oncall_failures_shown"] = [other]
     n, _ = _form(at)
     at.checkbox(key=f"oncall_all_{n}").check()
     at.button(key=f"FormSubmitter:oncall_mark_{n}-Mark recovery").click().run()
@@ -174,14 +175,14 @@ def test_scoped_user_cannot_mark_another_tenants_failure(engine):
 
 
 def test_empty_queue_and_database_down(engine, monkeypatch):
-    at = app_for(PAGE, signed_in(engine, "olga", "oncall")).run()
+    at = app_for(PAGE, signed_in(engine, "olga", "oncall"), FAILURES).run()
     assert not at.exception
     assert any("Nothing to recover" in i.value for i in at.info)
     seed(engine)
     with engine.begin() as conn:
         items = [(i, None) for i in conn.execute(select(fm.c.id).where(fm.c.recovery_succeeded.is_not(True))).scalars()]
         mark_recoveries(conn, items=items, succeeded=True, recovered_by="x")
-    at = app_for(PAGE, signed_in(engine, "olga2", "oncall")).run()
+    at = app_for(PAGE, signed_in(engine, "olga2", "oncall"), FAILURES).run()
     assert not at.exception and any("Nothing to recover" in i.value for i in at.info)
 
     def down(*_a, **_k):
@@ -189,7 +190,7 @@ def test_empty_queue_and_database_down(engine, monkeypatch):
 
     monkeypatch.setattr("dashboard.oncall.get_unrecovered_summary", down)
     st.cache_data.clear()
-    at = app_for(PAGE, signed_in(engine, "olga3", "oncall")).run()
+    at = app_for(PAGE, signed_in(engine, "olga3", "oncall"), FAILURES).run()
     assert not at.exception
     assert any("database is not reachable" in e.value for e in at.error)
     assert not page_buttons(at)

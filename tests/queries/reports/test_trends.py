@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from core.schema import failure_matches as fm
+from core.types import utcnow
 from queries.reports.trends import (
+    MIN_MOVER_VOLUME,
     get_category_volume,
     get_new_codes,
     get_period_totals,
@@ -78,11 +80,29 @@ def test_top_movers_against_previous_period(engine):
         prev = Counter(r["error_code"] for r in _rows(conn, "t1", ps, pe))
     got = {r.error_code: (r.current, r.previous, r.change) for r in movers.itertuples()}
     for code in set(cur) | set(prev):
-        if cur[code] != prev[code]:
+        if cur[code] != prev[code] and max(cur[code], prev[code]) >= MIN_MOVER_VOLUME:
             assert got[code] == (cur[code], prev[code], cur[code] - prev[code])
-    changes = [abs(c) for c in movers["change"]]
-    assert changes == sorted(changes, reverse=True)
+    assert all(max(c, p) >= MIN_MOVER_VOLUME for c, p, _ in got.values())
+    # Ranked by the change relative to what it was (a code absent before first), not by its size.
+    relative = [abs(c / p) if p else float("inf") for _, p, c in (got[code] for code in movers["error_code"])]
+    assert relative == sorted(relative, reverse=True)
     assert SECRET_CODE not in got
+
+
+def test_a_big_relative_move_ranks_above_a_big_absolute_one(engine):
+    from tests.support.failures import event, ingest
+
+    now = utcnow()
+    start, end = now - timedelta(days=1), now + timedelta(minutes=1)
+    before = [event("m", code="STEADY", minutes_ago=60 * 30 + i) for i in range(100)]
+    before += [event("m", code="DOUBLED", minutes_ago=60 * 30 + i) for i in range(16)]
+    during = [event("m", code="STEADY", minutes_ago=10 + i) for i in range(104)]  # +4%
+    during += [event("m", code="DOUBLED", minutes_ago=10 + i) for i in range(33)]  # +106%
+    during += [event("m", code="TINY", minutes_ago=5)]  # too few to be a mover
+    ingest(engine, before + during)
+    with engine.connect() as conn:
+        movers = get_top_movers(conn, tenant_id="m", start=start, end=end)
+    assert list(movers["error_code"]) == ["DOUBLED", "STEADY"]
 
 
 def test_new_codes_are_first_seen_in_period(engine):
