@@ -11,8 +11,8 @@ from core.ids import group_id
 from core.schema import failure_groups, metadata
 from core.vocabulary import RESOLVED, UNRESOLVED
 from loaders.catalog.signature import normalise_message
-from queries.groups.store import MAX_TITLE
 from queries.failures.partitions import ensure_partitions
+from queries.groups.store import MAX_TITLE
 
 # Rows come from one INSERT ... SELECT so a million rows take seconds, not minutes; the mix follows
 # the seed generator: ~15% unmatched in recurring clusters, working-hours rhythm, 20 tenants, 90 days.

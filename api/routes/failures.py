@@ -107,7 +107,7 @@ def list_failures_route(
     scope = tenant_scope(principal, tenant_id)
     signature = None
     if group_id is not None:
-        gid = parse_group_id(group_id)
+        gid = parse_group_id(group_id, http.HTTP_422_UNPROCESSABLE_ENTITY)
         with engine.connect() as conn:
             group = get_group(conn, group_id=gid, tenant_id=scope, now=utcnow())
         if group is None:

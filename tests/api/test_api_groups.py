@@ -111,6 +111,9 @@ def test_triage_with_if_match_conflicts_history_and_failures(client, engine, tok
     assert [(e["action"], e["to_value"]) for e in history] == [("assignee", "ana"), ("state", "resolved")]
     listed = client.get("/api/v1/failures", params={"group_id": gid}, headers=h).json()
     assert listed["total"] == 5 and {f["group_id"] for f in listed["failures"]} == {gid}
+    bad = client.get("/api/v1/failures", params={"group_id": "not-a-group"}, headers=h)
+    assert bad.status_code == 422 and "group id" in bad.json()["detail"]  # a bad filter, like every other
+    assert client.get("/api/v1/groups/not-a-group", headers=h).status_code == 400  # a bad path id, like failures
     # The error comes back: the group reopens, regressed.
     ingest(engine, [event("t1", code=None, message=REFUSED.format(i=99), run_id="late", minutes_ago=0)])
     again = client.get(f"/api/v1/groups/{gid}", headers=h).json()
