@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
-from core.schema import catalog_entries, failure_matches, recovery_events
+from core.schema import catalog_entries, failure_groups, failure_matches, recovery_events
 from loaders.catalog.candidates import PAGE_SAMPLE_ROWS, get_candidate_patterns
 from loaders.catalog.usage import get_catalog_usage
 from queries.failures import detail as qd
@@ -23,11 +23,15 @@ from queries.failures.filters import FailureFilter
 from queries.failures.listing import get_failure, get_recovery_history
 from queries.failures.oncall import get_unrecovered_queue, get_unrecovered_summary
 from queries.flags import CATALOG_FLAG, is_enabled
+from queries.groups.reads import GroupFilter, count_groups, daily_counts, queue_groups
 from queries.reports import overview as qo
 from queries.reports import trends as qt
 from queries.tenants import list_tenants
 
 QUEUE_LIMIT = 500  # dashboard.oncall.QUEUE_LIMIT (not imported: dashboard/ imports streamlit)
+GROUP_QUEUE_LIMIT = 200  # dashboard.groups.QUEUE_LIMIT
+SPARK_DAYS = 14  # dashboard.groups.SPARK_DAYS
+BENCH_USER = "bench"  # the person whose "assigned to me" tile the page counts
 CANDIDATE_MIN = 3  # Catalog page's default minimum occurrences
 
 
@@ -68,7 +72,19 @@ def explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:
-    """dashboard.oncall: queue summary and the unrecovered queue (500)."""
+    """pages/oncall.py's default view: the open groups (200, regressions and the most severe first) with
+    14-day sparklines, and its four tiles (open, regressed, assigned to me, unassigned)."""
+    _common(conn)
+    now = now.replace(second=0, microsecond=0)
+    queue = queue_groups(conn, GroupFilter(tenant_id=tenant, state="open"), now=now, limit=GROUP_QUEUE_LIMIT)
+    spark = daily_counts(conn, [(r["tenant_id"], r["signature"]) for r in queue], end=now, days=SPARK_DAYS)
+    tiles = [count_groups(conn, GroupFilter(tenant_id=tenant, state=state, assignee=assignee), now=now)
+             for state, assignee in (("open", None), ("regressed", None), ("open", BENCH_USER), ("open", ""))]
+    return queue, spark, tiles
+
+
+def oncall_failures(conn: Connection, tenant: str | None, now: datetime) -> Any:
+    """pages/oncall.py's failures view: queue summary and the unrecovered queue (500)."""
     _common(conn)
     return (get_unrecovered_summary(conn, tenant_id=tenant),
             get_unrecovered_queue(conn, tenant_id=tenant, limit=QUEUE_LIMIT))
@@ -171,6 +187,27 @@ def naive_explore(conn: Connection, tenant: str | None, now: datetime) -> Any:
 
 
 def naive_oncall(conn: Connection, tenant: str | None, now: datetime) -> Any:
+    df = _rows(conn, tenant, None, None)
+    key = ["tenant_id", "signature"]
+    groups = df.groupby(key).agg(failures=("id", "size"), first_seen=("created_at", "min"),
+                                 last_seen=("created_at", "max"), severity_rank=("severity_rank", "min"))
+    # Triage state is not in the failures: read it as the page would have to, the whole table.
+    g = failure_groups
+    states = pd.read_sql(select(g.c.tenant_id, g.c.signature, g.c.state, g.c.assignee, g.c.regressed), conn)
+    groups = groups.join(states.set_index(key), how="left")
+    open_ = groups[groups["state"] == "unresolved"]
+    queue = open_.sort_values(["regressed", "severity_rank", "last_seen"], ascending=[False, True, False]
+                              ).head(GROUP_QUEUE_LIMIT)
+    since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=SPARK_DAYS - 1)
+    recent = df[df["created_at"] >= since].set_index(key)
+    recent = recent[recent.index.isin(queue.index)]
+    spark = recent.groupby([*key, recent["created_at"].dt.floor("D")]).size()
+    tiles = [len(open_), int(open_["regressed"].fillna(False).sum()), int((open_["assignee"] == BENCH_USER).sum()),
+             int(open_["assignee"].isna().sum())]
+    return queue, spark, tiles
+
+
+def naive_oncall_failures(conn: Connection, tenant: str | None, now: datetime) -> Any:
     df = _rows(conn, tenant, None, None, failure_matches.c.recovery_succeeded.is_not(True))
     summary = df.groupby("severity_rank").size()
     queue = df.sort_values(["severity_rank", "created_at"], ascending=[True, False]).head(QUEUE_LIMIT)
@@ -223,6 +260,7 @@ PAGES: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "overview": (overview, naive_overview),
     "explore": (explore, naive_explore),
     "oncall": (oncall, naive_oncall),
+    "oncall_failures": (oncall_failures, naive_oncall_failures),
     "trends": (trends, naive_trends),
     "catalog": (catalog, naive_catalog),
     "failure_detail": (detail, naive_detail),

@@ -87,3 +87,13 @@ def group_json(row: dict[str, Any]) -> dict[str, Any]:
         "ignore_until_count": row["ignore_until_failures"], "resolved_at": row["resolved_at"],
         "updated_at": row["updated_at"], "updated_by": row["updated_by"], "version": row["version"],
     }
+
+
+def parse_if_match(value: str | None, what: str) -> int | None:
+    """Expected version from If-Match: `3`, `"3"` or `W/"3"`; `*` or absent means no check; 400 otherwise."""
+    if value is None or value.strip() in ("", "*"):
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or len(raw) > 9:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"If-Match must be the {what}'s version (its ETag)")
+    return int(raw)

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 from sqlalchemy.engine import Engine
 
 from api.deps import get_app_metrics, get_engine, require, tenant_scope
-from api.routes.common import MAX_SINCE_HOURS, errors, failure_json, parse_group_id, parse_id, window
+from api.routes.common import MAX_SINCE_HOURS, errors, failure_json, parse_group_id, parse_id, parse_if_match, window
 from api.schemas import (
     FailureDetailOut,
     FailureListOut,
@@ -184,19 +184,6 @@ def get_failure_route(
     return {**failure_json(row), "history": history}
 
 
-def _if_match(value: str | None) -> int | None:
-    """Expected version from If-Match: `3`, `"3"` or `W/"3"`; `*` or absent means no check."""
-    if value is None or value.strip() in ("", "*"):
-        return None
-    raw = value.strip()
-    if raw.startswith("W/"):
-        raw = raw[2:]
-    raw = raw.strip('"')
-    if not raw.isdigit() or len(raw) > 9:
-        raise HTTPException(http.HTTP_400_BAD_REQUEST, detail="If-Match must be the failure's version (its ETag)")
-    return int(raw)
-
-
 @router.patch(
     "/failures/{failure_id}/recovery", response_model=RecoveryOut,
     responses=errors(400, 401, 403, 404, 409, 413, 422, 503),
@@ -212,7 +199,7 @@ def patch_recovery_route(
 ) -> dict[str, Any]:
     """Mark recovery succeeded or failed; writes history, rollups and the recovery counters."""
     fid = parse_id(failure_id)
-    expected = _if_match(if_match)
+    expected = parse_if_match(if_match, "failure")
     by = body.recovered_by or principal.name
     notes = body.notes or None
     try:

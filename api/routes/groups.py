@@ -8,7 +8,7 @@ from fastapi import status as http
 from sqlalchemy.engine import Engine
 
 from api.deps import get_app_metrics, get_engine, require, tenant_scope
-from api.routes.common import errors, group_json, parse_group_id
+from api.routes.common import errors, group_json, parse_group_id, parse_if_match
 from api.schemas import GroupDetailOut, GroupListOut, GroupPatchIn, GroupPatchOut
 from core.metrics import FailcatMetrics
 from core.security import Principal
@@ -81,15 +81,6 @@ def get_group_route(
     return {**group_json(row), "history": history, "daily": daily, "open_failures": open_failures}
 
 
-def _if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise HTTPException(http.HTTP_400_BAD_REQUEST, detail="If-Match must be the version number (ETag) you read")
-    return int(raw)
-
-
 @router.patch("/groups/{group_id}", response_model=GroupPatchOut,
               responses=errors(400, 401, 403, 404, 409, 413, 422, 503))
 def patch_group_route(
@@ -121,7 +112,7 @@ def patch_group_route(
         with engine.begin() as conn:
             result = update_group(conn, group_id=gid, tenant_id=principal.tenant_id, triage=triage,
                                   actor=principal.name, source="api", now=utcnow(),
-                                  expected_version=_if_match(if_match))
+                                  expected_version=parse_if_match(if_match, "group"))
     except GroupNotFound as exc:
         raise HTTPException(http.HTTP_404_NOT_FOUND, detail=f"group {gid} not found") from exc
     except TriageError as exc:

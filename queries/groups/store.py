@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, false, func, or_, select, true
+from sqlalchemy import and_, bindparam, case, cast, delete, false, func, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -87,8 +88,18 @@ def group_deltas(rows: Iterable[Mapping[str, Any]]) -> dict[GroupKey, GroupDelta
     return out
 
 
+# What ingest gives a group; the rest (state, regressed, version) starts from the table's defaults.
+_INSERTED = ("id", "tenant_id", "signature", "error_code", "title", "category", "severity", "severity_rank",
+             "failures", "first_seen", "last_seen")
+
+
 def _upsert(conn: Connection) -> Any:
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(g)
+    if conn.dialect.name != "postgresql":
+        return sqlite_insert(g)
+    # One statement over arrays: the ON CONFLICT clause carries a parameter (now), which would make an
+    # executemany send one statement per group instead of one per batch.
+    rows = select(*[func.unnest(cast(bindparam(f"a_{c}"), ARRAY(g.c[c].type))).label(c) for c in _INSERTED])
+    return pg_insert(g).from_select(list(_INSERTED), rows)
 
 
 def _reopen_statement(conn: Connection, *, reopen: bool) -> Any:
@@ -141,7 +152,10 @@ def apply_group_deltas(conn: Connection, deltas: Mapping[GroupKey, GroupDelta], 
     } for (tenant, signature), d in sorted(deltas.items()) if d.failures > 0]
     changes: list[GroupChange] = []
     if rows:
-        for r in conn.execute(_reopen_statement(conn, reopen=reopen), rows):
+        params: Any = rows
+        if conn.dialect.name == "postgresql":
+            params = {f"a_{c}": [r[c] for r in rows] for c in _INSERTED} | {"g_now": now}
+        for r in conn.execute(_reopen_statement(conn, reopen=reopen), params):
             if r.state_changed_at is not None and _same_instant(r.state_changed_at, now):
                 action = "regressed" if r.regressed_at is not None and _same_instant(r.regressed_at, now) \
                     else "unignored"
