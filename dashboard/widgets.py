@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.db import DatabaseUnavailable
 from core.security import Principal
 from core.settings import get_settings
+from dashboard.cache import clear_caches
 from dashboard.scope import load_tenants
 from dashboard.text import lit
 from dashboard.ui import db_error
@@ -122,6 +123,8 @@ def tenant_picker(principal: Principal, *, key: str = "tenant", container: Any =
         return None
     wanted = url_value("tenant", None)
     if wanted is not None and wanted not in tenants:
+        tenants = _fresh_tenants(tenants)  # a tenant whose first failures arrived since the list was cached
+    if wanted is not None and wanted not in tenants:
         _warn(f"Ignored unknown tenant {lit(wanted, limit=80)} from the link.")
         wanted = None
     seed_state(key, wanted or ALL_TENANTS)
@@ -129,6 +132,14 @@ def tenant_picker(principal: Principal, *, key: str = "tenant", container: Any =
     tenant = None if choice == ALL_TENANTS else choice
     set_url(tenant=tenant)
     return tenant
+
+
+def _fresh_tenants(cached: list[str]) -> list[str]:
+    try:
+        clear_caches(load_tenants)
+        return load_tenants(None)
+    except (DatabaseUnavailable, SQLAlchemyError):
+        return cached
 
 
 def _parse_date(raw: str) -> date:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: migrate, seed demo data when the database is empty, create demo accounts, then serve the
-# API (:8000) and the dashboard (:8501) until Ctrl-C, which stops both.
+# API (:8000, API_PORT) and the dashboard (:8501, DASHBOARD_PORT) on HOST (127.0.0.1) until Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -30,7 +30,7 @@ first_tenant=$($BIN/python - <<'PY'
 from core.db import get_engine
 from queries.tenants import list_tenants
 with get_engine().connect() as conn:
-    tenants = list_tenants(conn, tenant_scope=None)
+    tenants = list_tenants(conn, tenant_id=None)
 print(tenants[0] if tenants else "demo")
 PY
 )
@@ -45,13 +45,19 @@ for user in admin oncall viewer; do
 done
 
 pids=()
-cleanup() {
-  trap - INT TERM EXIT
+stop_servers() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  echo "run: stopped." >&2
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C (or a TERM) is how a person stops it: stop both servers and say so, with a successful exit.
+on_signal() {
+  trap - INT TERM EXIT
+  stop_servers
+  echo "run: stopped the dashboard and the API." >&2
+  exit 0
+}
+trap on_signal INT TERM
+trap stop_servers EXIT
 
 $FAILCAT api --host "$HOST" --port "$API_PORT" &
 pids+=($!)
@@ -72,5 +78,8 @@ cat <<MSG
   Press Ctrl-C to stop both.
 MSG
 
-# Stop everything as soon as either server exits.
-wait -n "${pids[@]}"
+# Stop everything as soon as either server exits on its own, and say which and how.
+status=0
+wait -n "${pids[@]}" || status=$?
+echo "run: a server exited (status $status); stopping the other." >&2
+exit "$status"
