@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import zlib
 from collections.abc import Sequence
 
 import pandas as pd
@@ -16,9 +17,36 @@ PALETTE = ["#2563EB", "#F59E0B", "#10B981", "#EF4444", "#8B5CF6", "#06B6D4", "#E
            "#64748B", "#F97316", "#0F766E", "#A16207", "#7C3AED", "#BE123C"]
 
 
+# One colour per catalog category on every chart and page (no reds: red means "not in the catalog").
+CATEGORY_COLORS = {
+    "TRANSIENT_NETWORK": "#10B981", "INFRASTRUCTURE": "#2563EB", "RATE_LIMIT": "#F59E0B", "LLM": "#EC4899",
+    "DATA": "#8B5CF6", "VALIDATION": "#84CC16", "TOOL": "#06B6D4", "RESOURCE": "#0F766E", "PERMISSION": "#F97316",
+    "SECURITY": "#1E3A8A", "RUNTIME": "#64748B", "CHECKPOINT": "#A16207",
+}
+_OTHER_COLORS = ("#0EA5E9", "#A855F7", "#65A30D", "#D97706", "#0D9488", "#4F46E5", "#C026D3", "#78716C")
+
+
+def category_color(category: object) -> str:
+    """The colour of a category (a code is drawn in its category's colour); red for no category (unmatched).
+    A category outside the shipped catalog gets a colour from its name, the same on every chart."""
+    name = str(category or "")
+    if not name or name == "(unmatched)":
+        return ALERT
+    return CATEGORY_COLORS.get(name) or _OTHER_COLORS[zlib.crc32(name.encode()) % len(_OTHER_COLORS)]
+
+
 def chart_text(values: pd.Series | Sequence[object]) -> list[str]:
     """Labels as plain text for plotly, which reads `<...>` and `&...;` in labels as its own HTML subset."""
     return [html.escape(str(v), quote=False) for v in values]
+
+
+def axis_titles(fig: go.Figure, x: str | None = None, y: str | None = None) -> go.Figure:
+    """Name the axes (what and in which unit), e.g. x "hour (Europe/Paris)", y "failures per hour"."""
+    if x:
+        fig.update_xaxes(title={"text": x, "font": {"size": 12, "color": MUTED}})
+    if y:
+        fig.update_yaxes(title={"text": y, "font": {"size": 12, "color": MUTED}})
+    return fig
 
 
 def _style(fig: go.Figure, *, title: str | None, height: int, percent: bool = False) -> go.Figure:

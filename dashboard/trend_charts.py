@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import ALERT, OK, PALETTE, PRIMARY, _style, chart_text
+from dashboard.charts import ALERT, OK, PRIMARY, _style, category_color, chart_text
 
 HIT_RATE_ALERT = 0.70  # the original guide's alert: miss rate above 30%
 RECOVERY_ALERT = 0.50  # the original guide's alert: recovery success below 50%
@@ -49,11 +49,11 @@ def build_category_volume(df: pd.DataFrame, *, title: str | None = None, height:
     fig = go.Figure()
     order = df.groupby("category")["failures"].sum().sort_values(ascending=False).index if not df.empty else []
     cut = set(partial_periods)
-    for i, category in enumerate(order):
+    for category in order:
         part = df[df["category"] == category]
         partial = [p in cut for p in part["period"]]
         fig.add_trace(go.Bar(x=part["period"], y=part["failures"], name=chart_text([category])[0],
-                             marker_color=PALETTE[i % len(PALETTE)],
+                             marker_color=category_color(category),
                              marker_opacity=[0.45 if p else 1.0 for p in partial],
                              customdata=[f" (partial {grain})" if p else "" for p in partial],
                              hovertemplate="%{y:,} failures%{customdata}"))

@@ -17,6 +17,7 @@ from dashboard.catalog import (
 from dashboard.links import explore_link
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
+from dashboard.viewer_time import time_column
 from dashboard.widgets import range_params, tenant_picker, time_range, url_warnings
 
 OUTCOME = "catalog_outcome"
@@ -67,7 +68,7 @@ with entries_tab:
                 "hits": st.column_config.NumberColumn("Hits", help=f"Matched failures in {window.label.lower()}"),
                 "link": st.column_config.LinkColumn("Failures", display_text="List", width="small",
                                                     help="Its failures in Explore, same range"),
-                "last_hit": st.column_config.DatetimeColumn("Last hit (UTC hour)", format="YYYY-MM-DD HH:mm"),
+                "last_hit": time_column("Last hit", format="YYYY-MM-DD HH:mm"),
                 "is_retryable": "Retryable", "patterns": st.column_config.ListColumn("Patterns"),
                 "keywords": st.column_config.ListColumn("Keywords"), "created_by": "Added by",
                 "enabled": "Enabled", "message": "Message",
@@ -93,8 +94,8 @@ with candidates_tab:
         "template": "Message template", "occurrences": "Count",
         "link": st.column_config.LinkColumn("Failures", display_text="List", width="small",
                                             help="Its failures in Explore, same range"),
-        "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
-        "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="YYYY-MM-DD HH:mm"),
+        "first_seen": time_column("First seen", format="YYYY-MM-DD HH:mm"),
+        "last_seen": time_column("Last seen", format="YYYY-MM-DD HH:mm"),
         "error_codes": st.column_config.ListColumn("Codes"), "affected_skills": st.column_config.ListColumn(
             "Recent skills", help=f"Skills of the latest {PAGE_SAMPLE_ROWS} failures of the pattern in the range"),
         "tenants": st.column_config.ListColumn("Tenants"), "examples": st.column_config.ListColumn("Examples"),

@@ -10,6 +10,7 @@ from dashboard.groups import load_count as load_group_count
 from dashboard.groups import load_page as load_group_page
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
+from dashboard.viewer_time import time_column
 from dashboard.widgets import seed_state, set_url, url_value, url_warnings
 
 GROUPS = {"error_code": "Error code", "category": "Category", "signature": "Signature"}
@@ -104,8 +105,8 @@ def _groups_view(kind: str) -> None:
             "failures": st.column_config.NumberColumn("Failures", format="%d", help="Since its first failure",
                                                       width=70),
             "sparkline": st.column_config.BarChartColumn("14 days", y_min=0, width=80),
-            "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="MM-DD HH:mm", width=110),
-            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="MM-DD HH:mm", width=110),
+            "first_seen": time_column("First seen", format="MM-DD HH:mm", width=110),
+            "last_seen": time_column("Last seen", format="MM-DD HH:mm", width=110),
             "failures_link": st.column_config.LinkColumn("", display_text="List", width=45),
         },
     )
@@ -163,8 +164,8 @@ if view == "grouped":
             "sparkline": st.column_config.BarChartColumn(f"Over {rng.label.lower()}", y_min=0, width="medium"),
             "hit_rate": st.column_config.ProgressColumn("Matched", format="percent", min_value=0, max_value=1),
             "recovered": st.column_config.NumberColumn("Recovered", format="%d"),
-            "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
-            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="YYYY-MM-DD HH:mm"),
+            "first_seen": time_column("First seen", format="YYYY-MM-DD HH:mm"),
+            "last_seen": time_column("Last seen", format="YYYY-MM-DD HH:mm"),
             "category": st.column_config.TextColumn("Category"),
             "example": st.column_config.TextColumn("Example message", width="large"),
         },
@@ -188,7 +189,7 @@ st.dataframe(
                   "error_message", "skill_id", "run_id"],
     column_config={
         "link": st.column_config.LinkColumn("Failure", display_text="Open", width="small", pinned=True),
-        "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "created_at": time_column("When", format="YYYY-MM-DD HH:mm:ss"),
         "tenant_id": "Tenant", "error_code": "Code", "category": "Category", "severity": "Severity",
         "status": "Recovery", "error_message": st.column_config.TextColumn("Message", width="large"),
         "skill_id": "Skill", "run_id": "Run",

@@ -18,6 +18,7 @@ from dashboard.exports import (
 from dashboard.session import require
 from dashboard.text import lit
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
+from dashboard.viewer_time import time_column
 from dashboard.widgets import tenant_picker
 
 OUTCOME = "exports_outcome"
@@ -66,10 +67,10 @@ if audit.empty:
 st.dataframe(
     audit_table(audit), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(audit)),
     column_config={
-        "id": "Id", "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "id": "Id", "created_at": time_column("Created", format="YYYY-MM-DD HH:mm:ss"),
         "status": "Status", "tenant_id": "Tenant", "size_bytes": st.column_config.NumberColumn("Size (bytes)"),
         "sha256": "sha256", "retry_count": "Retries",
-        "last_retry_at": st.column_config.DatetimeColumn("Last retry (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "last_retry_at": time_column("Last retry", format="YYYY-MM-DD HH:mm:ss"),
         "location": "Key / local path", "uploader": "By", "notes": "Notes",
     },
 )

@@ -20,6 +20,7 @@ from dashboard.oncall import load_queue as load_failure_queue
 from dashboard.session import require
 from dashboard.text import lit
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
+from dashboard.viewer_time import time_column
 from dashboard.widgets import seed_state, set_url, tenant_picker, url_value
 
 VIEWS = {"groups": "Groups", "failures": "Failures"}
@@ -103,7 +104,7 @@ def _groups_view() -> None:
             "error_code": st.column_config.TextColumn("Code", width=165),
             "failures": st.column_config.NumberColumn("Failures", format="%d", width=70),
             "sparkline": st.column_config.BarChartColumn("14 days", y_min=0, width=80),
-            "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="MM-DD HH:mm", width=110),
+            "last_seen": time_column("Last seen", format="MM-DD HH:mm", width=110),
             "assignee": st.column_config.TextColumn("Assigned to", width=85),
             "state": st.column_config.TextColumn("State", width=85),
             "failures_link": st.column_config.LinkColumn("", display_text="List", width=45),
@@ -236,7 +237,7 @@ def _failures_view() -> None:
             "link": st.column_config.LinkColumn("Failure", display_text=r"failure\?id=([0-9a-f]{8}).*",
                                                 width="small"),
             "tenant_id": "Tenant", "severity": "Severity", "error_code": "Code", "category": "Category",
-            "created_at": st.column_config.DatetimeColumn("Occurred (UTC)", format="YYYY-MM-DD HH:mm"),
+            "created_at": time_column("Occurred", format="YYYY-MM-DD HH:mm"),
             "state": "State", "recovered_by": "Last attempt by",
             "error_message": st.column_config.TextColumn("Message", width="large"),
             "recovery_mode": "Recovery mode", "recovery_suggestion": "Suggestion",

@@ -18,6 +18,7 @@ from dashboard.prometheus import load_prometheus_panels
 from dashboard.session import require
 from dashboard.text import lit
 from dashboard.ui import count_delta, empty_state, fmt_int, fmt_pct, guarded, page_header, points_delta
+from dashboard.viewer_time import local_series, zone_name
 from dashboard.widgets import tenant_picker, time_range, url_warnings
 
 principal = require("read")
@@ -98,38 +99,54 @@ with st.container(border=True):
 span_h = (rng.end - rng.start).total_seconds() / 3600
 freq, grain = ("h", "hour") if span_h <= 48 else (("6h", "6 hours") if span_h <= 24 * 14 else ("D", "day"))
 series = resample_series(data.series, freq)
+# Hour buckets are drawn in the viewer's zone; day buckets are UTC days (what the rollups count).
+when = "day (UTC)" if freq == "D" else f"{grain} ({zone_name()})"
+if freq != "D" and not series.empty:
+    series = series.assign(bucket=local_series(series["bucket"]))
 
 g1, g2 = st.columns(2)
 if prom_panels is not None:
-    hit_df, rec_df, x, hit_title, rec_title = (prom_panels.hit_rate, prom_panels.recovery_success, "ts",
-                                               "Hit rate (10m rate, Prometheus)",
-                                               "Recovery success rate (30m rate, Prometheus)")
+    hit_df, rec_df, x, hit_title, rec_title = (
+        prom_panels.hit_rate.assign(ts=local_series(prom_panels.hit_rate["ts"])) if not prom_panels.hit_rate.empty
+        else prom_panels.hit_rate,
+        prom_panels.recovery_success.assign(ts=local_series(prom_panels.recovery_success["ts"]))
+        if not prom_panels.recovery_success.empty else prom_panels.recovery_success,
+        "ts", "Hit rate (10m rate, Prometheus)", "Recovery success rate (30m rate, Prometheus)")
+    rate_when = f"time ({zone_name()})"
 else:
     hit_df, rec_df, x, hit_title, rec_title = (series, series, "bucket", f"Hit rate per {grain}",
                                                f"Recovery success rate per {grain}")
-g1.plotly_chart(charts.build_rate_chart(hit_df, x=x, y="hit_rate", threshold=HIT_RATE_ALERT,
-                                        threshold_label="alert < 70%", name="hit rate",
-                                        title=hit_title), width="stretch")
-g2.plotly_chart(charts.build_rate_chart(rec_df, x=x, y="recovery_success_rate", threshold=RECOVERY_ALERT,
-                                        threshold_label="alert < 50%", name="recovery success",
-                                        title=rec_title), width="stretch")
+    rate_when = when
+g1.plotly_chart(charts.axis_titles(charts.build_rate_chart(hit_df, x=x, y="hit_rate", threshold=HIT_RATE_ALERT,
+                                                           threshold_label="alert < 70%", name="hit rate",
+                                                           title=hit_title),
+                                   x=rate_when, y="matched failures (%)"), width="stretch")
+g2.plotly_chart(charts.axis_titles(charts.build_rate_chart(rec_df, x=x, y="recovery_success_rate",
+                                                           threshold=RECOVERY_ALERT, threshold_label="alert < 50%",
+                                                           name="recovery success", title=rec_title),
+                                   x=rate_when, y="successful recoveries (%)"), width="stretch")
 st.caption(f"Hit rate and recovery success charts: source **{rates_source}**.")
 g3, g4 = st.columns(2)
-g3.plotly_chart(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
-                                       title=f"Unmatched failures per {grain}"), width="stretch")
-top_colors = [charts.PRIMARY if m else charts.ALERT for m in data.top_codes["matched"]]
-top = g4.plotly_chart(charts.build_bar_chart(data.top_codes, x="error_code", y="failures", horizontal=True,
-                                             color=top_colors, title="Top error codes (red: not in the catalog)",
-                                             height=300), width="stretch", key="overview_top_codes",
-                      on_select="rerun", selection_mode="points")
-g4.caption("Click a bar to list that code's failures in Explore.")
+g3.plotly_chart(charts.axis_titles(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
+                                                          title=f"Unmatched failures per {grain}"),
+                                   x=when, y=f"failures per {grain}"), width="stretch")
+top_colors = [charts.category_color(c) if m else charts.ALERT
+              for c, m in zip(data.top_codes["category"], data.top_codes["matched"], strict=True)]
+top = g4.plotly_chart(charts.axis_titles(charts.build_bar_chart(data.top_codes, x="error_code", y="failures",
+                                                                horizontal=True, color=top_colors,
+                                                                title="Top error codes", height=300),
+                                         x="failures in the range"),
+                      width="stretch", key="overview_top_codes", on_select="rerun", selection_mode="points")
+g4.caption("Coloured by category, as on every chart (red: not in the catalog). Click a bar to list that code's "
+           "failures in Explore.")
 # The horizontal chart draws the largest code on top, so its points come in reverse order.
 open_explore_on_click(top, list(data.top_codes["error_code"])[::-1], filter_name="code", tenant=tenant)
 modes = data.modes[data.modes["recovery_attempts"] > 0]
 if modes.empty:
     st.caption("No recovery attempts in this range.")
 else:
-    st.plotly_chart(charts.build_stacked_bar(modes, x="recovery_mode", ys=["recovery_successes", "recovery_failures"],
-                                             labels=["succeeded", "failed"], colors=[charts.OK, charts.ALERT],
-                                             title="Recovery attempts by mode", horizontal=True,
-                                             height=60 + 32 * len(modes)), width="stretch")
+    modes_chart = charts.build_stacked_bar(modes, x="recovery_mode", ys=["recovery_successes", "recovery_failures"],
+                                           labels=["succeeded", "failed"], colors=[charts.OK, charts.ALERT],
+                                           title="Recovery attempts by mode", horizontal=True,
+                                           height=90 + 32 * len(modes))
+    st.plotly_chart(charts.axis_titles(modes_chart, x="recovery attempts"), width="stretch")

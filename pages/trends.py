@@ -18,6 +18,7 @@ from dashboard.trends import (
     partial_periods,
 )
 from dashboard.ui import count_delta, empty_state, fmt_int, fmt_pct, guarded, page_header, points_delta
+from dashboard.viewer_time import time_column
 from dashboard.widgets import seed_state, set_url, tenant_picker, time_range, url_value, url_warnings
 
 
@@ -108,5 +109,5 @@ with right:
     else:
         st.dataframe(new_codes, hide_index=True, width="stretch", column_config={
             "error_code": "Code", "category": "Category", "failures": "Failures",
-            "first_seen": st.column_config.DatetimeColumn("First seen (UTC hour)", format="YYYY-MM-DD HH:mm"),
+            "first_seen": time_column("First seen", format="YYYY-MM-DD HH:mm"),
         })
