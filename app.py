@@ -8,9 +8,11 @@ from dashboard.assets import FAVICON
 from dashboard.metrics_server import ensure_metrics_server
 from dashboard.scope import catalog_is_off
 from dashboard.text import lit
+from dashboard.ui import apply_layout
 
 # A file of ours: a :material/...: page icon makes every browser fetch it from fonts.gstatic.com.
 st.set_page_config(page_title="Failure Catalog", page_icon=FAVICON, layout="wide")
+apply_layout()
 # This process's counters (recoveries marked in forms) for Prometheus on METRICS_PORT; starts once per process.
 ensure_metrics_server()
 

@@ -56,22 +56,27 @@ with entries_tab:
             hay = entries["code"] + " " + entries["category"] + " " + entries["message"]
             shown = entries[hay.str.contains(search, case=False, regex=False)]
         shown = shown.assign(link=[explore_link(code=c, **links_range) for c in shown["code"]])
-        columns = ["code", "category", "severity", "recovery_mode", "hits", "link", "last_hit", "is_retryable",
-                   "patterns", "keywords", "created_by", "enabled", "message"]
+        # The entry and what it means first (code, category, hits, message); how it matches after them.
+        columns = ["code", "category", "hits", "link", "message", "severity", "recovery_mode", "last_hit",
+                   "is_retryable", "patterns", "keywords", "created_by", "enabled"]
         if tenant is not None and principal.tenant_id is not None:
             columns.remove("created_by")  # who promoted an entry may be another tenant's admin
         st.dataframe(
             shown[columns],
             hide_index=True, width="stretch",
             column_config={
-                "code": "Code", "category": "Category", "severity": "Severity", "recovery_mode": "Recovery",
-                "hits": st.column_config.NumberColumn("Hits", help=f"Matched failures in {window.label.lower()}"),
-                "link": st.column_config.LinkColumn("Failures", display_text="List", width="small",
+                "code": st.column_config.TextColumn("Code", width=220, pinned=True),
+                "category": st.column_config.TextColumn("Category", width=155),
+                "severity": st.column_config.TextColumn("Severity", width=70),
+                "recovery_mode": st.column_config.TextColumn("Recovery", width=160),
+                "hits": st.column_config.NumberColumn("Hits", help=f"Matched failures in {window.label.lower()}",
+                                                      width=65),
+                "link": st.column_config.LinkColumn("Failures", display_text="List", width=65,
                                                     help="Its failures in Explore, same range"),
-                "last_hit": time_column("Last hit", format="YYYY-MM-DD HH:mm"),
+                "last_hit": time_column("Last hit", format="MM-DD HH:mm", width=115),
                 "is_retryable": "Retryable", "patterns": st.column_config.ListColumn("Patterns"),
                 "keywords": st.column_config.ListColumn("Keywords"), "created_by": "Added by",
-                "enabled": "Enabled", "message": "Message",
+                "enabled": "Enabled", "message": st.column_config.TextColumn("Message", width=330),
             },
         )
 
@@ -83,22 +88,23 @@ with candidates_tab:
     if candidates.empty:
         empty_state(f"No unmatched message recurred {int(min_occ)} or more times in {window.label.lower()}.")
         st.stop()
-    columns = ["template", "occurrences", "first_seen", "last_seen", "error_codes", "affected_skills", "examples",
-               "suggested_category", "suggested_recovery_mode"]
-    if tenant is None:
-        columns.insert(6, "tenants")
+    # The template, how often, an example and the suggestion first; when and where after them.
+    columns = ["template", "occurrences", "link", "examples", "suggested_category", "error_codes",
+               *(["tenants"] if tenant is None else []), "last_seen", "first_seen", "affected_skills",
+               "suggested_recovery_mode"]
     candidates = candidates.assign(link=[explore_link(sig=s, matched="unmatched", **links_range)
                                          for s in candidates["signature"]])
-    columns.insert(2, "link")
     st.dataframe(candidates[columns], hide_index=True, width="stretch", column_config={
-        "template": "Message template", "occurrences": "Count",
-        "link": st.column_config.LinkColumn("Failures", display_text="List", width="small",
+        "template": st.column_config.TextColumn("Message template", width=330, pinned=True),
+        "occurrences": st.column_config.NumberColumn("Count", width=65),
+        "link": st.column_config.LinkColumn("Failures", display_text="List", width=65,
                                             help="Its failures in Explore, same range"),
-        "first_seen": time_column("First seen", format="YYYY-MM-DD HH:mm"),
-        "last_seen": time_column("Last seen", format="YYYY-MM-DD HH:mm"),
+        "first_seen": time_column("First seen", format="MM-DD HH:mm", width=115),
+        "last_seen": time_column("Last seen", format="MM-DD HH:mm", width=115),
         "error_codes": st.column_config.ListColumn("Codes"), "affected_skills": st.column_config.ListColumn(
             "Recent skills", help=f"Skills of the latest {PAGE_SAMPLE_ROWS} failures of the pattern in the range"),
-        "tenants": st.column_config.ListColumn("Tenants"), "examples": st.column_config.ListColumn("Examples"),
+        "tenants": st.column_config.ListColumn("Tenants"),
+        "examples": st.column_config.ListColumn("Examples", width=300),
         "suggested_category": "Suggested category", "suggested_recovery_mode": "Suggested recovery",
     })
     if not principal.can("catalog"):

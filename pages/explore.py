@@ -98,7 +98,7 @@ def _groups_view(kind: str) -> None:
     st.dataframe(
         table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 640), column_order=columns,
         column_config={
-            "title": st.column_config.TextColumn("Group", width=300),
+            "title": st.column_config.TextColumn("Group", width=360 if filt.tenant_id is None else 435),
             "error_code": st.column_config.TextColumn("Code", width=170),
             "tenant_id": st.column_config.TextColumn("Tenant", width=75),
             "state": st.column_config.TextColumn("State · assigned to", width=135),
@@ -156,18 +156,21 @@ if view == "grouped":
     st.dataframe(
         table, hide_index=True, width="stretch", key="x_groups", on_select=_drill_into_group,
         selection_mode="single-row", height=min(38 + 35 * len(table), 720),
-        column_order=["key", "failures", "sparkline", "hit_rate", "recovered", "first_seen", "last_seen",
-                      *(["category"] if by != "category" else []), "example"],
+        # What a person reads first fits 1440 px: the key, how many, the trend, matched, category, an example.
+        column_order=["key", "failures", "sparkline", "hit_rate", *(["category"] if by != "category" else []),
+                      "example", "recovered", "last_seen", "first_seen"],
         column_config={
-            "key": st.column_config.TextColumn(GROUPS[by], width="medium", pinned=True),
-            "failures": st.column_config.NumberColumn("Failures", format="%d"),
-            "sparkline": st.column_config.BarChartColumn(f"Over {rng.label.lower()}", y_min=0, width="medium"),
-            "hit_rate": st.column_config.ProgressColumn("Matched", format="percent", min_value=0, max_value=1),
-            "recovered": st.column_config.NumberColumn("Recovered", format="%d"),
-            "first_seen": time_column("First seen", format="YYYY-MM-DD HH:mm"),
-            "last_seen": time_column("Last seen", format="YYYY-MM-DD HH:mm"),
-            "category": st.column_config.TextColumn("Category"),
-            "example": st.column_config.TextColumn("Example message", width="large"),
+            "key": st.column_config.TextColumn(GROUPS[by], width=210, pinned=True),
+            "failures": st.column_config.NumberColumn("Failures", format="%d", width=70),
+            "sparkline": st.column_config.BarChartColumn(f"Over {rng.label.lower()}", y_min=0, width=120),
+            "hit_rate": st.column_config.ProgressColumn("Matched", format="percent", min_value=0, max_value=1,
+                                                        width=100),
+            "recovered": st.column_config.NumberColumn("Recovered", format="%d", width=80),
+            "first_seen": time_column("First seen", format="MM-DD HH:mm", width=120),
+            "last_seen": time_column("Last seen", format="MM-DD HH:mm", width=120),
+            "category": st.column_config.TextColumn("Category", width=155),
+            "example": st.column_config.TextColumn("Example message", width=330,
+                                                   help="The latest failure's message; open the group for all"),
         },
     )
     st.caption(f"{len(groups)} groups, largest first. Select a row to list its failures.")
@@ -183,15 +186,22 @@ with guarded():
 rows = page.rows.fillna({"category": "—", "severity": "—", "skill_id": ""}).assign(
     status=recovery_states(page.rows), link="failure?id=" + page.rows["id"],
 )
+all_tenants = filt.tenant_id is None
 st.dataframe(
     rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),
-    column_order=["link", "created_at", "tenant_id", "error_code", "category", "severity", "status",
-                  "error_message", "skill_id", "run_id"],
+    # When, code and message first (and the tenant when several are shown); the rest after them.
+    column_order=["link", "created_at", *(["tenant_id"] if all_tenants else []), "error_code", "error_message",
+                  "category", "status", "severity", "skill_id", "run_id"],
     column_config={
-        "link": st.column_config.LinkColumn("Failure", display_text="Open", width="small", pinned=True),
-        "created_at": time_column("When", format="YYYY-MM-DD HH:mm:ss"),
-        "tenant_id": "Tenant", "error_code": "Code", "category": "Category", "severity": "Severity",
-        "status": "Recovery", "error_message": st.column_config.TextColumn("Message", width="large"),
+        "link": st.column_config.LinkColumn("Failure", display_text="Open", width=55, pinned=True),
+        "created_at": time_column("When", format="MM-DD HH:mm:ss", width=125),
+        "tenant_id": st.column_config.TextColumn("Tenant", width=75),
+        "error_code": st.column_config.TextColumn("Code", width=190),
+        "error_message": st.column_config.TextColumn("Message", width=330 if all_tenants else 405,
+                                                     help="Open the failure for the whole message"),
+        "category": st.column_config.TextColumn("Category", width=155),
+        "status": st.column_config.TextColumn("Recovery", width=95),
+        "severity": st.column_config.TextColumn("Severity", width=70),
         "skill_id": "Skill", "run_id": "Run",
     },
 )

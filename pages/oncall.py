@@ -99,7 +99,7 @@ def _groups_view() -> None:
         column_config={
             "flag": st.column_config.TextColumn("", width=75),
             "severity": st.column_config.TextColumn("Severity", width=65),
-            "title": st.column_config.TextColumn("Group", width=250),
+            "title": st.column_config.TextColumn("Group", width=300),
             "tenant_id": st.column_config.TextColumn("Tenant", width=75),
             "error_code": st.column_config.TextColumn("Code", width=165),
             "failures": st.column_config.NumberColumn("Failures", format="%d", width=70),
@@ -227,19 +227,22 @@ def _failures_view() -> None:
         st.caption(f"Showing the {len(queue):,} most severe of {total:,} unrecovered failures.")
     table = view_df.assign(link="failure?id=" + view_df["id"]).fillna(
         {"recovered_by": "—", "category": "—", "recovery_mode": "—", "recovery_suggestion": "—"})
-    columns = ["link", "severity", "error_code", "category", "created_at", "state", "recovered_by", "error_message",
-               "recovery_mode", "recovery_suggestion"]
-    if tenant is None:
-        columns.insert(1, "tenant_id")
+    # Severity, code, when, message and state first (and the tenant when several are shown); the rest after them.
+    columns = ["link", "severity", *(["tenant_id"] if tenant is None else []), "error_code", "created_at",
+               "error_message", "state", "category", "recovered_by", "recovery_mode", "recovery_suggestion"]
     st.dataframe(
         table[columns], hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
         column_config={
             "link": st.column_config.LinkColumn("Failure", display_text=r"failure\?id=([0-9a-f]{8}).*",
-                                                width="small"),
-            "tenant_id": "Tenant", "severity": "Severity", "error_code": "Code", "category": "Category",
-            "created_at": time_column("Occurred", format="YYYY-MM-DD HH:mm"),
-            "state": "State", "recovered_by": "Last attempt by",
-            "error_message": st.column_config.TextColumn("Message", width="large"),
+                                                width=80),
+            "tenant_id": st.column_config.TextColumn("Tenant", width=75),
+            "severity": st.column_config.TextColumn("Severity", width=70),
+            "error_code": st.column_config.TextColumn("Code", width=190),
+            "category": st.column_config.TextColumn("Category", width=155),
+            "created_at": time_column("Occurred", format="MM-DD HH:mm", width=115),
+            "state": st.column_config.TextColumn("State", width=90), "recovered_by": "Last attempt by",
+            "error_message": st.column_config.TextColumn("Message", width=340 if tenant is None else 415,
+                                                         help="Open the failure for the whole message"),
             "recovery_mode": "Recovery mode", "recovery_suggestion": "Suggestion",
         },
     )
