@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from core.db import refresh_statistics
 from core.metrics import FailcatMetrics
 from core.types import utcnow
 from demo.synthetic import ACTORS, PlannedFailure, SyntheticGenerator, batched
@@ -114,6 +115,7 @@ def seed_database(
         engine, recoveries, metrics=pipeline.metrics
     )
     report.recovery_seconds = time.perf_counter() - started
+    refresh_statistics(engine)
     return report
 
 

@@ -8,6 +8,7 @@ from alembic.config import Config
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from core.db import refresh_statistics
 from core.schema import feature_flags
 from core.settings import ROOT
 from core.types import utcnow
@@ -49,4 +50,6 @@ def migrate(engine: Engine, *, catalog_path: Path | None = None) -> dict[str, in
 
     upgrade_schema(engine)
     ensure_default_flags(engine)
-    return load_catalog_into_db(engine, catalog_path)
+    loaded = load_catalog_into_db(engine, catalog_path)
+    refresh_statistics(engine)
+    return loaded

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
+from core.db import note_rows_written
 from core.schema import failure_matches, failure_pattern_exports, recovery_events
 from core.timebuckets import hour_floor
 from core.types import utcnow
@@ -67,4 +68,5 @@ def apply_retention(
         expire_signature_rollups(conn, cutoff)
     with engine.begin() as conn:
         report.groups = expire_groups(conn, cutoff)
+    note_rows_written(engine, report.failures)  # a large deletion changes the planner's picture as much
     return report

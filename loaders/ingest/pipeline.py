@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from core.db import note_rows_written
 from core.ids import event_failure_id, new_failure_id
 from core.metrics import FailcatMetrics, get_metrics
 from core.schema import api_tokens
@@ -263,6 +264,7 @@ class IngestPipeline:
                 raise
             return self._spool([spool_row(e, r["id"], token_id) for e, r in zip(events, rows, strict=True)])
         self.metrics.ingest_seconds.observe(time.perf_counter() - started)
+        note_rows_written(self.engine, report.inserted)
         return report
 
     def _insert(self, rows: list[dict[str, Any]], *, check_ids: set[Any] | None,
