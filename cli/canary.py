@@ -1,4 +1,8 @@
-"""failcat canary-report: the guide's canary success criteria and alert badges for a tenant and range."""
+"""failcat canary-report: the guide's canary success criteria and alert badges for a tenant and range.
+
+Exit status: 0 met, 1 not met (a criterion failed), 3 unknown (none failed, some could not be measured),
+2 a usage or input error such as a tenant with no data.
+"""
 from __future__ import annotations
 
 import json
@@ -11,6 +15,14 @@ import click
 from cli.common import engine_ready, tenant_scope_option
 
 _SPAN = re.compile(r"^(\d+)([mhd])$")
+# 2 is click's usage error (and ingest's refused input); 3 keeps "cannot tell" apart from both.
+EXIT = {"met": 0, "not met": 1, "unknown": 3}
+
+
+class UnknownTenant(click.ClickException):
+    """--tenant names a tenant the database holds nothing for: an input error (exit 2)."""
+
+    exit_code = 2
 
 
 def register(main: click.Group) -> None:
@@ -56,9 +68,10 @@ def _table(rows: list[list[str]]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def canary_report(tenant_id: str | None, all_tenants: bool, since: str, start: datetime | None, end: datetime | None,
                   prometheus_url: str | None, no_prometheus: bool, as_json: bool) -> None:
-    """Check the canary success criteria; exits 1 when they are not met (unknown counts as not met)."""
+    """Check the canary success criteria; exit 0 met, 1 not met, 3 unknown (some not measurable), 2 bad input."""
     from core.settings import get_settings
     from queries.reports.canary import evaluate_canary
+    from queries.tenants import list_tenants
 
     scope = tenant_scope_option(tenant_id, all_tenants)
     end_at = _utc(end) or datetime.now(UTC)
@@ -67,13 +80,16 @@ def canary_report(tenant_id: str | None, all_tenants: bool, since: str, start: d
         raise click.UsageError("--start must be before --end")
     url = None if no_prometheus else (prometheus_url or get_settings().prometheus_url)
     with engine_ready().connect() as conn:
+        if scope is not None and scope not in list_tenants(conn, tenant_id=None):
+            raise UnknownTenant(f"unknown tenant {scope!r}: the database holds no failures for it")
         result = evaluate_canary(conn, tenant_id=scope, start=start_at, end=end_at, prometheus_url=url)
 
     if as_json:
         click.echo(json.dumps({
             "tenant_id": result.tenant_id, "start": result.start.isoformat(), "end": result.end.isoformat(),
             "failures": result.failures, "prometheus": result.prometheus, "met": result.met,
-            "criteria": [c.__dict__ for c in result.criteria],
+            "verdict": result.verdict,
+            "criteria": [{**c.__dict__, "verdict": c.verdict} for c in result.criteria],
             "badges": [b.__dict__ for b in result.badges],
             "live_alerts": [b.__dict__ for b in result.live_alerts],
         }, default=str))
@@ -83,7 +99,7 @@ def canary_report(tenant_id: str | None, all_tenants: bool, since: str, start: d
                    f"({result.failures} failures; Prometheus: {result.prometheus})")
         click.echo("")
         rows = [["CRITERION", "TARGET", "VALUE", "STATUS", "SOURCE", "DETAIL"]]
-        rows += [[c.name, c.target, _fmt(c.name, c.value), c.status.upper(), c.source, c.detail]
+        rows += [[c.name, c.target, _fmt(c.name, c.value), c.verdict.upper(), c.source, c.detail]
                  for c in result.criteria]
         click.echo(_table(rows))
         click.echo("")
@@ -92,8 +108,12 @@ def canary_report(tenant_id: str | None, all_tenants: bool, since: str, start: d
                  for b in result.badges + result.live_alerts]
         click.echo(_table(rows))
         click.echo("")
-        click.echo("canary criteria: " + ("MET" if result.met else "NOT MET"))
-    if not result.met:
-        failed = [c.name for c in result.criteria if c.status != "pass"]
+        click.echo("canary criteria: " + result.verdict.upper())
+    if result.verdict == "not met":
+        failed = [c.name for c in result.criteria if c.status == "fail"]
         click.echo(f"failcat: error: canary criteria not met: {', '.join(failed)}", err=True)
-        sys.exit(1)
+    elif result.verdict == "unknown":
+        unknown = [c.name for c in result.criteria if c.status == "unknown"]
+        click.echo(f"failcat: warning: canary criteria unknown: every measured one is met, but "
+                   f"{', '.join(unknown)} could not be measured (Prometheus: {result.prometheus})", err=True)
+    sys.exit(EXIT[result.verdict])

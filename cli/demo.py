@@ -50,15 +50,22 @@ def seed(events: int, tenants: int, days: float, rng_seed: int | None, progress:
 @click.command()
 @click.option("--events", type=click.IntRange(min=10), default=1000, show_default=True)
 @click.option("--seed", "rng_seed", type=int, default=None, help="RNG seed for the generated events.")
-def validate(events: int, rng_seed: int | None) -> None:
-    """Ingest events with known outcomes under a fresh tenant and compare expected with stored counts."""
+@click.option("--keep", is_flag=True, help="Keep the validation tenant's rows (deleted after the run otherwise).")
+def validate(events: int, rng_seed: int | None, keep: bool) -> None:
+    """Ingest known-outcome events under a fresh tenant, compare expected with stored, then delete them (--keep)."""
     from demo.validate import run_validation
 
-    result = run_validation(engine_ready(), events=events, seed=rng_seed)
+    result = run_validation(engine_ready(), events=events, seed=rng_seed, keep=keep)
     click.echo(f"validation tenant: {result.tenant_id}")
     click.echo(result.table())
+    if result.removed is None:
+        click.echo(f"kept the validation tenant's rows (--keep): {result.tenant_id}")
+    else:
+        click.echo(f"removed the validation rows: {result.removed.failures} failures, "
+                   f"{result.removed.recovery_events} recovery history rows, and their rollups and groups")
     if result.spooled:
-        click.echo(f"failcat: warning: {result.spooled} events were spooled (database unavailable)", err=True)
+        click.echo(f"failcat: warning: the database was unavailable: {result.spooled} validation events were not "
+                   "stored", err=True)
     if not result.ok:
         failed = ", ".join(r.check for r in result.rows if not r.ok)
         raise click.ClickException(f"validation failed: stored values differ from expected ({failed})")

@@ -46,6 +46,13 @@ def load_canary(db: Database, tenant_id: str | None, start: datetime, end: datet
         return evaluate_canary(conn, tenant_id=tenant_id, start=start, end=end, prometheus_url=prometheus_url)
 
 
+def canary_verdict(result: CanaryResult) -> str:
+    """The canary's overall verdict (met, not met, unknown), saying why when it is unknown."""
+    if result.verdict == "unknown":
+        return "unknown (no criterion failed, but not every one could be measured)"
+    return result.verdict
+
+
 def health_source(result: CanaryResult, *, scoped: bool = False) -> str:
     """One sentence saying where the badge and criteria values came from."""
     if result.prometheus == "used":

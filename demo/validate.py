@@ -1,8 +1,15 @@
-"""Synthetic validation: ingest events whose outcome is known and compare expected with stored counts."""
+"""Synthetic validation: ingest events whose outcome is known, compare expected with stored counts, clean up.
+
+A run touches nothing of the product's but the database rows it writes, and deletes those afterwards unless
+asked to keep them: its counters go to a registry of its own (never the process's /metrics or the
+pushgateway), and events it could not store go to a spool of its own, discarded with the run.
+"""
 from __future__ import annotations
 
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
@@ -12,10 +19,13 @@ from core.schema import failure_matches as fm
 from core.schema import failure_rollups as fr
 from core.types import utcnow
 from demo.seed import apply_recoveries
-from demo.synthetic import SyntheticGenerator
+from demo.synthetic import PlannedFailure, SyntheticGenerator
 from loaders.catalog.matcher import load_matcher
 from loaders.ingest.pipeline import IngestPipeline
+from loaders.ingest.spool import Spool
+from queries.failures.removal import Removed, delete_failures
 
+CLEANUP_BATCH = 1000
 CHECKS = ("persisted", "matched", "matched_expected_code", "unmatched", "recovery_attempted",
           "recovery_succeeded", "rollup_failures", "rollup_recovery_attempts", "rollup_recovery_successes")
 
@@ -36,11 +46,12 @@ class ValidationRow:
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """The validation tenant and the table of checks."""
+    """The validation tenant, the table of checks and what the cleanup deleted (None: the rows were kept)."""
 
     tenant_id: str
     rows: list[ValidationRow]
     spooled: int
+    removed: Removed | None = None
 
     @property
     def ok(self) -> bool:
@@ -67,15 +78,27 @@ def run_validation(
     seed: int | None = None,
     tenant_id: str | None = None,
     metrics: FailcatMetrics | None = None,
+    keep: bool = False,
 ) -> ValidationResult:
-    """Generate `events` known-outcome failures for a fresh tenant, store them, and compare counts."""
+    """Store `events` known-outcome failures for a fresh tenant, compare counts, and delete them unless `keep`."""
     tenant_id = tenant_id or validation_tenant()
     matcher = load_matcher(engine)
-    pipeline = IngestPipeline(engine, matcher=matcher, metrics=metrics)
-    pipeline.ensure_enabled()
     generator = SyntheticGenerator(matcher.entries, seed=seed, tenants=[tenant_id], days=1, end=utcnow(),
                                    matcher=matcher)
     planned = list(generator.generate(events))
+    with tempfile.TemporaryDirectory(prefix="failcat-validate-") as spool_dir:
+        pipeline = IngestPipeline(engine, matcher=matcher, metrics=metrics or FailcatMetrics(),
+                                  spool=Spool(Path(spool_dir)))
+        pipeline.ensure_enabled()
+        try:
+            rows, spooled = _ingest_and_compare(engine, pipeline, tenant_id, planned)
+        finally:
+            removed = None if keep else remove_validation_rows(engine, [p.id for p in planned])
+    return ValidationResult(tenant_id, rows, spooled, removed)
+
+
+def _ingest_and_compare(engine: Engine, pipeline: IngestPipeline, tenant_id: str,
+                        planned: list[PlannedFailure]) -> tuple[list[ValidationRow], int]:
     report = pipeline.ingest([p.event for p in planned], replay=False)
     recoveries = [(p.id, p.recovery) for p in planned if p.recovery is not None]
     if not report.spooled and not report.dropped:
@@ -92,8 +115,17 @@ def run_validation(
     expected["rollup_recovery_attempts"] = expected["recovery_attempted"]
     expected["rollup_recovery_successes"] = expected["recovery_succeeded"]
     stored = _stored_counts(engine, tenant_id, {p.id: p.expected_code for p in planned})
-    rows = [ValidationRow(name, expected[name], stored[name]) for name in CHECKS]
-    return ValidationResult(tenant_id, rows, report.spooled)
+    return [ValidationRow(name, expected[name], stored[name]) for name in CHECKS], report.spooled
+
+
+def remove_validation_rows(engine: Engine, ids: list[str]) -> Removed:
+    """Delete a run's failures with their history, rollups and groups, a transaction per batch of ids."""
+    failures = history = 0
+    for i in range(0, len(ids), CLEANUP_BATCH):
+        with engine.begin() as conn:
+            removed = delete_failures(conn, ids[i:i + CLEANUP_BATCH])
+        failures, history = failures + removed.failures, history + removed.recovery_events
+    return Removed(failures=failures, recovery_events=history)
 
 
 def _stored_counts(engine: Engine, tenant_id: str, codes: dict[str, str | None]) -> dict[str, int]:

@@ -8,6 +8,7 @@ from dashboard.links import open_explore_on_click
 from dashboard.overview import (
     HIT_RATE_ALERT,
     RECOVERY_ALERT,
+    canary_verdict,
     health_source,
     load_canary,
     load_overview,
@@ -82,11 +83,11 @@ with st.container(border=True):
             shown = "" if b.value is None else f": {_value(b.value, '%' in b.condition)}"
             st.badge(f"{b.alert} ({_rule(b.condition)}) — {word}{shown}", color=color, icon=icon)
     with c:
-        st.markdown(f"**Canary success criteria** — {'met' if health.met else 'not met'}")
+        st.markdown(f"**Canary success criteria** — {canary_verdict(health)}")
         for cr in health.criteria:
-            color, icon, word = BADGE[cr.status]
+            color, icon, _ = BADGE[cr.status]
             shown = "" if cr.value is None else f": {_value(cr.value, '%' in cr.target)}"
-            st.badge(f"{cr.name} ({_rule(cr.target)}) — {word}{shown}", color=color, icon=icon)
+            st.badge(f"{cr.name} ({_rule(cr.target)}) — {cr.verdict}{shown}", color=color, icon=icon)
     st.caption(health_source(health, scoped=not principal.all_tenants))
     if prom_panels is not None:
         st.markdown("**Alerts in Prometheus now** (firing and pending)")

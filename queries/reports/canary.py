@@ -2,10 +2,11 @@
 
 Rates come from the database (failure_rollups, per tenant); dropped persistence events and critical
 alerts exist only in Prometheus (process counters, no tenant label), so without Prometheus those two
-criteria are "unknown" and the canary is not met (it cannot be shown to be).
+criteria are "unknown". Each criterion is met, not met or unknown, and so is the canary as a whole (`overall`).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -24,7 +25,10 @@ from queries.reports.overview import (
 )
 
 Status = Literal["pass", "fail", "unknown"]
+Verdict = Literal["met", "not met", "unknown"]
 BadgeState = Literal["ok", "firing", "pending", "unknown"]
+# What a criterion's status is called on the page and in the command's output.
+VERDICT_OF: dict[Status, Verdict] = {"pass": "met", "fail": "not met", "unknown": "unknown"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,11 @@ class Criterion:
     status: Status
     source: str
     detail: str = ""
+
+    @property
+    def verdict(self) -> Verdict:
+        """The status in the canary's words: met, not met or unknown."""
+        return VERDICT_OF[self.status]
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ class Badge:
 
 @dataclass(frozen=True)
 class CanaryResult:
-    """Everything `failcat canary-report` prints; `met` only when every criterion passed."""
+    """Everything `failcat canary-report` prints; `verdict` is the canary's overall outcome (see `overall`)."""
 
     tenant_id: str | None
     start: datetime
@@ -65,9 +74,23 @@ class CanaryResult:
     live_alerts: list[Badge] = field(default_factory=list)
 
     @property
+    def verdict(self) -> Verdict:
+        """The overall outcome of the criteria (see `overall`)."""
+        return overall(c.status for c in self.criteria)
+
+    @property
     def met(self) -> bool:
-        """True when every criterion passed (an unknown one is not a pass)."""
-        return all(c.status == "pass" for c in self.criteria)
+        """True when every criterion passed."""
+        return self.verdict == "met"
+
+
+def overall(statuses: Iterable[Status]) -> Verdict:
+    """Not met if any criterion failed; otherwise unknown if any is unknown; otherwise met."""
+    seen = set(statuses)
+    # An unknown criterion is not a failure: the canary is only "not met" on a measured miss.
+    if "fail" in seen:
+        return "not met"
+    return "unknown" if "unknown" in seen else "met"
 
 
 def _status(ok: bool | None) -> Status:

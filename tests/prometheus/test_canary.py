@@ -1,4 +1,5 @@
-"""Canary report from the database: criteria, badges, the CLI's table and exit code; prom.py errors."""
+"""Canary report from the database: criteria, badges, the overall verdict (met / not met / unknown) on the page and
+in the CLI's table and exit code; prom.py errors."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from core.schema import failure_matches as fm
 from loaders.ingest.pipeline import IngestPipeline
 from queries import prometheus as prom
 from queries.failures.recovery import mark_recoveries
-from queries.reports.canary import evaluate_canary
+from queries.reports.canary import evaluate_canary, overall
 
 from .helpers import free_port
 
@@ -88,6 +89,7 @@ def test_canary_with_unreachable_prometheus_says_so(engine, metrics):
     by = {c.name: c for c in result.criteria}
     assert by["Miss rate"].status == "pass" and by["Recovery success"].status == "pass"
     assert by["Dropped persistence events"].status == "unknown" and not result.met
+    assert result.verdict == "unknown"
 
 
 def test_canary_report_cli_prints_table_and_exits_nonzero(engine, metrics):
@@ -101,8 +103,74 @@ def test_canary_report_cli_prints_table_and_exits_nonzero(engine, metrics):
                                     "--json"])
     body = json.loads(res.stdout)
     assert body["met"] is False and body["criteria"][0]["value"] == pytest.approx(miss)
+    # A failed criterion decides, whatever is unknown besides.
+    assert res.exit_code == 1 and body["verdict"] == "not met"
+    assert [c["verdict"] for c in body["criteria"]] == ["not met", "met", "unknown", "unknown"]
     res = CliRunner().invoke(main, ["canary-report", "--since", "3h"])
     assert res.exit_code == 2  # neither --tenant nor --all-tenants
+
+
+@pytest.mark.parametrize(("statuses", "verdict"), [
+    (["pass", "pass", "pass", "pass"], "met"),
+    (["pass", "pass", "unknown", "unknown"], "unknown"),
+    (["fail", "pass", "unknown", "unknown"], "not met"),
+    (["pass", "fail", "pass", "pass"], "not met"),
+    (["unknown", "unknown"], "unknown"),
+])
+def test_overall_verdict_rule(statuses, verdict):
+    assert overall(statuses) == verdict
+
+
+def test_canary_all_measured_pass_without_prometheus_is_unknown(engine, metrics):
+    _seed(engine, metrics, hits=10, misses=1, recovered=4, failed=1)
+    miss, rec = _db_rates(engine, "canary")
+    assert miss <= 0.15 and rec >= 0.6  # every criterion the database can measure passes
+    start, end = _range()
+    with engine.connect() as conn:
+        result = evaluate_canary(conn, tenant_id="canary", start=start, end=end)
+    assert [c.verdict for c in result.criteria] == ["met", "met", "unknown", "unknown"]
+    assert result.verdict == "unknown" and not result.met
+
+    res = CliRunner().invoke(main, ["canary-report", "--tenant", "canary", "--since", "3h", "--no-prometheus"])
+    assert res.exit_code == 3, res.output
+    assert "canary criteria: UNKNOWN" in res.stdout and "NOT MET" not in res.stdout
+    assert "failcat: error" not in res.stderr
+    assert "canary criteria unknown" in res.stderr and "Dropped persistence events" in res.stderr
+    res = CliRunner().invoke(main, ["canary-report", "--tenant", "canary", "--since", "3h", "--no-prometheus",
+                                    "--json"])
+    assert res.exit_code == 3 and json.loads(res.stdout)["verdict"] == "unknown"
+
+
+def test_overview_page_says_unknown_not_not_met(engine, metrics):
+    import streamlit as st
+
+    from tests.support.apptest import app_for, shown_text, signed_in
+
+    _seed(engine, metrics, hits=10, misses=1, recovered=4, failed=1)
+    st.cache_data.clear()
+    at = app_for("pages/overview.py", signed_in(engine, name="canary-admin"), {"tenant": "canary"}).run()
+    assert not at.exception, at.exception
+    text = shown_text(at)
+    assert "**Canary success criteria** — unknown" in text and "not met" not in text
+    assert "Miss rate (≤ 15%) — met" in text and "Dropped persistence events (= 0) — unknown" in text
+
+    _seed(engine, metrics, hits=0, misses=5, recovered=0, failed=0, tenant="missing")
+    st.cache_data.clear()
+    at = app_for("pages/overview.py", signed_in(engine, name="canary-admin-2"), {"tenant": "missing"}).run()
+    assert not at.exception, at.exception
+    text = shown_text(at)
+    assert "**Canary success criteria** — not met" in text and "Miss rate (≤ 15%) — not met" in text
+
+
+def test_canary_report_for_a_tenant_without_data_is_an_input_error(engine, metrics):
+    _seed(engine, metrics, hits=3, misses=0, recovered=1, failed=0)
+    res = CliRunner().invoke(main, ["canary-report", "--tenant", "no-such-tenant", "--since", "3h",
+                                    "--no-prometheus"])
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert lines == ["failcat: error: unknown tenant 'no-such-tenant': the database holds no failures for it"]
+    assert res.exception is None or isinstance(res.exception, SystemExit)
 
 
 def test_prom_unreachable_raises_clear_error():

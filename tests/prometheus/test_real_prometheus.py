@@ -257,3 +257,34 @@ def test_overview_falls_back_to_database_when_prometheus_is_unreachable(ingested
     assert "Alerts in Prometheus now" not in text
     text = _overview(ingested, monkeypatch, None, "prom-admin-3")
     assert "source **database (PROMETHEUS_URL is not set)**" in text
+
+
+def test_canary_met_with_prometheus_when_every_criterion_passes(ingested, monkeypatch):
+    # Last in the module: stored straight into the database with a registry of its own, so Prometheus' counters
+    # (compared with the database above) never see these failures.
+    from cli import main
+    from core.metrics import FailcatMetrics
+    from core.settings import get_settings
+    from loaders.ingest.pipeline import IngestPipeline
+    from queries.failures.recovery import mark_recoveries
+
+    monkeypatch.setenv("DATABASE_URL", ingested.db_url)
+    get_settings.cache_clear()
+    tenant = "prom-canary-good"
+    events = [{"tenant_id": tenant, "run_id": f"g{i}", "error_code": "NET_TIMEOUT", "error_message": "read timed out"}
+              for i in range(5)]
+    report = IngestPipeline(ingested.engine, metrics=FailcatMetrics()).ingest(events, replay=False)
+    assert report.inserted == 5 and report.matched == 5
+    with ingested.engine.begin() as conn:
+        mark_recoveries(conn, items=[(i, None) for i in report.ids[:4]], succeeded=True, recovered_by="prom-test")
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    with ingested.engine.connect() as conn:
+        result = evaluate_canary(conn, tenant_id=tenant, start=end - timedelta(hours=1), end=end,
+                                 prometheus_url=ingested.prom_url)
+    assert result.prometheus == "used" and [c.verdict for c in result.criteria] == ["met"] * 4
+    assert result.verdict == "met" and result.met
+
+    res = CliRunner().invoke(main, ["canary-report", "--tenant", tenant, "--since", "1h",
+                                    "--prometheus-url", ingested.prom_url])
+    assert res.exit_code == 0, res.output
+    assert "canary criteria: MET" in res.stdout and res.stderr == ""
