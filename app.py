@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import session
 from dashboard.assets import FAVICON
 from dashboard.metrics_server import ensure_metrics_server
+from dashboard.navigation import operation_pages, page_refused_notice
 from dashboard.scope import catalog_is_off
 from dashboard.text import lit
 from dashboard.ui import apply_layout
@@ -40,18 +41,9 @@ analysis = [
     st.Page("pages/failure.py", title="Failure detail", icon=":material/description:",
             url_path="failure", visibility="hidden"),
 ]
-operations = []
-if principal.can("recover"):
-    operations.append(st.Page("pages/oncall.py", title="On-call", icon=":material/support_agent:",
-                              url_path="oncall"))
-if principal.can("export"):
-    operations.append(st.Page("pages/exports.py", title="Exports", icon=":material/cloud_upload:",
-                              url_path="exports"))
-if principal.can("admin"):
-    operations.append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:",
-                              url_path="admin"))
+operations, stand_ins = operation_pages(principal)
 
-sections = {"Analysis": analysis}
+sections = {"Analysis": analysis + stand_ins}
 if operations:
     sections["Operations"] = operations
 page = st.navigation(sections)
@@ -68,4 +60,5 @@ if catalog_is_off():
         icon=":material/toggle_off:",
     )
 
+page_refused_notice()
 page.run()

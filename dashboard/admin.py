@@ -12,16 +12,22 @@ from dashboard.db import Database, database
 from dashboard.text import lit
 from queries.accounts import (
     AccountError,
+    AdminLockout,
     create_token,
     create_user,
     list_tokens,
     list_users,
     revoke_token,
     set_user_disabled,
+    set_user_role,
 )
 from queries.flags import CATALOG_FLAG, get_flags, set_flag
 
 __all__ = ["CATALOG_FLAG", "ROLES"]  # for the Admin page, which imports only the glue
+
+ALL_TENANTS = "All tenants"
+SWITCH_OFF_EFFECT = ("While it is off, the API answers 503 Service Unavailable to every ingest request, for every "
+                     "tenant, so new failures are not stored; the failures already stored stay readable.")
 
 
 @cached_loader()
@@ -68,11 +74,13 @@ def _tenant_for(principal: Principal, requested: str | None) -> str | None:
     return principal.tenant_id or requested
 
 
-def switch_catalog_flag(principal: Principal, *, enabled: bool) -> AdminOutcome:
-    """Turn failure_catalog_m9 on or off (all-tenant admins only: it stops ingest for every tenant)."""
+def switch_catalog_flag(principal: Principal, *, enabled: bool, confirmed: bool = False) -> AdminOutcome:
+    """Turn failure_catalog_m9 on, or off once `confirmed` (all-tenant admins only: off stops every tenant's ingest)."""
     refusal = principal.refusal("flags")
     if refusal is not None:
         return AdminOutcome(False, refusal[0].upper() + refusal[1:] + ".")
+    if not enabled and not confirmed:
+        return AdminOutcome(False, f"{CATALOG_FLAG} stays on: confirm first that ingest may stop. {SWITCH_OFF_EFFECT}")
     with database().begin() as conn:
         set_flag(conn, name=CATALOG_FLAG, enabled=enabled, updated_by=principal.name)
     clear_caches()
@@ -96,19 +104,49 @@ def add_user(principal: Principal, *, name: str, password: str, role: str, tenan
     return AdminOutcome(True, f"User {lit(name.strip())} added as {role} for {where}.")
 
 
+def accounts_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Users or tokens as the page shows them: an account of all tenants says so in its tenant column."""
+    return frame.assign(tenant_id=frame["tenant_id"].astype(object).where(frame["tenant_id"].notna(), ALL_TENANTS))
+
+
+def _refused_change(name: str, exc: AccountError) -> AdminOutcome:
+    if isinstance(exc, AdminLockout):
+        return AdminOutcome(False, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    return AdminOutcome(False, f"User {lit(name)} not changed: {lit(exc)}.")
+
+
 def change_user(principal: Principal, *, name: str, disabled: bool) -> AdminOutcome:
-    """Disable or re-enable a user in the admin's scope (never the admin's own account)."""
+    """Disable or re-enable a user in the admin's scope (refused for oneself and the last all-tenant admin)."""
     if (refused := _refuse(principal)) is not None:
         return refused
-    if name == principal.name and disabled:
-        return AdminOutcome(False, "You cannot disable your own account.")
-    with database().begin() as conn:
-        visible = set(list_users(conn, tenant_id=principal.tenant_id)["name"])
-        if name not in visible:
-            return AdminOutcome(False, f"No user {lit(name)} in your scope.")
-        set_user_disabled(conn, name=name, disabled=disabled)
+    try:
+        with database().begin() as conn:
+            visible = set(list_users(conn, tenant_id=principal.tenant_id)["name"])
+            if name not in visible:
+                return AdminOutcome(False, f"No user {lit(name)} in your scope.")
+            set_user_disabled(conn, name=name, disabled=disabled, actor=principal.name)
+    except AccountError as exc:
+        return _refused_change(name, exc)
     clear_caches()  # the session cache of that account too, so a disabled user is signed out at once
     return AdminOutcome(True, f"User {lit(name)} {'disabled' if disabled else 'enabled'}.")
+
+
+def change_role(principal: Principal, *, name: str, role: str) -> AdminOutcome:
+    """Give a user in the admin's scope another role (admin is never taken from oneself or the last one)."""
+    if (refused := _refuse(principal)) is not None:
+        return refused
+    try:
+        with database().begin() as conn:
+            visible = set(list_users(conn, tenant_id=principal.tenant_id)["name"])
+            if name not in visible:
+                return AdminOutcome(False, f"No user {lit(name)} in your scope.")
+            set_user_role(conn, name=name, role=role, actor=principal.name)
+    except AccountError as exc:
+        return _refused_change(name, exc)
+    except ValueError as exc:  # check_role: not one of the roles
+        return AdminOutcome(False, f"User {lit(name)} not changed: {lit(exc)}.")
+    clear_caches()  # the session cache of that account too, so the new role applies at once
+    return AdminOutcome(True, f"User {lit(name)} is now {role}.")
 
 
 def add_token(principal: Principal, *, name: str, role: str, tenant_id: str | None) -> AdminOutcome:

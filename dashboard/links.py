@@ -1,14 +1,22 @@
 """Click-through to Explore: a clicked bar or row names a code, category or group, and Explore opens filtered to it
-with the page's tenant and time range (like Grafana's data links)."""
+with the page's tenant and time range (like Grafana's data links). Links from Explore to a failure carry Explore's
+query, so the failure's back link returns to the same view."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.widgets import range_params
+
+# Explore's own query parameters: the filter panel's (dashboard/filters.py, with the tenant and range widgets)
+# and its views'. A `back` value naming anything else was not made by Explore.
+EXPLORE_PARAMS = frozenset({"tenant", "range", "from", "to", "code", "category", "severity", "matched", "status",
+                            "mode", "skill", "run", "sig", "q", "view", "group", "gstate", "gsort"})
+MAX_BACK = 4000
 
 
 def explore_query(*, tenant: str | None = None, range_key: str = "range", **filters: str) -> dict[str, str]:
@@ -42,3 +50,40 @@ def open_explore_on_click(event: Any, values: Sequence[str], *, filter_name: str
     if value is not None:
         st.switch_page("pages/explore.py",
                        query_params=explore_query(tenant=tenant, range_key=range_key, **{filter_name: value}))
+
+
+def _explore_params(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The pairs as Explore's query, or {} when one is not Explore's, repeats, or holds control characters."""
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in EXPLORE_PARAMS or name in params or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return {}
+        params[name] = value
+    return params
+
+
+def explore_back(raw: str | None) -> dict[str, str]:
+    """The Explore query a failure link's `back` value carries; {} unless it is a query of Explore's parameters."""
+    if not raw or len(raw) > MAX_BACK:
+        return {}
+    try:
+        # strict: a URL, a scheme or a path (no name=value pairs) is refused rather than read as a name
+        pairs = parse_qsl(raw, strict_parsing=True, max_num_fields=len(EXPLORE_PARAMS))
+    except ValueError:
+        return {}
+    return _explore_params(pairs)
+
+
+def explore_view(tenant_id: str | None) -> dict[str, str]:
+    """This Explore page's query as its URL holds it, naming the tenant it shows (a scoped account's own)."""
+    params = {name: st.query_params[name] for name in st.query_params if name in EXPLORE_PARAMS - {"tenant"}}
+    if tenant_id is not None:
+        params["tenant"] = tenant_id
+    return params
+
+
+def detail_links(ids: pd.Series, back: Mapping[str, str]) -> pd.Series:
+    """Relative links to failures' pages carrying the Explore query `back` for their back link."""
+    query = urlencode(_explore_params(back.items()))
+    suffix = "&" + urlencode({"back": query}) if query and len(query) <= MAX_BACK else ""
+    return "failure?id=" + ids.astype(str) + suffix

@@ -6,8 +6,11 @@ import streamlit as st
 from dashboard.admin import (
     CATALOG_FLAG,
     ROLES,
+    SWITCH_OFF_EFFECT,
+    accounts_table,
     add_token,
     add_user,
+    change_role,
     change_user,
     load_flags,
     load_tokens,
@@ -54,16 +57,23 @@ with flag_tab:
     if enabled:
         st.success(f"`{CATALOG_FLAG}` is **on**: failures are ingested and matched.", icon=":material/toggle_on:")
     else:
-        st.warning(f"`{CATALOG_FLAG}` is **off**: ingest refuses new events.", icon=":material/toggle_off:")
+        st.warning(f"`{CATALOG_FLAG}` is **off**: ingest refuses new events (the API answers 503).",
+                   icon=":material/toggle_off:")
     if scope is None and not row.empty and row["updated_by"].iloc[0]:
         when = f"{row['updated_at'].iloc[0]:%Y-%m-%d %H:%M}"
         st.caption(f"Last changed by {lit(row['updated_by'].iloc[0])} at {when} UTC.")
     if scope is not None:
         st.caption("The flag affects every tenant; only an all-tenant admin can switch it.")
-    else:
-        label = "Switch off (stop ingest)" if enabled else "Switch on (resume ingest)"
-        if st.button(label, key="admin_flag_switch", type="primary" if not enabled else "secondary"):
-            _done(switch_catalog_flag(require("admin"), enabled=not enabled))
+    elif enabled:
+        with st.container(border=True):
+            st.markdown("**Switch off (stop ingest)**")
+            st.caption(SWITCH_OFF_EFFECT)
+            sure = st.checkbox("Stop ingest for every tenant until the flag is switched back on",
+                               key="admin_flag_confirm")
+            if st.button("Switch off", key="admin_flag_switch", disabled=not sure):
+                _done(switch_catalog_flag(require("admin"), enabled=False, confirmed=sure))
+    elif st.button("Switch on (resume ingest)", key="admin_flag_switch", type="primary"):
+        _done(switch_catalog_flag(require("admin"), enabled=True))
 
 with users_tab:
     with guarded():
@@ -71,17 +81,26 @@ with users_tab:
     if users.empty:
         empty_state("No users yet.")
     else:
-        st.dataframe(users, hide_index=True, width="stretch", column_config={
-            "id": None, "name": "Name", "role": "Role", "tenant_id": "Tenant (empty = all)",
+        st.dataframe(accounts_table(users), hide_index=True, width="stretch", column_config={
+            "id": None, "name": "Name", "role": "Role", "tenant_id": "Tenant",
             "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
             "disabled": "Disabled",
         })
-        a, b = st.columns([2, 1])
+        a, b, c, d = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
         who = a.selectbox("User", list(users["name"]), key="admin_user_pick")
-        is_disabled = bool(users.loc[users["name"] == who, "disabled"].iloc[0])
-        b.write("")
-        if b.button("Enable" if is_disabled else "Disable", key="admin_user_toggle"):
+        picked = users[users["name"] == who].iloc[0]
+        is_disabled = bool(picked["disabled"])
+        # The role picker starts at the picked user's role, again whenever another user is picked.
+        if st.session_state.get("admin_user_role_of") != who:
+            st.session_state["admin_user_new_role"] = picked["role"]
+            st.session_state["admin_user_role_of"] = who
+        new_role = b.selectbox("Role", ROLES, key="admin_user_new_role")
+        if c.button("Change role", key="admin_user_set_role", disabled=new_role == picked["role"], width="stretch"):
+            _done(change_role(require("admin"), name=who, role=new_role))
+        if d.button("Enable" if is_disabled else "Disable", key="admin_user_toggle", width="stretch"):
             _done(change_user(require("admin"), name=who, disabled=not is_disabled))
+        st.caption("You cannot disable your own account or take the admin role from it, and the last enabled "
+                   "admin of all tenants stays an enabled admin.")
     with st.form("admin_add_user", clear_on_submit=True):
         st.markdown("**Add user**")
         a, b = st.columns(2)
@@ -100,8 +119,8 @@ with tokens_tab:
     if tokens.empty:
         empty_state("No API tokens yet.")
     else:
-        st.dataframe(tokens, hide_index=True, width="stretch", column_config={
-            "id": "Id", "name": "Name", "role": "Role", "tenant_id": "Tenant (empty = all)",
+        st.dataframe(accounts_table(tokens), hide_index=True, width="stretch", column_config={
+            "id": "Id", "name": "Name", "role": "Role", "tenant_id": "Tenant",
             "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
             "last_used_at": st.column_config.DatetimeColumn("Last used (UTC)", format="YYYY-MM-DD HH:mm"),
             "revoked_at": st.column_config.DatetimeColumn("Revoked (UTC)", format="YYYY-MM-DD HH:mm"),

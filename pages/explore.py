@@ -8,6 +8,7 @@ from dashboard.filters import failure_filters
 from dashboard.groups import GroupFilter, failures_link, now_minute
 from dashboard.groups import load_count as load_group_count
 from dashboard.groups import load_page as load_group_page
+from dashboard.links import detail_links, explore_view
 from dashboard.session import require
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.viewer_time import time_column
@@ -184,7 +185,7 @@ if state["filter"] != filt or state.get("size") != size:
 with guarded():
     page = load_page(filt, state["cursors"][-1], size)
 rows = page.rows.fillna({"category": "—", "severity": "—", "skill_id": ""}).assign(
-    status=recovery_states(page.rows), link="failure?id=" + page.rows["id"],
+    status=recovery_states(page.rows), link=detail_links(page.rows["id"], explore_view(filt.tenant_id)),
 )
 all_tenants = filt.tenant_id is None
 st.dataframe(

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.detail import load_failure_detail, why_matched
+from dashboard.detail import failure_fields, load_failure_detail, why_matched
 from dashboard.groups import failures_query, load_group_of
+from dashboard.links import detail_links, explore_back
 from dashboard.oncall import mark
 from dashboard.session import current_principal, require
 from dashboard.text import lit, plain_heading, plain_table, plain_text
@@ -21,8 +22,16 @@ RELATED = {
 
 principal = require("read")
 failure_id = (st.query_params.get("id") or "").strip()
+# The Explore view this failure was opened from (validated: only Explore's own parameters, or none).
+back = explore_back(st.query_params.get("back"))
+
+
+def _back_link() -> None:
+    st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:", query_params=back)
+
+
 if not failure_id:
-    st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
+    _back_link()
     bad_link("No failure id in this link. Open a failure from Explore or On-call.")
 
 with guarded():
@@ -30,17 +39,17 @@ with guarded():
         detail = load_failure_detail(failure_id, principal.tenant_id)
     except ValueError:
         detail = None
-        st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
+        _back_link()
         bad_link(f"{lit(failure_id, limit=80)} is not a failure id (ids look like 3f2b…-…-…).")
 if detail is None:
-    st.page_link("pages/explore.py", label="Back to Explore", icon=":material/arrow_back:")
+    _back_link()
     bad_link(f"No failure {lit(failure_id, limit=80)} here: it does not exist, was removed by retention, "
              "or belongs to a tenant you cannot see.")
     st.stop()
 
 f = detail.failure
 state = "unrecovered" if not f["recovery_attempted"] else ("recovered" if f["recovery_succeeded"] else "failed")
-st.page_link("pages/explore.py", label="Explore", icon=":material/arrow_back:")
+_back_link()
 plain_heading(f["error_code"])
 badges = st.container(horizontal=True)
 badges.badge(lit(f["severity"]) if f["severity"] else "no severity",
@@ -57,10 +66,9 @@ if f.get("match_reason"):
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Fields", anchor=False)
-    shown = {k: v for k, v in f.items() if k not in ("context", "error_message")}
-    fields = pd.DataFrame({"field": list(shown), "value": ["" if v is None else str(v) for v in shown.values()]})
+    fields = failure_fields(f)
     st.dataframe(fields, hide_index=True, width="stretch", height=35 * len(fields) + 38,
-                 column_config={"field": st.column_config.TextColumn("Field", width="small"), "value": "Value"})
+                 column_config={"field": st.column_config.TextColumn("Field", width=170), "value": "Value"})
 with right:
     st.subheader("Group", anchor=False)
     group = load_group_of(f["tenant_id"], f["signature"])
@@ -135,7 +143,7 @@ def _related(title: str, df: pd.DataFrame, none: str, *, about: str | None = Non
     if df.empty:
         st.caption(none)
         return
-    st.dataframe(df.assign(link="failure?id=" + df["id"]), hide_index=True, width="stretch",
+    st.dataframe(df.assign(link=detail_links(df["id"], back)), hide_index=True, width="stretch",
                  column_order=list(RELATED), column_config=RELATED)
 
 

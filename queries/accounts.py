@@ -1,4 +1,4 @@
-"""Users and API tokens: create, list, authenticate, revoke."""
+"""Users and API tokens: create, list, authenticate, change, revoke."""
 from __future__ import annotations
 
 import re
@@ -20,6 +20,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class AccountError(ValueError):
     """A user or token operation was refused (duplicate name, unknown id, ...)."""
+
+
+# Fixed text without names, so a page may show the message as it is.
+class AdminLockout(AccountError):
+    """Refused: the change would take an admin's rights from that admin, or leave no enabled all-tenant admin."""
 
 
 # Names are shown on pages and in logs: letters, digits and a little punctuation (an e-mail address fits).
@@ -132,12 +137,40 @@ def list_users(conn: Connection, *, tenant_id: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows, columns=["id", "name", "role", "tenant_id", "created_at", "disabled"])
 
 
-def set_user_disabled(conn: Connection, *, name: str, disabled: bool) -> None:
-    """Disable or re-enable a user; disabling ends the user's dashboard sessions."""
+def _keep_an_admin(conn: Connection, *, name: str) -> None:
+    """Refuse when `name` is the only enabled all-tenant admin (its rows locked until the caller commits)."""
+    # FOR UPDATE makes two admins disabling each other at once wait for one another (PostgreSQL; SQLite
+    # writers are serialised anyway), so the second sees the first's change and is refused.
+    admins = conn.execute(
+        select(users.c.name).where(users.c.role == "admin", users.c.tenant_id.is_(None),
+                                   users.c.disabled.is_(False)).with_for_update()
+    ).scalars().all()
+    if list(admins) == [name]:
+        raise AdminLockout("it is the only enabled admin of all tenants, and without one nobody could manage "
+                           "accounts or switch the feature flag; add or enable another all-tenant admin first")
+
+
+def set_user_disabled(conn: Connection, *, name: str, disabled: bool, actor: str | None = None) -> None:
+    """Disable or re-enable a user (disabling ends its sessions); never `actor` itself nor the last all-tenant admin."""
+    if disabled:
+        if actor is not None and name == actor:
+            raise AdminLockout("you cannot disable your own account")
+        _keep_an_admin(conn, name=name)
     if conn.execute(users.update().where(users.c.name == name).values(disabled=disabled)).rowcount == 0:
         raise AccountError(f"no user {name!r}")
     if disabled:
         revoke_user_sessions(conn, name=name)
+
+
+def set_user_role(conn: Connection, *, name: str, role: str, actor: str | None = None) -> None:
+    """Change a user's role; never taking admin from `actor` itself nor from the last all-tenant admin."""
+    check_role(role)
+    if role != "admin":
+        if actor is not None and name == actor:
+            raise AdminLockout("you cannot take the admin role from your own account")
+        _keep_an_admin(conn, name=name)
+    if conn.execute(users.update().where(users.c.name == name).values(role=role)).rowcount == 0:
+        raise AccountError(f"no user {name!r}")
 
 
 def create_token(conn: Connection, *, name: str, role: str, tenant_id: str | None) -> tuple[int, str]:

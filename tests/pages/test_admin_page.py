@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.schema import api_tokens, users
 from core.security import token_hash
-from dashboard.admin import add_user, switch_catalog_flag
+from dashboard.admin import add_user, change_role, change_user, switch_catalog_flag
 from loaders.ingest.pipeline import IngestDisabled, IngestPipeline
 from queries.accounts import authenticate_token, create_token
 from queries.flags import is_enabled
@@ -25,6 +25,7 @@ PAGE = "pages/admin.py"
 def test_flag_switch_off_makes_ingest_refuse_and_back_on(engine):
     at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
     assert not at.exception, at.exception
+    at.checkbox(key="admin_flag_confirm").check().run()
     at.button(key="admin_flag_switch").click().run()
     assert not at.exception
     with engine.connect() as conn:
@@ -32,6 +33,29 @@ def test_flag_switch_off_makes_ingest_refuse_and_back_on(engine):
     assert any("is off" in s.value for s in at.success)
     with pytest.raises(IngestDisabled):
         IngestPipeline(engine).ingest([{"tenant_id": "t1", "run_id": "r", "error_message": "x"}])
+    at.button(key="admin_flag_switch").click().run()
+    with engine.connect() as conn:
+        assert is_enabled(conn) is True
+
+
+def test_switching_the_flag_off_asks_to_confirm_and_says_what_it_does(engine):
+    ada = signed_in(engine, "ada", "admin")
+    at = app_for(PAGE, ada).run()
+    assert "503" in shown_text(at) and "every ingest request" in shown_text(at)
+    assert at.checkbox(key="admin_flag_confirm").value is False
+    assert at.button(key="admin_flag_switch").disabled
+    # The write itself refuses an unconfirmed switch-off, whatever drew the button.
+    refused = switch_catalog_flag(ada, enabled=False)
+    assert not refused.ok and "confirm" in refused.message
+    with engine.connect() as conn:
+        assert is_enabled(conn) is True
+    at.checkbox(key="admin_flag_confirm").check().run()
+    assert not at.button(key="admin_flag_switch").disabled
+    at.button(key="admin_flag_switch").click().run()
+    with engine.connect() as conn:
+        assert is_enabled(conn) is False
+    # Switching it back on takes one click and asks nothing.
+    assert not [c for c in at.checkbox if c.key == "admin_flag_confirm"]
     at.button(key="admin_flag_switch").click().run()
     with engine.connect() as conn:
         assert is_enabled(conn) is True
@@ -127,3 +151,53 @@ def test_database_down(engine, monkeypatch):
     at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
     assert not at.exception
     assert any("database is not reachable" in e.value for e in at.error)
+
+
+def _user(engine, name):
+    with engine.connect() as conn:
+        return conn.execute(select(users.c.role, users.c.disabled).where(users.c.name == name)).one()
+
+
+def test_an_admin_cannot_disable_or_demote_their_own_account(engine):
+    signed_in(engine, "bea", "admin")  # another all-tenant admin: only the own-account rule applies
+    at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
+    at.selectbox(key="admin_user_pick").set_value("ada").run()
+    at.button(key="admin_user_toggle").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["You cannot disable your own account."]
+    at.selectbox(key="admin_user_new_role").set_value("viewer").run()
+    at.button(key="admin_user_set_role").click().run()
+    assert [e.value for e in at.error] == ["You cannot take the admin role from your own account."]
+    assert tuple(_user(engine, "ada")) == ("admin", False)
+    # Another admin's role and account can be changed.
+    at.selectbox(key="admin_user_pick").set_value("bea").run()
+    assert at.selectbox(key="admin_user_new_role").value == "admin"
+    at.selectbox(key="admin_user_new_role").set_value("oncall").run()
+    at.button(key="admin_user_set_role").click().run()
+    assert not at.error and tuple(_user(engine, "bea")) == ("oncall", False)
+    at.button(key="admin_user_toggle").click().run()
+    assert not at.error and tuple(_user(engine, "bea")) == ("oncall", True)
+
+
+def test_the_last_all_tenant_admin_is_refused_through_the_glue_too(engine):
+    ada = signed_in(engine, "ada", "admin")
+    signed_in(engine, "tia", "admin", "t1")  # a tenant's admin does not count: it cannot manage other tenants
+    # A principal acting under another name (an SSO account, a script) still cannot remove the last one.
+    other = ada.__class__(name="ops-script", role="admin", tenant_id=None)
+    for outcome in (change_user(other, name="ada", disabled=True), change_role(other, name="ada", role="oncall")):
+        assert not outcome.ok and "only enabled admin of all tenants" in outcome.message
+    assert tuple(_user(engine, "ada")) == ("admin", False)
+
+
+def test_accounts_of_all_tenants_say_so_in_the_tables(engine):
+    with engine.begin() as conn:
+        create_token(conn, name="ci", role="viewer", tenant_id=None)
+        create_token(conn, name="t1-ci", role="viewer", tenant_id="t1")
+    signed_in(engine, "tom", "viewer", "t1")
+    at = app_for(PAGE, signed_in(engine, "ada", "admin")).run()
+    users_table, tokens_table = (d.value for d in at.dataframe)
+    assert dict(zip(users_table["name"], users_table["tenant_id"], strict=True)) == {"ada": "All tenants",
+                                                                                     "tom": "t1"}
+    assert dict(zip(tokens_table["name"], tokens_table["tenant_id"], strict=True)) == {"ci": "All tenants",
+                                                                                      "t1-ci": "t1"}
+    assert "None" not in shown_text(at)

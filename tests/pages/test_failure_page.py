@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from core.schema import failure_matches as fm
@@ -23,7 +25,7 @@ def test_detail_shows_fields_history_and_relatives(engine, seeded):
     assert f">{row['error_code']}</h1>" in " ".join(h.proto.body for h in at.get("html"))
     tables = [d.value for d in at.dataframe]
     fields = dict(zip(tables[0]["field"], tables[0]["value"], strict=True))
-    assert fields["id"] == fid and fields["run_id"] == row["run_id"] and fields["tenant_id"] == row["tenant_id"]
+    assert fields["Failure id"] == fid and fields["Run"] == row["run_id"] and fields["Tenant"] == row["tenant_id"]
     with engine.connect() as conn:
         history = conn.execute(select(re_.c.to_state, re_.c.actor).where(re_.c.failure_id == row["id"])).all()
         same = [fm.c.tenant_id == row["tenant_id"], fm.c.id != row["id"]]
@@ -77,3 +79,64 @@ def test_detail_says_why_it_matched_or_what_a_miss_read(engine, metrics):
     html = " ".join(h.proto.body for h in app_for("pages/failure.py", signed_in(engine, "cy"), {"id": str(miss)})
                     .run().get("html"))
     assert "No catalog entry matched. The matcher read no exception class" in html
+
+
+def test_detail_fields_are_what_a_person_reads(engine, seeded):
+    fid = seeded.failed_ids[0]
+    row = _row(engine, fid)
+    at = app_for("pages/failure.py", signed_in(engine), {"id": fid}).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    fields = dict(zip(table["field"], table["value"], strict=True))
+    shown = " ".join(table["field"])
+    assert "severity_rank" not in shown and "version" not in shown.lower()
+    assert "rank" not in shown.lower() and "catalog_entry_id" not in shown
+    assert fields["Code"] == row["error_code"] and fields["Run"] == row["run_id"]
+    assert fields["Category"] == (row["category"] or "") and fields["Severity"] == (row["severity"] or "")
+    assert fields["Recovery mode"] == (row["recovery_mode"] or "") and fields["Skill"] == (row["skill_id"] or "")
+    assert fields["Recovery state"] == "failed"  # the seed marked this one's recovery failed
+    assert fields["Last attempt by"] == row["recovered_by"] == "seed"
+    assert fields["Occurred"].startswith(f"{row['created_at']:%Y-%m-%d %H:%M:%S}")  # UTC in tests
+    assert fields["Signature (its group)"] == row["signature"]
+    assert fields["Match reason"] == (row["match_reason"] or "")
+
+
+def _back_link(at):  # type: ignore[no-untyped-def]
+    links = [p.proto for p in at.page_link if p.proto.label == "Back to Explore"]
+    assert len(links) == 1, [p.proto.label for p in at.page_link]
+    return links[0]
+
+
+def test_a_failure_opened_from_explore_links_back_to_the_same_view(engine, seeded):
+    principal = signed_in(engine)
+    wanted = {"view": "list", "code": "NET_TIMEOUT", "range": "30d", "tenant": "acme"}
+    explore = app_for("pages/explore.py", principal, wanted).run()
+    assert not explore.exception, explore.exception
+    links = next(d.value for d in explore.dataframe if "link" in d.value.columns)["link"]
+    assert len(links) > 0
+    first = urlsplit(links.iloc[0])
+    assert first.path == "failure" and not first.netloc and not first.scheme
+    query = parse_qs(first.query)
+    back = query["back"][0]
+    assert {k: v[0] for k, v in parse_qs(back).items()} == wanted
+    at = app_for("pages/failure.py", principal, {"id": query["id"][0], "back": back}).run()
+    assert not at.exception, at.exception
+    link = _back_link(at)
+    assert link.page == "explore" and not link.external
+    assert {k: v[0] for k, v in parse_qs(link.query_string).items()} == wanted
+    # Links to related failures carry the same view on.
+    related = [d.value for d in at.dataframe[1:]]
+    assert related and all(parse_qs(urlsplit(u).query)["back"] == [back] for d in related for u in d["link"])
+
+
+@pytest.mark.parametrize("back", [
+    "http://evil.example/x", "javascript:alert(1)", "//evil.example", "https://evil.example/?view=list",
+    "view=list&next=http://evil.example", "view=list&view=groups", "q=a%0Ab", "view=list&" + "q=x" * 2000,
+])
+def test_a_crafted_back_value_gives_a_plain_link_to_explore(engine, seeded, back):
+    at = app_for("pages/failure.py", signed_in(engine), {"id": seeded.recovered_ids[0], "back": back}).run()
+    assert not at.exception, at.exception
+    link = _back_link(at)
+    assert (link.page, link.query_string, link.external) == ("explore", "", False)
+    assert "evil" not in " ".join(p.proto.page + p.proto.query_string for p in at.page_link)
+    assert all("back=" not in u for d in at.dataframe[1:] for u in d.value["link"])

@@ -106,11 +106,11 @@ def test_unknown_names_cost_as_much_as_known_ones(engine):
 
 
 def test_sessions_end_with_sign_out_disable_and_password_change(engine):
-    signed_in(engine, "ana", "admin")
+    signed_in(engine, "ana", "oncall")
     with engine.begin() as conn:
         tokens = [start_session(conn, name="ana", hours=12) for _ in range(3)]
     with engine.connect() as conn:
-        assert all(session_principal(conn, token=t) == Principal("ana", "admin", None) for t in tokens)
+        assert all(session_principal(conn, token=t) == Principal("ana", "oncall", None) for t in tokens)
         stored = set(conn.execute(select(dashboard_sessions.c.token_hash)).scalars())
     assert not stored & set(tokens)  # only hashes are kept
     with engine.begin() as conn:
