@@ -2,6 +2,9 @@
 view marks recoveries one failure or many at a time."""
 from __future__ import annotations
 
+import hashlib
+from typing import NamedTuple
+
 import streamlit as st
 
 from dashboard.groups import (
@@ -34,13 +37,29 @@ G_SHOWN, G_TABLE, G_PENDING, G_OUTCOME = "oncall_g_shown", "oncall_g_table", "on
 SHOWN, VIEW, OUTCOME, FORM_N = "oncall_shown", "oncall_failures_shown", "oncall_outcome", "oncall_form_n"
 
 
+class Picked(NamedTuple):
+    """A group as the person saw it in the table: what an action carries (its id and the version seen)."""
+
+    id: str
+    version: int
+    title: str
+    tenant_id: str
+    signature: str
+    state: str
+    assignee: str | None
+
+
 def _bad(value: str) -> str:
     raise ValueError("not a known value")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 principal = require("recover")
-page_header("On-call", "Groups of failures not resolved yet: regressions first, then the most severe. Select rows "
-            "in the table to assign, resolve or ignore them; the failures view marks single recoveries.")
+page_header("On-call", "Groups of failures by state: unresolved ones first, regressions and the most severe on top. "
+            "Select rows in the table to assign, resolve or ignore them; the failures view marks single recoveries.")
 seed_state("oncall_view", url_value("view", "groups", lambda v: v if v in VIEWS else _bad(v)))
 top_left, top_mid, _ = st.columns([1, 1.2, 1.8], vertical_alignment="bottom")
 tenant = tenant_picker(principal, key="oncall_tenant", container=top_left)
@@ -67,8 +86,8 @@ def _groups_view() -> None:
     tiles = st.columns(4)
     tiles[0].metric(f"{STATES[state]} groups", fmt_int(total))
     tiles[1].metric("Regressed", fmt_int(regressed), help="Resolved groups a new failure reopened")
-    tiles[2].metric("Assigned to me", fmt_int(mine))
-    tiles[3].metric("Unassigned", fmt_int(unassigned))
+    tiles[2].metric("Unresolved, assigned to me", fmt_int(mine))
+    tiles[3].metric("Unresolved, unassigned", fmt_int(unassigned))
 
     outcome = st.session_state.pop(G_OUTCOME, None)
     if queue.empty:
@@ -93,8 +112,10 @@ def _groups_view() -> None:
     if tenant is None:
         columns.append("tenant_id")
     n = st.session_state.setdefault(G_TABLE, 0)
+    # A table per filter: a selection is a list of row positions, which mean other groups once the filter changes.
+    view_key = hashlib.sha256(repr((tenant, state, owner)).encode()).hexdigest()[:12]
     event = st.dataframe(
-        table, hide_index=True, width="stretch", key=f"oncall_groups_{n}", on_select="rerun",
+        table, hide_index=True, width="stretch", key=f"oncall_groups_{n}_{view_key}", on_select="rerun",
         selection_mode="multi-row", height=min(38 + 35 * len(table), 560), column_order=columns,
         column_config={
             "flag": st.column_config.TextColumn("", width=75),
@@ -111,10 +132,16 @@ def _groups_view() -> None:
         },
     )
     # The rows the person ticked, by what the previous run showed them (id and version), not by position now.
-    shown: list[tuple[str, int, str, str, str]] = st.session_state.get(G_SHOWN, [])
+    shown: list[Picked] = st.session_state.get(G_SHOWN, [])
+    now_shown = [Picked(r["id"], int(r["version"]), r["title"], r["tenant_id"], r["signature"], r["state"],
+                        r["assignee"] if isinstance(r["assignee"], str) else None) for r in queue.to_dict("records")]
+    st.session_state[G_SHOWN] = now_shown
+    if event.selection.rows and [p.id for p in shown] != [p.id for p in now_shown]:
+        # The list moved under the ticks (new failures, another person's change): they would point at other rows.
+        st.session_state[G_TABLE] = n + 1
+        st.session_state[G_OUTCOME] = TableMoved()
+        st.rerun()
     picked = [shown[i] for i in event.selection.rows if i < len(shown)]
-    st.session_state[G_SHOWN] = [(r["id"], int(r["version"]), r["title"], r["tenant_id"], r["signature"])
-                                 for r in queue.to_dict("records")]
     _actions(picked)
     if outcome is not None:  # said next to the buttons, where the person is looking
         icon = ":material/check_circle:" if outcome.ok else ":material/sync_problem:"
@@ -130,22 +157,33 @@ def _done(outcome) -> None:  # type: ignore[no-untyped-def]
     st.rerun()
 
 
-def _actions(picked: list[tuple[str, int, str, str, str]]) -> None:
+class TableMoved:
+    """The outcome shown when a selection was cleared because the list changed under it."""
+
+    ok = False
+    message = "The list changed since you ticked rows (new failures or another person's change): tick them again."
+
+
+def _actions(picked: list[Picked]) -> None:
     n = len(picked)
-    label = f"{n} group{'s' if n != 1 else ''}" if n else "selected groups"
-    st.caption(f"{n} selected: {', '.join(lit(t, limit=40) for *_, t, _, _ in picked[:3])}"
+    label = _plural(n, "group") if n else "selected groups"
+    st.caption(f"{n} selected: {', '.join(lit(p.title, limit=40) for p in picked[:3])}"
                + (" …" if n > 3 else "") if n else "Tick rows in the table to act on them.")
     b = st.columns([1.1, 1, 1, 1, 1, 2.4])
     actor = principal
-    if b[0].button("Assign to me", icon=":material/person_add:", disabled=not n, width="stretch"):
+    closed = any(p.state != "unresolved" for p in picked)
+    owned = any(p.assignee for p in picked)
+    mine = all(p.assignee == actor.name for p in picked)
+    if b[0].button("Assign to me", icon=":material/person_add:", disabled=not n or mine, width="stretch"):
         _act_or_confirm("assign", picked, Triage(assignee=actor.name), "assigned")
     if b[1].button("Resolve", icon=":material/task_alt:", disabled=not n, width="stretch", type="primary"):
         st.session_state[G_PENDING] = {"action": "resolve", "items": picked}
     if b[2].button("Ignore", icon=":material/notifications_off:", disabled=not n, width="stretch"):
         st.session_state[G_PENDING] = {"action": "ignore", "items": picked}
-    if b[3].button("Reopen", icon=":material/replay:", disabled=not n, width="stretch"):
+    if b[3].button("Reopen", icon=":material/replay:", disabled=not closed, width="stretch",
+                   help="Resolved or ignored groups back to unresolved"):
         _act_or_confirm("reopen", picked, Triage(state="unresolved"), "reopened")
-    if b[4].button("Unassign", icon=":material/person_remove:", disabled=not n, width="stretch"):
+    if b[4].button("Unassign", icon=":material/person_remove:", disabled=not owned, width="stretch"):
         _act_or_confirm("unassign", picked, Triage(assignee=None), "unassigned")
     pending = st.session_state.get(G_PENDING)
     if pending:
@@ -155,27 +193,28 @@ def _actions(picked: list[tuple[str, int, str, str, str]]) -> None:
 def _act_or_confirm(action: str, picked: list, change: Triage, verb: str) -> None:
     """One group: act at once. Several: ask first, with their count."""
     if len(picked) == 1:
-        _done(triage(require("recover"), items=[(gid, version) for gid, version, *_ in picked], change=change,
-                     verb=verb))
+        _done(triage(require("recover"), items=[(p.id, p.version) for p in picked], change=change, verb=verb))
     st.session_state[G_PENDING] = {"action": action, "items": picked}
 
 
 def _confirm(pending: dict, label: str) -> None:
-    picked = pending["items"]
-    items = [(gid, version) for gid, version, *_ in picked]
+    picked: list[Picked] = pending["items"]
+    items = [(p.id, p.version) for p in picked]
     n = len(items)
     action = pending["action"]
     with st.container(border=True):
         change: Triage
         if action == "resolve":
-            open_failures = load_open_failures(tuple((t, s) for *_, t, s in picked))
-            st.markdown(f"**Resolve {n} group{'s' if n != 1 else ''}?** A new failure in a resolved group reopens "
-                        "it as regressed.")
-            recover = st.checkbox(f"Also mark their {open_failures:,} open failure{'s' if open_failures != 1 else ''}"
-                                  " recovered", value=False, disabled=open_failures == 0, key="oncall_g_recover")
+            open_failures = load_open_failures(tuple((p.tenant_id, p.signature) for p in picked))
+            st.markdown(f"**Resolve {_plural(n, 'group')}?** A new failure in a resolved group reopens it as "
+                        "regressed.")
+            whose = "its" if n == 1 else "their"
+            recover = st.checkbox(f"Also mark {whose} {_plural(open_failures, 'open failure')} recovered",
+                                  value=False, disabled=open_failures == 0, key="oncall_g_recover")
             change, verb = Triage(state="resolved", recover_failures=recover), "resolved"
         elif action == "ignore":
-            st.markdown(f"**Ignore {n} group{'s' if n != 1 else ''}** — they leave the queue until:")
+            st.markdown(f"**Ignore {_plural(n, 'group')}**: {'it leaves' if n == 1 else 'they leave'} the queue "
+                        "until")
             how = st.radio("Until", ["day", "week", "count", "forever"], horizontal=True, key="oncall_g_ignore",
                            format_func={"day": "a day passes", "week": "a week passes",
                                         "count": "100 more failures", "forever": "someone reopens them"}.get)
@@ -184,8 +223,10 @@ def _confirm(pending: dict, label: str) -> None:
             words = {"assign": ("Assign", "to you", Triage(assignee=principal.name), "assigned"),
                      "reopen": ("Reopen", "", Triage(state="unresolved"), "reopened"),
                      "unassign": ("Unassign", "", Triage(assignee=None), "unassigned")}[action]
-            st.markdown(f"**{words[0]} {n} group{'s' if n != 1 else ''} {words[1]}?**")
+            st.markdown(f"**{words[0]} {_plural(n, 'group')} {words[1]}?**")
             change, verb = words[2], words[3]
+        st.caption("; ".join(f"{lit(p.title, limit=60)} ({lit(p.tenant_id, limit=30)})" for p in picked[:5])
+                   + (f"; and {n - 5:,} more" if n > 5 else ""))
         c1, c2, _ = st.columns([1.4, 1, 3])
         if c1.button(f"Confirm: {action} {label}", type="primary",
                      icon=":material/check:", key="oncall_g_confirm"):

@@ -81,6 +81,19 @@ def test_select_assign_resolve_and_see_the_regression(live_app, page):
     screenshot(page, "on-call-regressed")
 
 
+def test_a_filter_change_clears_the_ticked_rows(live_app, page):
+    sign_in(page, live_app.url, "oncall", "oncall")
+    page.get_by_text("Unresolved groups").wait_for()
+    wait_idle(page)
+    _tick_rows(page, 1)
+    page.get_by_text("1 selected").wait_for()
+    # Another list: the tick must not move onto whatever group is second there.
+    page.get_by_text("Nobody", exact=True).click()
+    wait_idle(page)
+    assert page.get_by_text("Tick rows in the table to act on them.").count() == 1
+    assert page.get_by_role("button", name="Resolve").is_disabled()
+
+
 def test_a_click_on_a_top_code_opens_explore_filtered_to_it(live_app, page):
     sign_in(page, live_app.url, "admin", "?range=30d")
     page.locator(".js-plotly-plot").nth(3).wait_for()
