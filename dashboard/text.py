@@ -20,11 +20,33 @@ import streamlit as st
 
 MAX_INLINE = 300
 _BACKTICKS = re.compile(r"`+")
+# Characters that change how the text around them looks without being seen themselves: C0/C1 controls (a
+# terminal's colour codes, bells) and the bidirectional overrides and isolates (U+202E shows what follows
+# reversed, a spoofing trick). They are shown as their code point, e.g. \u202e.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _code_point(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def visible_text(value: object) -> str:
+    """The text with every invisible control or direction override written out as its code point."""
+    return _INVISIBLE.sub(_code_point, str(value))
+
+
+def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame for st.dataframe whose text cells show invisible controls as code points (see visible_text)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = [visible_text(v) if isinstance(v, str) and _INVISIBLE.search(v) else v for v in out[column]]
+    return out
 
 
 def lit(value: object, *, limit: int = MAX_INLINE) -> str:
     """`value` as an inline code span that Markdown shows verbatim (whitespace collapsed, cut at `limit`)."""
-    text = " ".join(str(value).split())
+    text = " ".join(visible_text(value).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     if not text:
@@ -36,7 +58,7 @@ def lit(value: object, *, limit: int = MAX_INLINE) -> str:
 
 def plain_heading(text: str, *, level: int = 1) -> None:
     """A heading whose text is shown exactly as given."""
-    st.html(f'<h{level} class="fc-plain">{html.escape(text)}</h{level}>')
+    st.html(f'<h{level} class="fc-plain">{html.escape(visible_text(text))}</h{level}>')
 
 
 def plain_text(text: str, *, muted: bool = False, small: bool = False) -> None:
@@ -46,13 +68,14 @@ def plain_text(text: str, *, muted: bool = False, small: bool = False) -> None:
         style.append("color:rgba(49,51,63,0.6)")
     if small:
         style.append("font-size:0.875rem")
-    st.html(f'<p style="{";".join(style)}">{html.escape(text)}</p>')
+    st.html(f'<p style="{";".join(style)}">{html.escape(visible_text(text))}</p>')
 
 
 def plain_table(frame: pd.DataFrame) -> None:
     """A small table (a few rows) of text shown exactly as given; st.table would read its cells as Markdown."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else visible_text(v))}</td>" for v in row)
+                   + "</tr>"
                    for row in frame.itertuples(index=False))
     st.html(f'<table class="fc-table" data-testid="fc-plain-table"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>"

@@ -19,7 +19,7 @@ from dashboard.admin import (
     switch_catalog_flag,
 )
 from dashboard.session import require
-from dashboard.text import lit
+from dashboard.text import lit, text_frame
 from dashboard.ui import empty_state, guarded, page_header
 
 OUTCOME = "admin_outcome"
@@ -81,7 +81,7 @@ with users_tab:
     if users.empty:
         empty_state("No users yet.")
     else:
-        st.dataframe(accounts_table(users), hide_index=True, width="stretch", column_config={
+        st.dataframe(text_frame(accounts_table(users)), hide_index=True, width="stretch", column_config={
             "id": None, "name": "Name", "role": "Role", "tenant_id": "Tenant",
             "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
             "disabled": "Disabled",
@@ -119,7 +119,7 @@ with tokens_tab:
     if tokens.empty:
         empty_state("No API tokens yet.")
     else:
-        st.dataframe(accounts_table(tokens), hide_index=True, width="stretch", column_config={
+        st.dataframe(text_frame(accounts_table(tokens)), hide_index=True, width="stretch", column_config={
             "id": "Id", "name": "Name", "role": "Role", "tenant_id": "Tenant",
             "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
             "last_used_at": st.column_config.DatetimeColumn("Last used (UTC)", format="YYYY-MM-DD HH:mm"),

@@ -16,6 +16,7 @@ from dashboard.catalog import (
 )
 from dashboard.links import explore_link
 from dashboard.session import require
+from dashboard.text import text_frame
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.viewer_time import time_column
 from dashboard.widgets import range_params, tenant_picker, time_range, url_warnings
@@ -62,7 +63,7 @@ with entries_tab:
         if tenant is not None and principal.tenant_id is not None:
             columns.remove("created_by")  # who promoted an entry may be another tenant's admin
         st.dataframe(
-            shown[columns],
+            text_frame(shown[columns]),
             hide_index=True, width="stretch",
             column_config={
                 "code": st.column_config.TextColumn("Code", width=220, pinned=True),
@@ -94,7 +95,7 @@ with candidates_tab:
                "suggested_recovery_mode"]
     candidates = candidates.assign(link=[explore_link(sig=s, matched="unmatched", **links_range)
                                          for s in candidates["signature"]])
-    st.dataframe(candidates[columns], hide_index=True, width="stretch", column_config={
+    st.dataframe(text_frame(candidates[columns]), hide_index=True, width="stretch", column_config={
         "template": st.column_config.TextColumn("Message template", width=330, pinned=True),
         "occurrences": st.column_config.NumberColumn("Count", width=65),
         "link": st.column_config.LinkColumn("Failures", display_text="List", width=65,

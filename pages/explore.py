@@ -10,6 +10,7 @@ from dashboard.groups import load_count as load_group_count
 from dashboard.groups import load_page as load_group_page
 from dashboard.links import detail_links, explore_view
 from dashboard.session import require
+from dashboard.text import text_frame
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.viewer_time import time_column
 from dashboard.widgets import seed_state, set_url, url_value, url_warnings
@@ -97,7 +98,8 @@ def _groups_view(kind: str) -> None:
     if filt.tenant_id is None:
         columns.append("tenant_id")
     st.dataframe(
-        table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 640), column_order=columns,
+        text_frame(table), hide_index=True, width="stretch", height=min(38 + 35 * len(table), 640),
+        column_order=columns,
         column_config={
             "title": st.column_config.TextColumn("Group", width=360 if filt.tenant_id is None else 435),
             "error_code": st.column_config.TextColumn("Code", width=170),
@@ -155,7 +157,7 @@ if view == "grouped":
     table = groups.assign(hit_rate=groups["matched"] / groups["failures"], category=groups["category"].fillna("—"),
                           key=groups["key"].fillna("(none)"))
     st.dataframe(
-        table, hide_index=True, width="stretch", key="x_groups", on_select=_drill_into_group,
+        text_frame(table), hide_index=True, width="stretch", key="x_groups", on_select=_drill_into_group,
         selection_mode="single-row", height=min(38 + 35 * len(table), 720),
         # What a person reads first fits 1440 px: the key, how many, the trend, matched, category, an example.
         column_order=["key", "failures", "sparkline", "hit_rate", *(["category"] if by != "category" else []),
@@ -189,7 +191,7 @@ rows = page.rows.fillna({"category": "—", "severity": "—", "skill_id": ""}).
 )
 all_tenants = filt.tenant_id is None
 st.dataframe(
-    rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),
+    text_frame(rows), hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),
     # When, code and message first (and the tenant when several are shown); the rest after them.
     column_order=["link", "created_at", *(["tenant_id"] if all_tenants else []), "error_code", "error_message",
                   "category", "status", "severity", "skill_id", "run_id"],

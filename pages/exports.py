@@ -16,7 +16,7 @@ from dashboard.exports import (
     r2_target,
 )
 from dashboard.session import require
-from dashboard.text import lit
+from dashboard.text import lit, text_frame
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.viewer_time import time_column
 from dashboard.widgets import tenant_picker
@@ -65,7 +65,7 @@ if audit.empty:
     st.stop()
 
 st.dataframe(
-    audit_table(audit), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(audit)),
+    text_frame(audit_table(audit)), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(audit)),
     column_config={
         "id": "Id", "created_at": time_column("Created", format="YYYY-MM-DD HH:mm:ss"),
         "status": "Status", "tenant_id": "Tenant", "size_bytes": st.column_config.NumberColumn("Size (bytes)"),

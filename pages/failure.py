@@ -9,7 +9,7 @@ from dashboard.groups import failures_query, load_group_of
 from dashboard.links import detail_links, explore_back
 from dashboard.oncall import mark
 from dashboard.session import current_principal, require
-from dashboard.text import lit, plain_heading, plain_table, plain_text
+from dashboard.text import lit, plain_heading, plain_table, plain_text, text_frame
 from dashboard.ui import bad_link, empty_state, guarded
 
 SEVERITY_COLOR = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "info": "gray"}
@@ -67,7 +67,7 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("Fields", anchor=False)
     fields = failure_fields(f)
-    st.dataframe(fields, hide_index=True, width="stretch", height=35 * len(fields) + 38,
+    st.dataframe(text_frame(fields), hide_index=True, width="stretch", height=35 * len(fields) + 38,
                  column_config={"field": st.column_config.TextColumn("Field", width=170), "value": "Value"})
 with right:
     st.subheader("Group", anchor=False)
@@ -143,7 +143,7 @@ def _related(title: str, df: pd.DataFrame, none: str, *, about: str | None = Non
     if df.empty:
         st.caption(none)
         return
-    st.dataframe(df.assign(link=detail_links(df["id"], back)), hide_index=True, width="stretch",
+    st.dataframe(text_frame(df.assign(link=detail_links(df["id"], back))), hide_index=True, width="stretch",
                  column_order=list(RELATED), column_config=RELATED)
 
 

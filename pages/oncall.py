@@ -21,7 +21,7 @@ from dashboard.groups import (
 from dashboard.oncall import QUEUE_LIMIT, load_queue_summary, mark, row_label, short_id
 from dashboard.oncall import load_queue as load_failure_queue
 from dashboard.session import require
-from dashboard.text import lit
+from dashboard.text import lit, text_frame
 from dashboard.ui import empty_state, fmt_int, guarded, page_header
 from dashboard.viewer_time import time_column
 from dashboard.widgets import seed_state, set_url, tenant_picker, url_value
@@ -115,7 +115,7 @@ def _groups_view() -> None:
     # A table per filter: a selection is a list of row positions, which mean other groups once the filter changes.
     view_key = hashlib.sha256(repr((tenant, state, owner)).encode()).hexdigest()[:12]
     event = st.dataframe(
-        table, hide_index=True, width="stretch", key=f"oncall_groups_{n}_{view_key}", on_select="rerun",
+        text_frame(table), hide_index=True, width="stretch", key=f"oncall_groups_{n}_{view_key}", on_select="rerun",
         selection_mode="multi-row", height=min(38 + 35 * len(table), 560), column_order=columns,
         column_config={
             "flag": st.column_config.TextColumn("", width=75),
@@ -272,7 +272,7 @@ def _failures_view() -> None:
     columns = ["link", "severity", *(["tenant_id"] if tenant is None else []), "error_code", "created_at",
                "error_message", "state", "category", "recovered_by", "recovery_mode", "recovery_suggestion"]
     st.dataframe(
-        table[columns], hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
+        text_frame(table[columns]), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
         column_config={
             "link": st.column_config.LinkColumn("Failure", display_text=r"failure\?id=([0-9a-f]{8}).*",
                                                 width=80),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.links import explore_link, open_explore_on_click
+from dashboard.links import explore_link, explore_query, open_explore_on_click
 from dashboard.session import require
+from dashboard.text import text_frame
 from dashboard.trend_charts import build_category_volume, build_rates_trend, build_top_movers
 from dashboard.trends import (
     MIN_MOVER_VOLUME,
@@ -92,10 +93,12 @@ with left:
         open_explore_on_click(moved, list(movers["error_code"])[::-1], filter_name="code", tenant=tenant,
                               range_key="trends_range")
         # A code absent in the previous period has no percentage change: say "new" instead of None.
+        # The links carry this page's tenant and range, so Explore counts what the table counts.
         shown = movers.assign(change_pct=movers["change_pct"].map(lambda v: "new" if pd.isna(v) else f"{v:+.0%}"),
-                              link=[explore_link(code=c) for c in movers["error_code"]])
-        st.dataframe(shown, hide_index=True, width="stretch", column_order=["error_code", "previous", "current",
-                                                                            "change", "change_pct", "link"],
+                              link=[explore_link(**explore_query(tenant=tenant, range_key="trends_range", code=c))
+                                    for c in movers["error_code"]])
+        st.dataframe(text_frame(shown), hide_index=True, width="stretch",
+                     column_order=["error_code", "previous", "current", "change", "change_pct", "link"],
                      column_config={
             "error_code": "Code", "current": "This period", "previous": "Previous",
             "change": st.column_config.NumberColumn("Change", format="%+d"),
@@ -107,7 +110,7 @@ with right:
     if new_codes.empty:
         empty_state("No new error codes in this period.")
     else:
-        st.dataframe(new_codes, hide_index=True, width="stretch", column_config={
+        st.dataframe(text_frame(new_codes), hide_index=True, width="stretch", column_config={
             "error_code": "Code", "category": "Category", "failures": "Failures",
             "first_seen": time_column("First seen", format="YYYY-MM-DD HH:mm"),
         })

@@ -94,8 +94,11 @@ def _active(features: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(i for i, (_, _, needs) in enumerate(_RULES) if have.issuperset(needs))
 
 
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _template(message: str) -> str:
-    text = message.strip()[:4000]
+    text = _TERMINAL_CODES.sub("", message.strip()[:4000])
     active = _active(_features(text))
     if active:
         text = _combined(active).sub(_placeholder, text)

@@ -88,3 +88,12 @@ def test_empty_and_database_down(engine, monkeypatch):
     at = app_for(PAGE, signed_in(engine, "pia2", "viewer")).run()
     assert not at.exception
     assert any("database is not reachable" in e.value for e in at.error)
+
+
+def test_mover_links_open_explore_on_the_same_tenant_and_range(engine):
+    seed(engine)
+    at = app_for(PAGE, signed_in(engine, "pia", "viewer"), {"range": "7d", "tenant": "t1"}).run()
+    assert not at.exception, at.exception
+    movers = at.dataframe[0].value
+    assert len(movers) and all("tenant=t1" in link and "range=7d" in link for link in movers["link"]), movers["link"]
+    assert all(link.startswith("explore?") and "code=" in link for link in movers["link"])

@@ -9,6 +9,8 @@ from loaders.catalog.promotion import PLACEHOLDER_REGEX
 from loaders.catalog.signature import normalise_message, signature_of
 
 SAME = [
+    # A tool's coloured stderr and the same text without its terminal codes.
+    ("\x1b[31merror:\x1b[0m cannot open file '/tmp/a'", "error: cannot open file '/tmp/b'"),
     # numbers
     ("batch 42 failed after 3 retries", "batch 9001 failed after 17 retries"),
     ("took 1.5s, limit 30.0s", "took 12.25s, limit 60.0s"),
