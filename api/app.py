@@ -1,6 +1,7 @@
 """The FastAPI application: /api/v1 routes, /metrics, /healthz, /readyz; OpenAPI at /docs."""
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -44,10 +45,26 @@ def _printable(value: Any) -> Any:
     return value
 
 
+MAX_ECHO = 200  # characters of a refused input an error repeats
+
+
+def _clipped(value: Any) -> Any:
+    """A refused input short enough to repeat: longer text (or JSON of a larger value) is cut and ends in "…"."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) <= MAX_ECHO:
+        return value
+    return text[:MAX_ECHO] + "…"
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _json(422, _printable(jsonable_encoder(exc.errors())))
+        # A validation error names the input it refused (and, for an unknown field, its name in `loc`); a
+        # megabyte body must not come back in the answer.
+        errors = [{**e, **({"input": _clipped(e["input"])} if "input" in e else {}),
+                   "loc": [_clipped(part) if isinstance(part, str) else part for part in e.get("loc", [])]}
+                  for e in jsonable_encoder(exc.errors())]
+        return _json(422, _printable(errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,12 +1,14 @@
 """Request and response models of the REST API (they are the OpenAPI schema)."""
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from loaders.ingest.events import FailureEvent, storable_problem
+from queries.groups.triage import MAX_IGNORE
 
 
 def _no_nul(value: str | None) -> str | None:
@@ -14,6 +16,30 @@ def _no_nul(value: str | None) -> str | None:
     if problem:
         raise ValueError(problem)
     return value
+
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_HAS_TIME = re.compile(r"[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic would read 123 or "123.5" as Unix time and a bare date as midnight; the API takes ISO 8601 text,
+    # as occurred_at does.
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    if isinstance(value, str) and not _HAS_TIME.search(value):
+        raise ValueError("expected a date and a time such as 2026-01-31T12:00:00Z, not a date alone")
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # Naive values are read as UTC, as since/until and occurred_at are.
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:  # 9999-12-31T23:59:59-05:00 is after year 9999 in UTC
+        raise ValueError("out of range") from exc
 
 
 def _one_line_name(value: str | None) -> str | None:
@@ -284,15 +310,20 @@ class GroupPatchIn(BaseModel):
 
     state: Literal["unresolved", "resolved", "ignored"] | None = None
     assignee: str | None = Field(default=None, max_length=128,
-                                 description='A user name; "" unassigns; "me" is the caller (a user)')
+                                 description='A user name who may triage; null or "" unassigns; "me" is the caller '
+                                             '(a user, not an API token)')
     notes: str | None = Field(default=None, max_length=4000)
-    ignore_until: datetime | None = Field(default=None, description="With state=ignored: ignored until then")
-    ignore_count: int | None = Field(default=None, ge=1, le=10_000_000,
-                                     description="With state=ignored: ignored for this many more failures")
+    ignore_until: datetime | None = Field(
+        default=None, description="With state=ignored: ignored until then (ISO 8601, naive = UTC; in the future, "
+                                  f"at most {MAX_IGNORE.days} days ahead)")
+    ignore_count: StrictInt | None = Field(default=None, ge=1, le=1_000_000,
+                                           description="With state=ignored: ignored for this many more failures")
     recover_failures: StrictBool = Field(default=False,
                                          description="With state=resolved: mark its open failures recovered too")
 
     _nul = field_validator("assignee", "notes")(_no_nul)
+    _iso = field_validator("ignore_until", mode="before")(_iso_text)
+    _aware = field_validator("ignore_until")(_utc)
 
 
 class GroupPatchOut(GroupOut):

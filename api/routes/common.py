@@ -19,7 +19,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for error codes (every error is {"detail": ...})."""
     text = {
         400: "Malformed id or header", 401: "Missing or invalid token", 403: "Role or tenant not allowed",
-        404: "Not found (or another tenant's)", 409: "Changed by someone else", 413: "Body or batch too large",
+        404: "Not found (or another tenant's)", 409: "Changed since you read it", 413: "Body or batch too large",
         422: "Invalid input", 503: "Database unavailable or ingest disabled",
     }
     return {c: {"model": ErrorOut, "description": text.get(c, "Error")} for c in codes}

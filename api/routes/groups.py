@@ -33,6 +33,21 @@ def _many(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for v in values or [] for p in v.split(",") if p.strip()))
 
 
+def require_triage(principal: Annotated[Principal, Depends(require("read"))]) -> Principal:
+    """Dependency: the principal, or 403 when its role may not triage (the roles that may mark recoveries)."""
+    if principal.refusal("recover") is not None:
+        raise HTTPException(http.HTTP_403_FORBIDDEN,
+                            detail=f"your role ({principal.role}) does not allow you to triage groups")
+    return principal
+
+
+def _me(principal: Principal) -> str:
+    """The signed-in user's name for "me"; 422 for an API token, which is nobody to assign."""
+    if principal.name.startswith("token:"):
+        raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, detail='"me" needs a user, not an API token')
+    return principal.name
+
+
 @router.get("/groups", response_model=GroupListOut, responses=errors(401, 403, 422, 503))
 def list_groups_route(
     principal: Annotated[Principal, Depends(require("read"))],
@@ -40,7 +55,8 @@ def list_groups_route(
     tenant_id: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[Literal["unresolved", "resolved", "ignored", "regressed", "open", "all"],
                      Query(description="regressed: unresolved groups reopened by a new failure")] = "all",
-    assignee: Annotated[str | None, Query(max_length=128, description='A user name; "none" for unassigned')] = None,
+    assignee: Annotated[str | None, Query(max_length=128, description='A user name; "none" for unassigned, "me" '
+                                          'for the signed-in user (not an API token)')] = None,
     error_code: Annotated[list[str] | None, Query(description="Repeat or separate with commas")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the title")] = None,
     sort: Literal["last_seen", "first_seen", "count"] = "last_seen",
@@ -48,9 +64,13 @@ def list_groups_route(
     cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
     """Groups, the sort's largest first (most recent, newest or biggest), keyset-paged."""
+    if assignee == "me":
+        assignee = _me(principal)
+    elif assignee == "none":
+        assignee = ""
     try:
         filt = GroupFilter(tenant_id=tenant_scope(principal, tenant_id), state=state,
-                           assignee="" if assignee == "none" else assignee, error_codes=_many(error_code),
+                           assignee=assignee, error_codes=_many(error_code),
                            q=q or None)
         with engine.connect() as conn:
             page = list_groups(conn, filt, now=utcnow(), sort=sort, limit=limit, cursor=cursor, with_total=True)
@@ -87,7 +107,7 @@ def patch_group_route(
     group_id: GroupId,
     body: GroupPatchIn,
     response: Response,
-    principal: Annotated[Principal, Depends(require("recover"))],
+    principal: Annotated[Principal, Depends(require_triage)],
     engine: Annotated[Engine, Depends(get_engine)],
     metrics: Annotated[FailcatMetrics, Depends(get_app_metrics)],
     if_match: Annotated[str | None, Header(max_length=64, description="Version (ETag) you read")] = None,
@@ -95,11 +115,7 @@ def patch_group_route(
     """Change state (resolve, ignore, reopen), assignee or notes; 409 when the group changed since If-Match."""
     gid = parse_group_id(group_id)
     fields = body.model_fields_set
-    assignee = body.assignee
-    if assignee == "me":
-        if principal.name.startswith("token:"):
-            raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, detail='"me" needs a user, not an API token')
-        assignee = principal.name
+    assignee = _me(principal) if body.assignee == "me" else body.assignee
     triage = Triage(
         state=body.state if "state" in fields and body.state is not None else UNSET,
         assignee=assignee if "assignee" in fields else UNSET,

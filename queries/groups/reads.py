@@ -9,7 +9,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, tuple_
@@ -24,6 +24,8 @@ from core.vocabulary import GROUP_STATES, IGNORED, RESOLVED, UNRESOLVED
 SORTS = {"last_seen": g.c.last_seen, "first_seen": g.c.first_seen, "count": g.c.failures}
 STATE_FILTERS = (*GROUP_STATES, "regressed", "open", "all")  # open: unresolved, regressed included
 MAX_LIMIT = 200
+MAX_CURSOR_COUNT = 2**53  # exact in JSON numbers everywhere, far above any group's count
+CURSOR_YEARS = (2000, 2200)
 GROUP_COLUMNS = ["id", "tenant_id", "signature", "error_code", "title", "category", "severity", "severity_rank",
                  "failures", "first_seen", "last_seen", "state", "assignee", "notes", "ignore_until",
                  "ignore_until_failures", "resolved_at", "regressed", "regressed_at", "updated_at", "updated_by",
@@ -118,15 +120,36 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
     """(sort value, id) of a cursor made for the same sort; GroupFilterError otherwise."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        name, raw, group = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if name != sort:
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(parts, list) or len(parts) != 3:
+            raise ValueError("expected [sort, value, id]")
+        name, raw, group = parts
+        if name != sort or not isinstance(group, str):
             raise ValueError("the cursor was made for another sort")
-        value = datetime.fromisoformat(raw) if sort != "count" else int(raw)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError("naive time")
+        value = _cursor_count(raw) if sort == "count" else _cursor_time(raw)
         return value, uuid.UUID(group)
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise GroupFilterError("cursor is not valid for this sort (start again without it)") from exc
+
+
+def _cursor_count(raw: Any) -> int:
+    # bool is an int to Python; a count is a whole number the database column can hold.
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_CURSOR_COUNT:
+        raise ValueError("expected a count")
+    return raw
+
+
+def _cursor_time(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise ValueError("expected a time")
+    value = datetime.fromisoformat(raw)
+    if value.tzinfo is None:
+        raise ValueError("naive time")
+    # Far-off years overflow when moved to UTC or when the database converts them; no group lives there.
+    value = value.astimezone(UTC)
+    if not CURSOR_YEARS[0] <= value.year <= CURSOR_YEARS[1]:
+        raise ValueError("time out of range")
+    return value
 
 
 def list_groups(conn: Connection, filt: GroupFilter, *, now: datetime, sort: str = "last_seen", limit: int = 50,

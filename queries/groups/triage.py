@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,12 +18,15 @@ from core.schema import failure_groups as g
 from core.schema import failure_matches as fm
 from core.schema import group_events as ge
 from core.schema import users
+from core.security import PERMISSIONS
 from core.vocabulary import GROUP_STATES, IGNORED, RESOLVED, UNRESOLVED
 from queries.failures.recovery import RecoveryChange, mark_recoveries
 from queries.groups.reads import get_group
 
 MAX_NOTES = 4000
 MAX_RECOVER = 50_000  # open failures a resolve may mark in one transaction
+MAX_IGNORE = timedelta(days=365)  # an ignore_until further off is a forgotten group, not a decision
+TRIAGE_ROLES = tuple(role for role, allowed in PERMISSIONS.items() if "recover" in allowed)
 
 
 class GroupNotFound(LookupError):
@@ -35,12 +38,14 @@ class TriageError(ValueError):
 
 
 class GroupConflict(RuntimeError):
-    """Someone changed the group after the caller read it (version mismatch)."""
+    """The group changed after the caller read it (version mismatch), by anyone, the caller included."""
 
-    def __init__(self, group: dict[str, Any], expected: int) -> None:
-        by = f" by {group['updated_by']}" if group.get("updated_by") else ""
-        super().__init__(f"the group was changed by someone else{by} (now {group['state']}, version "
-                         f"{group['version']} instead of {expected}); reload and try again")
+    def __init__(self, group: dict[str, Any], expected: int, *, by: str | None = None,
+                 at: datetime | None = None) -> None:
+        last = f", last changed by {by}" if by else ""
+        last += f" at {at.isoformat()}" if at is not None else ""
+        super().__init__(f"the group changed since you read it (now version {group['version']} instead of "
+                         f"{expected}, {group['state']}{last}); reload and try again")
         self.group, self.expected = group, expected
 
 
@@ -69,9 +74,10 @@ class TriageResult:
 
 
 def assignable(conn: Connection, name: str, tenant_id: str) -> bool:
-    """True when `name` is an enabled account that can see the tenant (of all tenants, or of this one)."""
-    row = conn.execute(select(users.c.tenant_id, users.c.disabled).where(users.c.name == name)).first()
-    return row is not None and not row.disabled and row.tenant_id in (None, tenant_id)
+    """True when `name` is an enabled account whose role may triage and that can see the tenant."""
+    row = conn.execute(select(users.c.tenant_id, users.c.disabled, users.c.role).where(users.c.name == name)).first()
+    return (row is not None and not row.disabled and row.role in TRIAGE_ROLES
+            and row.tenant_id in (None, tenant_id))
 
 
 def _locked(conn: Connection, group_id: uuid.UUID, tenant_id: str | None) -> Any:
@@ -97,18 +103,19 @@ def _wanted(conn: Connection, row: Any, t: Triage, now: datetime) -> dict[str, A
             out.update(resolved_at=None, regressed=False, ignore_until=None, ignore_until_failures=None)
         else:
             until = None if t.ignore_until is UNSET else t.ignore_until
-            if until is not None and until <= now:
-                raise TriageError("ignore_until must be in the future")
-            if t.ignore_failures is not None and t.ignore_failures < 1:
-                raise TriageError("ignore_failures must be at least 1")
-            out.update(resolved_at=None, ignore_until=until,
+            _check_ignore(until, t.ignore_failures, now)
+            # Ignoring acknowledges a regression, as resolving and reopening do; regressed_at keeps when it was.
+            out.update(resolved_at=None, regressed=False, ignore_until=until,
                        ignore_until_failures=row["failures"] + t.ignore_failures if t.ignore_failures else None)
     elif t.ignore_until is not UNSET or t.ignore_failures is not None:
-        raise TriageError("ignore_until and ignore_failures go with state=ignored")
+        raise TriageError("ignore_until and ignore_count go with state=ignored")
+    if t.recover_failures and t.state != RESOLVED:
+        raise TriageError("recover_failures goes with state=resolved")
     if t.assignee is not UNSET:
         assignee = (t.assignee or "").strip() or None
+        # One answer for unknown, disabled, out-of-tenant and viewer accounts: no way to probe which names exist.
         if assignee is not None and not assignable(conn, assignee, row["tenant_id"]):
-            raise TriageError(f"no account named {assignee!r} can see this group's tenant")
+            raise TriageError(f"no account named {assignee!r} can triage this group")
         out["assignee"] = assignee
     if t.notes is not UNSET:
         notes = (t.notes or "").strip() or None
@@ -116,6 +123,27 @@ def _wanted(conn: Connection, row: Any, t: Triage, now: datetime) -> dict[str, A
             raise TriageError(f"notes are longer than {MAX_NOTES} characters")
         out["notes"] = notes
     return out
+
+
+def _check_ignore(until: datetime | None, failures: int | None, now: datetime) -> None:
+    if until is not None:
+        if until.tzinfo is None:
+            raise TriageError("ignore_until needs a time zone")
+        if until <= now:
+            raise TriageError("ignore_until must be in the future")
+        if until > now + MAX_IGNORE:
+            raise TriageError(f"ignore_until must be at most {MAX_IGNORE.days} days ahead")
+    if failures is not None and failures < 1:
+        raise TriageError("ignore_count must be at least 1")
+
+
+def _last_change(conn: Connection, group: dict[str, Any]) -> tuple[str | None, datetime | None]:
+    """Who changed the group last and when: a person's change, or ingest's reopening (history only)."""
+    event = conn.execute(select(ge.c.actor, ge.c.at).where(ge.c.group_id == group["id"])
+                         .order_by(ge.c.at.desc(), ge.c.id.desc()).limit(1)).first()
+    if event is not None and (group["updated_at"] is None or event.at > group["updated_at"]):
+        return event.actor, event.at
+    return group["updated_by"], group["updated_at"]
 
 
 def update_group(conn: Connection, *, group_id: uuid.UUID, tenant_id: str | None, triage: Triage,
@@ -130,8 +158,9 @@ def update_group(conn: Connection, *, group_id: uuid.UUID, tenant_id: str | None
     current = {**row, "state": effective}
     diff = {k: v for k, v in wanted.items() if current[k] != v}
     if expected_version is not None and expected_version != row["version"] and diff:
-        raise GroupConflict(get_group(conn, group_id=group_id, tenant_id=None, now=now) or dict(row),
-                            expected_version)
+        latest = get_group(conn, group_id=group_id, tenant_id=None, now=now) or dict(row)
+        by, at = _last_change(conn, latest)
+        raise GroupConflict(latest, expected_version, by=by, at=at)
     recovered: list[RecoveryChange] = []
     if diff:
         conn.execute(g.update().where(g.c.id == group_id).values(

@@ -90,12 +90,12 @@ def test_triage_with_if_match_conflicts_history_and_failures(client, engine, tok
     group = next(g for g in _groups(client, tokens["viewer"])["groups"] if g["count"] == 5)
     gid, version = group["id"], group["version"]
     r = client.patch(f"/api/v1/groups/{gid}", json={"assignee": "bob"}, headers=h)
-    assert r.status_code == 422 and "can see" in r.json()["detail"]  # bob cannot see t1
+    assert r.status_code == 422 and "can triage this group" in r.json()["detail"]  # bob cannot see t1
     assert client.patch(f"/api/v1/groups/{gid}", json={"assignee": "me"}, headers=h).status_code == 422  # a token
     r = client.patch(f"/api/v1/groups/{gid}", json={"assignee": "ana"}, headers={**h, "If-Match": f'"{version}"'})
     assert r.status_code == 200 and r.json()["assignee"] == "ana" and r.headers["etag"] == f'"{version + 1}"'
     stale = client.patch(f"/api/v1/groups/{gid}", json={"state": "resolved"}, headers={**h, "If-Match": str(version)})
-    assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
+    assert stale.status_code == 409 and "changed since you read it" in stale.json()["detail"]
     same = client.patch(f"/api/v1/groups/{gid}", json={"assignee": "ana"}, headers={**h, "If-Match": str(version)})
     assert same.status_code == 200 and same.json()["changed"] is False  # exactly what it already has: no conflict
     detail = client.get(f"/api/v1/groups/{gid}", headers=h).json()

@@ -18,6 +18,7 @@ from loaders.catalog.promotion import promote_entry
 from loaders.ingest.pipeline import IngestPipeline
 from loaders.retention import apply_retention
 from queries.groups.reads import GroupFilter, get_group, list_groups
+from queries.groups.triage import Triage, update_group
 
 NOW = utcnow()
 
@@ -120,3 +121,28 @@ def test_an_ignore_runs_out_by_time_or_by_count(engine, metrics):
     with engine.connect() as conn:
         assert conn.execute(select(g.c.state).where(g.c.id == group_id(*key))).scalar_one() == "unresolved"
         assert conn.execute(select(ge.c.action)).scalars().all() == ["unignored"]
+
+
+def test_ignoring_a_regressed_group_clears_regressed_so_the_ignore_ends_unresolved(engine, metrics):
+    pipeline = IngestPipeline(engine, metrics=metrics)
+    event = {"tenant_id": "acme", "run_id": "r1", "error_message": "widget 7 exploded in stage 3"}
+    pipeline.ingest([event])
+    with engine.connect() as conn:
+        key = tuple(conn.execute(select(g.c.tenant_id, g.c.signature)).one())
+    gid = group_id(*key)
+
+    def triage(change: Triage) -> None:
+        with engine.begin() as conn:
+            update_group(conn, group_id=gid, tenant_id=None, triage=change, actor="olga", source="test", now=utcnow())
+
+    triage(Triage(state="resolved"))
+    assert pipeline.ingest([{**event, "run_id": "r2"}]).regressed == 1
+    with engine.connect() as conn:
+        regressed_at = conn.execute(select(g.c.regressed_at).where(g.c.id == gid)).scalar_one()
+    triage(Triage(state="ignored", ignore_failures=1))
+    pipeline.ingest([{**event, "run_id": "r3"}, {**event, "run_id": "r4"}])
+    with engine.connect() as conn:
+        row = conn.execute(select(g.c.state, g.c.regressed, g.c.regressed_at).where(g.c.id == gid)).one()
+        actions = conn.execute(select(ge.c.action).order_by(ge.c.id)).scalars().all()
+    assert (row.state, row.regressed, row.regressed_at) == ("unresolved", False, regressed_at)
+    assert actions == ["state", "regressed", "state", "unignored"]
