@@ -27,7 +27,7 @@ if principal is None:
     # after the session expired lands on the page asked for once signed in.
     st.navigation(
         [st.Page(session.sign_in_form, title="Sign in", icon=":material/login:", default=True)]
-        + [st.Page(session.sign_in_form, title="Sign in", url_path=p) for p in URL_PATHS if p != "overview"],
+        + [st.Page(session.sign_in_form, title="Sign in", url_path=p) for p in URL_PATHS],
         position="hidden",
     ).run()
     st.stop()
