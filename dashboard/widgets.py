@@ -114,6 +114,11 @@ def tenant_picker(principal: Principal, *, key: str = "tenant", container: Any =
     """Tenant to show: a scoped principal's own tenant (fixed), or a choice among the visible tenants."""
     where = container or st
     if principal.tenant_id is not None:
+        wanted = url_value("tenant", None)
+        if wanted is not None and wanted != principal.tenant_id:
+            # Said whether that tenant exists or not: the notice must not tell which ones do.
+            _warn(f"Your account sees tenant {lit(principal.tenant_id, limit=80)} only: the link's tenant was "
+                  "ignored.")
         where.text_input("Tenant", value=principal.tenant_id, disabled=True, key=f"{key}_fixed")
         return principal.tenant_id
     try:

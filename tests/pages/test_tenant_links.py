@@ -24,3 +24,13 @@ def test_a_tenant_that_does_not_exist_is_still_refused(engine, seeded):
     assert not at.exception, at.exception
     assert "Ignored unknown tenant" in shown_text(at)
     assert at.selectbox(key="tenant").value != "nobody-here"
+
+
+def test_a_tenant_bound_person_is_told_a_links_tenant_was_ignored_without_learning_if_it_exists(engine, seeded):
+    vic = signed_in(engine, "vic", "viewer", "acme")
+    seen = []
+    for other in ("globex", "no-such-tenant"):
+        at = app_for("pages/overview.py", vic, {"tenant": other}).run()
+        assert not at.exception, at.exception
+        seen.append([w.value.replace(other, "X") for w in at.warning])
+    assert seen[0] == seen[1] and any("sees tenant" in w for w in seen[0]), seen
