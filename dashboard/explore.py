@@ -1,7 +1,9 @@
-"""Cached loaders for Explore and the CSV export of a filter (keyset pages, never one huge query)."""
+"""Cached loaders for Explore, the group filter its Groups and New views derive from the failure filter, and the
+CSV exports of failures and of groups (keyset pages, never one huge query)."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pandas as pd
 
@@ -12,11 +14,16 @@ from dashboard.db import Database, database
 from queries.failures import explore as q
 from queries.failures.filters import FailureFilter
 from queries.failures.listing import FailurePage, count_failures, list_failures
+from queries.groups.reads import MAX_LIMIT as GROUP_PAGE_MAX
+from queries.groups.reads import GroupFilter, list_groups
 
 CSV_MAX_ROWS = 200_000
 CSV_COLUMNS = ["id", "created_at", "tenant_id", "run_id", "error_code", "category", "severity", "match_type",
                "confidence", "recovery_mode", "skill_id", "step_index", "recovery_attempted", "recovery_succeeded",
                "recovered_at", "recovered_by", "recovery_notes", "signature", "error_message"]
+GROUPS_CSV_MAX_ROWS = 5_000
+GROUPS_CSV_COLUMNS = ["id", "tenant_id", "signature", "error_code", "title", "category", "severity", "failures",
+                      "first_seen", "last_seen", "state", "regressed", "assignee"]
 
 
 @cached_loader()
@@ -60,8 +67,50 @@ def export_csv(filt: FailureFilter, max_rows: int = CSV_MAX_ROWS) -> str:
             cursor = page.next_cursor
             if cursor is None or frame.empty:
                 break
-    if written == 0:
+    if not out.getvalue():  # only when no page was read: an empty first page has written the header
         pd.DataFrame(columns=CSV_COLUMNS).to_csv(out, index=False)
+    return out.getvalue()
+
+
+def group_filter(filt: FailureFilter, *, kind: str, state: str) -> GroupFilter:
+    """The groups a failure filter selects: "groups" have a failure in the range, "new" their first ever there.
+
+    Only what describes a whole group carries over (tenant, codes, category, severity, signature, text in the
+    title or code); failure_only_filters names the rest, which the page reports as not applied.
+    """
+    return GroupFilter(
+        tenant_id=filt.tenant_id, state=state, error_codes=filt.error_codes, categories=filt.categories,
+        severities=filt.severities, signature=filt.signature, text=filt.q,
+        # A group first seen after the range ends has no failure in it; lifetime first/last seen is all a group
+        # row holds, so "groups" are those whose lifetime overlaps the range.
+        last_seen_from=filt.start if kind == "groups" else None,
+        first_seen_from=filt.start if kind == "new" else None, first_seen_to=filt.end,
+    )
+
+
+def failure_only_filters(filt: FailureFilter) -> list[str]:
+    """The active filters that describe single failures and so cannot select groups (their labels)."""
+    active = {"Catalog match": filt.matched is not None, "Recovery status": filt.status != "all",
+              "Recovery mode": bool(filt.recovery_modes), "Skill": bool(filt.skill_id), "Run id": bool(filt.run_id)}
+    return [label for label, on in active.items() if on]
+
+
+def export_groups_csv(gfilt: GroupFilter, *, sort: str, now: datetime, max_rows: int = GROUPS_CSV_MAX_ROWS) -> str:
+    """CSV of the groups the filter selects in the page's sort (at most max_rows), spreadsheet-safe cells."""
+    out = io.StringIO()
+    cursor, written = None, 0
+    with database().connect() as conn:
+        while written < max_rows:
+            page = list_groups(conn, gfilt, now=now, sort=sort, limit=min(GROUP_PAGE_MAX, max_rows - written),
+                               cursor=cursor)
+            frame = formula_safe_frame(pd.DataFrame(page.rows).reindex(columns=GROUPS_CSV_COLUMNS))
+            frame.to_csv(out, index=False, header=written == 0)
+            written += len(frame)
+            cursor = page.next_cursor
+            if cursor is None or frame.empty:
+                break
+    if not out.getvalue():  # only when no page was read: an empty first page has written the header
+        pd.DataFrame(columns=GROUPS_CSV_COLUMNS).to_csv(out, index=False)
     return out.getvalue()
 
 

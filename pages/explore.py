@@ -1,11 +1,21 @@
-"""Explore: filter failures (all filters in the URL), see them grouped or listed, download them as CSV."""
+"""Explore: filter failures (all filters in the URL), see them grouped, as groups or listed, download them as CSV."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.explore import export_csv, load_count, load_grouped, load_page, recovery_states
+from dashboard.explore import (
+    GROUPS_CSV_MAX_ROWS,
+    export_csv,
+    export_groups_csv,
+    failure_only_filters,
+    group_filter,
+    load_count,
+    load_grouped,
+    load_page,
+    recovery_states,
+)
 from dashboard.filters import failure_filters
-from dashboard.groups import GroupFilter, failures_link, now_minute
+from dashboard.groups import failures_link, now_minute
 from dashboard.groups import load_count as load_group_count
 from dashboard.groups import load_page as load_group_page
 from dashboard.links import detail_links, explore_view
@@ -37,17 +47,13 @@ url_warnings()
 # The grouped view's read also gives the number of failures selected (one query for both).
 shown = st.session_state.get("x_view") or "grouped"
 now = now_minute()
-# Groups views: the failures' tenant, codes, categories and text select groups; "groups" are those seen in the
-# range, "new" those whose first failure ever falls in it.
+# Groups views: the filters that describe a group select groups (dashboard.explore.group_filter); "groups" are
+# those seen in the range, "new" those whose first failure ever falls in it.
 seed_state("x_gstate", url_value("gstate", "all", lambda v: v if v in GROUP_STATES else _bad(v)))
 seed_state("x_gsort", url_value("gsort", "first_seen" if shown == "new" else "last_seen",
                                 lambda v: v if v in GROUP_SORTS else _bad(v)))
-gfilt = GroupFilter(
-    tenant_id=filt.tenant_id, state=st.session_state.get("x_gstate") or "all", error_codes=filt.error_codes,
-    categories=filt.categories, q=filt.q,
-    last_seen_from=rng.start if shown == "groups" else None,
-    first_seen_from=rng.start if shown == "new" else None, first_seen_to=rng.end if shown == "new" else None,
-)
+gfilt = group_filter(filt, kind=shown, state=st.session_state.get("x_gstate") or "all")
+gsort = st.session_state.get("x_gsort") or "last_seen"
 with guarded():
     if shown == "grouped":
         groups, total = load_grouped(filt, st.session_state.get("x_group") or "error_code")
@@ -64,11 +70,20 @@ if shown in GROUP_VIEWS:
 else:
     top_left.metric("Failures selected", fmt_int(total), help=f"{rng.label}, all filters applied")
 view = top_mid.segmented_control("View", list(VIEWS), key="x_view", format_func=VIEWS.get) or "grouped"
-top_right.download_button(
-    "Download CSV", data=lambda: export_csv(filt), file_name="failures.csv", mime="text/csv",
-    icon=":material/download:", disabled=total == 0, width="stretch",
-    help="Every failure the filters select (newest first, up to 200,000 rows).",
-)
+if shown in GROUP_VIEWS:
+    top_right.download_button(
+        "Download CSV", data=lambda: export_groups_csv(gfilt, sort=gsort, now=now),
+        file_name="new-groups.csv" if shown == "new" else "groups.csv", mime="text/csv",
+        icon=":material/download:", disabled=total == 0, width="stretch",
+        help=f"Every group shown here, all pages, by {GROUP_SORTS[gsort].lower()} (up to {GROUPS_CSV_MAX_ROWS:,} "
+             "rows).",
+    )
+else:
+    top_right.download_button(
+        "Download CSV", data=lambda: export_csv(filt), file_name="failures.csv", mime="text/csv",
+        icon=":material/download:", disabled=total == 0, width="stretch",
+        help="Every failure the filters select (newest first, up to 200,000 rows).",
+    )
 set_url(view=None if view == "grouped" else view)
 
 
@@ -79,6 +94,14 @@ def _groups_view(kind: str) -> None:
     sort = c2.segmented_control("Sort by", list(GROUP_SORTS), key="x_gsort", format_func=GROUP_SORTS.get) \
         or "last_seen"
     set_url(gstate=None if state == "all" else state, gsort=sort)
+    # A filter on single failures cannot select whole groups; say so rather than drop it unseen.
+    unused = failure_only_filters(filt)
+    if unused:
+        one = len(unused) == 1
+        st.info(f"{', '.join(unused)} {'does' if one else 'do'}n't apply to groups: switch to Failures to use "
+                f"{'it' if one else 'them'}.", icon=":material/filter_alt_off:")
+    if filt.q:
+        st.caption("Here “Message contains” searches group titles (message templates) and error codes.")
     if total == 0:
         empty_state("No new groups in this range." if kind == "new" else "No groups match these filters.",
                     "Widen the time range or remove a filter.")

@@ -1,11 +1,21 @@
-"""Failure detail (?id=<uuid>): every field, the catalog entry and suggestions, context, history, relatives."""
+"""Failure detail (?id=<uuid>): every field, its group (notes, history, triage), the catalog entry and suggestions,
+context, history, relatives."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.detail import failure_fields, load_failure_detail, why_matched
-from dashboard.groups import failures_query, load_group_of
+from dashboard.groups import (
+    Triage,
+    TriageOutcome,
+    failures_query,
+    group_panel,
+    load_group_of,
+    load_open_failures,
+    state_text,
+    triage,
+)
 from dashboard.links import detail_links, explore_back
 from dashboard.oncall import mark
 from dashboard.session import current_principal, require
@@ -19,6 +29,10 @@ RELATED = {
     "error_code": "Code", "severity": "Severity", "skill_id": "Skill", "step_index": "Step",
     "error_message": st.column_config.TextColumn("Message", width="large"),
 }
+
+# The outcome of the last group action (group id, where it was asked, outcome) and a resolve awaiting its
+# confirmation (group id, the version the person saw).
+G_OUTCOME, G_PENDING = "detail_g_outcome", "detail_g_pending"
 
 principal = require("read")
 failure_id = (st.query_params.get("id") or "").strip()
@@ -63,6 +77,48 @@ if f.get("match_reason"):
     plain_text(why_matched(f["match_type"], f["match_reason"], matched=f["catalog_entry_id"] is not None),
                muted=True, small=True)
 
+
+
+def _after(gid: str, place: str, outcome: TriageOutcome) -> None:
+    st.session_state[G_OUTCOME] = (gid, place, outcome)
+    st.rerun()  # the whole page again: the group, and this failure when resolving marked it recovered
+
+
+def _show(outcome: TriageOutcome) -> None:
+    (st.success if outcome.ok else st.error)(
+        outcome.message, icon=":material/check_circle:" if outcome.ok else ":material/sync_problem:")
+
+
+def _group_actions(group: dict, shown: TriageOutcome | None) -> None:
+    """Assign to me and Resolve group (confirmed first), with the version of the group shown; results under them."""
+    gid, version = str(group["id"]), int(group["version"])
+    b1, b2 = st.columns(2)
+    if b1.button("Assign to me", key="detail_g_assign", icon=":material/person_add:", width="stretch",
+                 disabled=group["assignee"] == principal.name):
+        _after(gid, "actions", triage(require("recover"), items=[(gid, version)],
+                                      change=Triage(assignee=principal.name), verb="assigned"))
+    if b2.button("Resolve group", key="detail_g_resolve", icon=":material/task_alt:", width="stretch",
+                 disabled=group["state"] == "resolved"):
+        st.session_state[G_PENDING] = (gid, version)
+    pending = st.session_state.get(G_PENDING)
+    if pending and pending[0] == gid:
+        with st.container(border=True):
+            open_failures = load_open_failures(((group["tenant_id"], group["signature"]),))
+            st.markdown("**Resolve this group?** A new failure in a resolved group reopens it as regressed.")
+            recover = st.checkbox(f"Also mark its {open_failures:,} open failure{'' if open_failures == 1 else 's'} "
+                                  "recovered", value=False, disabled=open_failures == 0, key="detail_g_recover")
+            c1, c2 = st.columns(2)
+            if c1.button("Confirm: resolve", type="primary", icon=":material/check:", key="detail_g_confirm"):
+                st.session_state.pop(G_PENDING, None)
+                _after(gid, "actions", triage(require("recover"), items=[pending], verb="resolved",
+                                              change=Triage(state="resolved", recover_failures=recover)))
+            if c2.button("Cancel", key="detail_g_cancel"):
+                st.session_state.pop(G_PENDING, None)
+                st.rerun()
+    if shown is not None:
+        _show(shown)
+
+
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Fields", anchor=False)
@@ -75,17 +131,27 @@ with right:
     if group is None:
         st.caption("This failure's group is not there any more.")
     else:
+        gid = str(group["id"])
+        said = st.session_state.pop(G_OUTCOME, None)
+        place, said = (said[1], said[2]) if said is not None and said[0] == gid else (None, None)
         with st.container(border=True):
             plain_text(group["title"])
             info = st.container(horizontal=True)
-            info.badge(group["state"] + (" · regressed" if group["regressed"] else ""),
+            info.badge(state_text(group) + (" · regressed" if group["regressed"] else ""),
                        color={"resolved": "green", "ignored": "gray"}.get(group["state"], "orange"))
-            info.badge(f"assigned to {group['assignee']}" if group["assignee"] else "unassigned",
+            info.badge(f"assigned to {lit(group['assignee'], limit=40)}" if group["assignee"] else "unassigned",
                        color="blue" if group["assignee"] else "gray", icon=":material/person:")
             st.caption(f"{group['failures']:,} failures · first seen {group['first_seen']:%Y-%m-%d %H:%M} · "
                        f"last seen {group['last_seen']:%Y-%m-%d %H:%M} UTC")
             st.page_link("pages/explore.py", label="All its failures", icon=":material/list:",
                          query_params=failures_query(f["tenant_id"], f["signature"]))
+            if principal.can("recover"):
+                _group_actions(group, said if place == "actions" else None)
+            saved = group_panel(principal, group, key="detail_gp")
+            if saved is not None:
+                _after(gid, "notes", saved)
+            if said is not None and place == "notes":
+                _show(said)
     st.subheader("Catalog entry", anchor=False)
     e = detail.entry
     if e is None:

@@ -11,11 +11,14 @@ from dashboard.groups import (
     GroupFilter,
     Triage,
     failures_link,
+    group_panel,
     ignore_triage,
     load_count,
+    load_group,
     load_open_failures,
     load_queue,
     now_minute,
+    state_text,
     triage,
 )
 from dashboard.oncall import QUEUE_LIMIT, load_queue_summary, mark, row_label, short_id
@@ -103,6 +106,7 @@ def _groups_view() -> None:
         failures_link=[failures_link(t, s) for t, s in zip(queue["tenant_id"], queue["signature"], strict=True)],
         flag=["regressed" if r else "" for r in queue["regressed"]],
         assignee=queue["assignee"].fillna("—"), severity=queue["severity"].fillna("—"),
+        state=[state_text(r) for r in queue.to_dict("records")],  # with an ignore's end; Picked keeps the state
     )
     columns = ["severity", "title", "error_code", "failures", "sparkline", "last_seen", "assignee", "failures_link"]
     if table["regressed"].any():
@@ -127,7 +131,7 @@ def _groups_view() -> None:
             "sparkline": st.column_config.BarChartColumn("14 days", y_min=0, width=80),
             "last_seen": time_column("Last seen", format="MM-DD HH:mm", width=110),
             "assignee": st.column_config.TextColumn("Assigned to", width=85),
-            "state": st.column_config.TextColumn("State", width=85),
+            "state": st.column_config.TextColumn("State", width=85 if state != "ignored" else 190),
             "failures_link": st.column_config.LinkColumn("", display_text="List", width=45),
         },
     )
@@ -146,12 +150,29 @@ def _groups_view() -> None:
     if outcome is not None:  # said next to the buttons, where the person is looking
         icon = ":material/check_circle:" if outcome.ok else ":material/sync_problem:"
         (st.success if outcome.ok else st.error)(outcome.message, icon=icon)
+    if len(picked) == 1:
+        _one_group(picked[0])
 
 
-def _done(outcome) -> None:  # type: ignore[no-untyped-def]
+def _one_group(picked: Picked) -> None:
+    """The ticked group's notes, latest changes and notes editor (dashboard.groups.group_panel)."""
+    with guarded():
+        group = load_group(picked.id, principal.tenant_id)
+    with st.container(border=True):
+        if group is None:
+            st.caption("This group is not there any more (retention removed it).")
+            return
+        st.markdown(f"{lit(group['title'], limit=80)} · {state_text(group)}"
+                    + (f" · assigned to {lit(group['assignee'], limit=40)}" if group["assignee"] else ""))
+        outcome = group_panel(principal, group, key="oncall_gp")
+    if outcome is not None:
+        _done(outcome, keep_selection=True)  # the same rows stay ticked: notes do not move a group in the list
+
+
+def _done(outcome, *, keep_selection: bool = False) -> None:  # type: ignore[no-untyped-def]
     st.session_state[G_OUTCOME] = outcome
     st.toast(outcome.message, icon=":material/check_circle:" if outcome.ok else ":material/sync_problem:")
-    if outcome.ok:
+    if outcome.ok and not keep_selection:
         st.session_state[G_TABLE] = st.session_state.get(G_TABLE, 0) + 1  # a fresh table: the selection is cleared
     st.session_state.pop(G_PENDING, None)
     st.rerun()

@@ -54,13 +54,18 @@ class GroupFilter:
     first_seen_from: datetime | None = None  # the "new" view: groups whose lifetime first failure is recent
     first_seen_to: datetime | None = None
     last_seen_from: datetime | None = None
-    q: str | None = None
+    q: str | None = None  # text in the title
+    severities: tuple[str, ...] = ()  # the group's severity (its latest failure's)
+    signature: str | None = None
+    text: str | None = None  # text in the title or the error code (Explore's "Message contains")
 
     def __post_init__(self) -> None:
         if self.state not in STATE_FILTERS:
             raise GroupFilterError(f"state must be one of {', '.join(STATE_FILTERS)}")
         if self.q is not None and len(self.q) > 200:
             raise GroupFilterError("the title filter is longer than 200 characters")
+        if self.text is not None and len(self.text) > 200:
+            raise GroupFilterError("the text filter is longer than 200 characters")
 
     def conditions(self, now: datetime) -> list[ColumnElement[bool]]:
         """SQL conditions on failure_groups (bound parameters only)."""
@@ -84,6 +89,10 @@ class GroupFilter:
             c.append(g.c.error_code.in_(self.error_codes))
         if self.categories:
             c.append(g.c.category.in_(self.categories))
+        if self.severities:
+            c.append(g.c.severity.in_(self.severities))
+        if self.signature:
+            c.append(g.c.signature == self.signature)
         if self.first_seen_from is not None:
             c.append(g.c.first_seen >= self.first_seen_from)
         if self.first_seen_to is not None:
@@ -91,9 +100,15 @@ class GroupFilter:
         if self.last_seen_from is not None:
             c.append(g.c.last_seen >= self.last_seen_from)
         if self.q:
-            escaped = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            c.append(g.c.title.ilike(f"%{escaped}%", escape="\\"))
+            c.append(_contains(g.c.title, self.q))
+        if self.text:
+            c.append(or_(_contains(g.c.title, self.text), _contains(g.c.error_code, self.text)))
         return c
+
+
+def _contains(column: Any, value: str) -> ColumnElement[bool]:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 @dataclass

@@ -1,0 +1,50 @@
+"""GroupFilter's group-level conditions (severity, signature, text in title or code) against raw rows (both
+engines)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core.schema import failure_matches as fm
+from core.types import utcnow
+from loaders.ingest.pipeline import IngestPipeline
+from queries.groups.reads import GroupFilter, count_groups, list_groups
+
+NOW = utcnow()
+
+
+def _ingest(engine) -> None:
+    events = [("NET_TIMEOUT", "upstream read timed out"), ("NET_TIMEOUT", "upstream read timed out"),
+              (None, "gizmo frobnication failed for batch 7")]
+    IngestPipeline(engine).ingest([
+        {"tenant_id": "t1", "run_id": f"r{i}", "error_message": m, **({"error_code": c} if c else {}),
+         "occurred_at": (NOW - timedelta(minutes=i)).isoformat()} for i, (c, m) in enumerate(events)])
+
+
+def _keys(engine, filt):
+    with engine.connect() as conn:
+        page = list_groups(conn, filt, now=NOW, limit=200)
+        assert count_groups(conn, filt, now=NOW) == len(page.rows)
+    return {(r["tenant_id"], r["signature"]) for r in page.rows}
+
+
+def _raw(engine, *conds):
+    with engine.connect() as conn:
+        return {tuple(r) for r in conn.execute(select(fm.c.tenant_id, fm.c.signature).where(*conds).distinct())}
+
+
+def test_severity_signature_and_text_select_groups(engine):
+    _ingest(engine)
+    with engine.connect() as conn:
+        severity = conn.execute(select(fm.c.severity).where(fm.c.error_code == "NET_TIMEOUT").limit(1)).scalar_one()
+        sig = conn.execute(select(fm.c.signature).where(fm.c.error_code == "NET_TIMEOUT").limit(1)).scalar_one()
+    assert _keys(engine, GroupFilter(severities=(severity,))) == _raw(engine, fm.c.severity == severity)
+    assert _keys(engine, GroupFilter(signature=sig)) == _raw(engine, fm.c.signature == sig)
+    assert _keys(engine, GroupFilter(signature=sig[:8])) == set()
+    # text: the title or the code, case-insensitive, with % and _ taken literally.
+    assert _keys(engine, GroupFilter(text="net_time")) == _raw(engine, fm.c.error_code == "NET_TIMEOUT")
+    assert _keys(engine, GroupFilter(text="FROBNICATION")) == _raw(engine, fm.c.error_message.like("gizmo%"))
+    assert _keys(engine, GroupFilter(text="net%out")) == set()
+    # q stays the API's title-only filter.
+    assert _keys(engine, GroupFilter(q="net_time")) == set()
