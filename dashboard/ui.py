@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +17,9 @@ from dashboard.text import lit
 _LAYOUT_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding: 2.5rem 2rem 4rem 2rem; }
 </style>"""
+
+# st.badge's colour Literal, which Streamlit does not export: tables of colours need it to pass mypy.
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
 
 
 def apply_layout() -> None:

@@ -7,6 +7,7 @@ from dashboard.admin import (
     CATALOG_FLAG,
     ROLES,
     SWITCH_OFF_EFFECT,
+    AdminOutcome,
     accounts_table,
     add_token,
     add_user,
@@ -35,7 +36,7 @@ if outcome is not None:
         st.code(outcome.secret, language=None)
 
 
-def _done(result) -> None:  # type: ignore[no-untyped-def]
+def _done(result: AdminOutcome) -> None:
     st.session_state[OUTCOME] = result
     st.rerun()
 

@@ -69,7 +69,7 @@ if shown in GROUP_VIEWS:
                     else "Groups with a failure in the range")
 else:
     top_left.metric("Failures selected", fmt_int(total), help=f"{rng.label}, all filters applied")
-view = top_mid.segmented_control("View", list(VIEWS), key="x_view", format_func=VIEWS.get) or "grouped"
+view = top_mid.segmented_control("View", list(VIEWS), key="x_view", format_func=lambda v: VIEWS[v]) or "grouped"
 if shown in GROUP_VIEWS:
     top_right.download_button(
         "Download CSV", data=lambda: export_groups_csv(gfilt, sort=gsort, now=now),
@@ -90,8 +90,9 @@ set_url(view=None if view == "grouped" else view)
 def _groups_view(kind: str) -> None:
     """Groups, sorted by the database over the whole result and paged, with title, state and owner."""
     c1, c2, _ = st.columns([2.6, 1.6, 0.4])
-    state = c1.segmented_control("State", list(GROUP_STATES), key="x_gstate", format_func=GROUP_STATES.get) or "all"
-    sort = c2.segmented_control("Sort by", list(GROUP_SORTS), key="x_gsort", format_func=GROUP_SORTS.get) \
+    state = c1.segmented_control("State", list(GROUP_STATES), key="x_gstate", format_func=lambda v: GROUP_STATES[v]) \
+        or "all"
+    sort = c2.segmented_control("Sort by", list(GROUP_SORTS), key="x_gsort", format_func=lambda v: GROUP_SORTS[v]) \
         or "last_seen"
     set_url(gstate=None if state == "all" else state, gsort=sort)
     # A filter on single failures cannot select whole groups; say so rather than drop it unseen.
@@ -174,7 +175,7 @@ def _drill_into_group() -> None:
 
 
 if view == "grouped":
-    by = st.segmented_control("Group by", list(GROUPS), key="x_group", format_func=GROUPS.get) or "error_code"
+    by = st.segmented_control("Group by", list(GROUPS), key="x_group", format_func=lambda v: GROUPS[v]) or "error_code"
     set_url(group=None if by == "error_code" else by)
     st.session_state["x_group_keys"] = groups["key"].tolist()
     table = groups.assign(hit_rate=groups["matched"] / groups["failures"], category=groups["category"].fillna("—"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig  # st.column_config does not re-export the type
 
 from dashboard.detail import failure_fields, load_failure_detail, why_matched
 from dashboard.groups import (
@@ -20,10 +21,14 @@ from dashboard.links import detail_links, explore_back
 from dashboard.oncall import mark
 from dashboard.session import current_principal, require
 from dashboard.text import lit, plain_heading, plain_table, plain_text, text_frame
-from dashboard.ui import bad_link, empty_state, guarded
+from dashboard.ui import BadgeColor, bad_link, empty_state, guarded
 
-SEVERITY_COLOR = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "info": "gray"}
-RELATED = {
+SEVERITY_COLOR: dict[str, BadgeColor] = {
+    "critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "info": "gray",
+}
+RECOVERY_COLOR: dict[str, BadgeColor] = {"recovered": "green", "failed": "red"}
+GROUP_STATE_COLOR: dict[str, BadgeColor] = {"resolved": "green", "ignored": "gray"}
+RELATED: dict[str, ColumnConfig | str] = {
     "link": st.column_config.LinkColumn("Failure", display_text="Open", width="small"),
     "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "error_code": "Code", "severity": "Severity", "skill_id": "Skill", "step_index": "Step",
@@ -71,7 +76,7 @@ badges.badge(lit(f["severity"]) if f["severity"] else "no severity",
 badges.badge(lit(f["category"]) if f["category"] else "uncategorised", color="violet")
 badges.badge("matched" if f["catalog_entry_id"] else "unmatched", color="green" if f["catalog_entry_id"] else "red",
              icon=":material/link:" if f["catalog_entry_id"] else ":material/link_off:")
-badges.badge(state, color={"recovered": "green", "failed": "red"}.get(state, "orange"))
+badges.badge(state, color=RECOVERY_COLOR.get(state, "orange"))
 st.code(f["error_message"], language=None, wrap_lines=True)
 if f.get("match_reason"):
     plain_text(why_matched(f["match_type"], f["match_reason"], matched=f["catalog_entry_id"] is not None),
@@ -138,7 +143,7 @@ with right:
             plain_text(group["title"])
             info = st.container(horizontal=True)
             info.badge(state_text(group) + (" · regressed" if group["regressed"] else ""),
-                       color={"resolved": "green", "ignored": "gray"}.get(group["state"], "orange"))
+                       color=GROUP_STATE_COLOR.get(group["state"], "orange"))
             info.badge(f"assigned to {lit(group['assignee'], limit=40)}" if group["assignee"] else "unassigned",
                        color="blue" if group["assignee"] else "gray", icon=":material/person:")
             st.caption(f"{group['failures']:,} failures · first seen {group['first_seen']:%Y-%m-%d %H:%M} · "

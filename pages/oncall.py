@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard.groups import (
     GroupFilter,
     Triage,
+    TriageOutcome,
     failures_link,
     group_panel,
     ignore_triage,
@@ -66,16 +67,17 @@ page_header("On-call", "Groups of failures by state: unresolved ones first, regr
 seed_state("oncall_view", url_value("view", "groups", lambda v: v if v in VIEWS else _bad(v)))
 top_left, top_mid, _ = st.columns([1, 1.2, 1.8], vertical_alignment="bottom")
 tenant = tenant_picker(principal, key="oncall_tenant", container=top_left)
-view = top_mid.segmented_control("Work on", list(VIEWS), key="oncall_view", format_func=VIEWS.get) or "groups"
+view = top_mid.segmented_control("Work on", list(VIEWS), key="oncall_view", format_func=lambda v: VIEWS[v]) or "groups"
 set_url(view=None if view == "groups" else view)
 
 
 def _groups_view() -> None:
     f1, f2, _ = st.columns([1.6, 1.1, 1.3])
     seed_state("oncall_state", url_value("state", "open", lambda v: v if v in STATES else _bad(v)))
-    state = f1.segmented_control("State", list(STATES), key="oncall_state", format_func=STATES.get) or "open"
+    state = f1.segmented_control("State", list(STATES), key="oncall_state", format_func=lambda v: STATES[v]) or "open"
     seed_state("oncall_owner", url_value("owner", "any", lambda v: v if v in OWNERS else _bad(v)))
-    owner = f2.segmented_control("Assigned to", list(OWNERS), key="oncall_owner", format_func=OWNERS.get) or "any"
+    owner = f2.segmented_control("Assigned to", list(OWNERS), key="oncall_owner", format_func=lambda v: OWNERS[v]) \
+        or "any"
     set_url(state=None if state == "open" else state, owner=None if owner == "any" else owner)
     assignee = {"any": None, "me": principal.name, "nobody": ""}[owner]
     filt = GroupFilter(tenant_id=tenant, state=state, assignee=assignee)
@@ -169,7 +171,7 @@ def _one_group(picked: Picked) -> None:
         _done(outcome, keep_selection=True)  # the same rows stay ticked: notes do not move a group in the list
 
 
-def _done(outcome, *, keep_selection: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _done(outcome: TriageOutcome, *, keep_selection: bool = False) -> None:
     st.session_state[G_OUTCOME] = outcome
     st.toast(outcome.message, icon=":material/check_circle:" if outcome.ok else ":material/sync_problem:")
     if outcome.ok and not keep_selection:

@@ -18,7 +18,7 @@ from dashboard.overview import (
 from dashboard.prometheus import load_prometheus_panels
 from dashboard.session import require
 from dashboard.text import lit
-from dashboard.ui import count_delta, empty_state, fmt_int, fmt_pct, guarded, page_header, points_delta
+from dashboard.ui import BadgeColor, count_delta, empty_state, fmt_int, fmt_pct, guarded, page_header, points_delta
 from dashboard.viewer_time import local_series, zone_name
 from dashboard.widgets import tenant_picker, time_range, url_warnings
 
@@ -61,9 +61,11 @@ st.caption(f"{rng.label} ({rng.start:%Y-%m-%d %H:%M} – {rng.end:%Y-%m-%d %H:%M
            + (f"compared with the {rng.previous.label}." if prev["failures"] else
               f"with nothing to compare: the {rng.previous.label} has no data."))
 
-BADGE = {"ok": ("green", ":material/check_circle:", "OK"), "firing": ("red", ":material/error:", "FIRING"),
-         "pending": ("orange", ":material/schedule:", "PENDING"), "unknown": ("gray", ":material/help:", "unknown"),
-         "pass": ("green", ":material/check_circle:", "met"), "fail": ("red", ":material/error:", "not met")}
+BADGE: dict[str, tuple[BadgeColor, str, str]] = {
+    "ok": ("green", ":material/check_circle:", "OK"), "firing": ("red", ":material/error:", "FIRING"),
+    "pending": ("orange", ":material/schedule:", "PENDING"), "unknown": ("gray", ":material/help:", "unknown"),
+    "pass": ("green", ":material/check_circle:", "met"), "fail": ("red", ":material/error:", "not met"),
+}
 
 
 def _value(value: float | None, rate: bool) -> str:
@@ -85,7 +87,7 @@ with st.container(border=True):
     with c:
         st.markdown(f"**Canary success criteria** — {canary_verdict(health)}")
         for cr in health.criteria:
-            color, icon, _ = BADGE[cr.status]
+            color, icon = BADGE[cr.status][:2]
             shown = "" if cr.value is None else f": {_value(cr.value, '%' in cr.target)}"
             st.badge(f"{cr.name} ({_rule(cr.target)}) — {cr.verdict}{shown}", color=color, icon=icon)
     st.caption(health_source(health, scoped=not principal.all_tenants))
