@@ -22,9 +22,11 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -138,8 +140,11 @@ def page_load(engine: Engine, page: Callable[..., Any], tenant: str | None,
     return run
 
 
-def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows: int, small_rows: int) -> None:
-    """Every page, all tenants and the busiest tenant: full vs naive, full vs small."""
+def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows: int, small_rows: int,
+                engine_name: str = "postgresql") -> None:
+    """Every page, all tenants and the busiest tenant: full vs naive, full vs small (names of PostgreSQL figures
+    as they always were; SQLite's carry `.sqlite` and every line its "engine")."""
+    suffix = "" if engine_name == "postgresql" else f".{engine_name}"
     scopes = {"all": None, "busy": busiest_tenant(full)}
     small_busy = busiest_tenant(small)
     for name, (fast, naive) in pages.PAGES.items():
@@ -163,11 +168,37 @@ def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows
                 alone_ms = timed_side_by_side([page_load(full, fast, tenant, extra_full)], reps)[0]
                 naive_ms = timed_within(page_load(full, naive, tenant, extra_full), naive_reps, 3 * naive_reps,
                                         NAIVE_BUDGET_S)
-                emit(f"page.{name}.{scope}.vs_naive", alone_ms, "ms", baseline=naive_ms, ratio=alone_ms / naive_ms,
-                     speedup=naive_ms / alone_ms, target=f"speedup >= {TARGET_SPEEDUP:g}", rows=rows,
-                     tenant=tenant or "all")
-            emit(f"page.{name}.{scope}.vs_small", full_ms, "ms", baseline=small_ms, ratio=full_ms / small_ms,
-                 target=f"ratio <= {TARGET_FLAT:g}", rows=rows, baseline_rows=small_rows, tenant=tenant or "all")
+                emit(f"page.{name}.{scope}.vs_naive{suffix}", alone_ms, "ms", baseline=naive_ms,
+                     ratio=alone_ms / naive_ms, speedup=naive_ms / alone_ms, target=f"speedup >= {TARGET_SPEEDUP:g}",
+                     rows=rows, tenant=tenant or "all", engine=engine_name)
+            emit(f"page.{name}.{scope}.vs_small{suffix}", full_ms, "ms", baseline=small_ms, ratio=full_ms / small_ms,
+                 target=f"ratio <= {TARGET_FLAT:g}", rows=rows, baseline_rows=small_rows, tenant=tenant or "all",
+                 engine=engine_name)
+
+
+def bench_browser(url: str, engine: Engine, *, engine_name: str, rows: int, reps: int) -> None:
+    """Every page in Chromium: cold (median of the cold passes) and warm, as a link and from the sidebar, with
+    the page's data load (all tenants, as an all-tenant admin opens it) and its share of the link time."""
+    from bench import browser
+
+    with engine.connect() as conn:
+        failure_id = pages.sample_failure(conn, busiest_tenant(engine))
+    figures = browser.measure(url, engine, failure_id=failure_id, reps=reps)
+    for name, fig in figures.items():
+        fast = pages.PAGES.get(name, (None, None))[0]
+        data_ms = None
+        if fast is not None:
+            extra = (failure_id,) if name == "failure_detail" else ()
+            data_ms = timed_side_by_side([page_load(engine, fast, None, extra)], 5)[0]
+        ways = (("link", fig.link_cold, fig.link_warm), ("sidebar", fig.sidebar_cold, fig.sidebar_warm))
+        for way, cold, warm in ways:
+            if not cold:
+                continue
+            value = browser.median(cold) or 0.0
+            target = 800 if way == "link" else 400
+            emit(f"browser.{name}.{engine_name}.{way}_ms", value, "ms", warm_ms=browser.median(warm), rows=rows,
+                 engine=engine_name, data_load_ms=data_ms, data_share=(data_ms / value) if data_ms and value else None,
+                 target=f"<= {target} ms")
 
 
 def bench_api(engine: Engine, url: str, requests: int) -> None:
@@ -215,6 +246,30 @@ def _accepts_quick(module: Any) -> bool:
         return False
 
 
+def bench_sqlite(small: Engine, full: Engine, parts: set[str], args: argparse.Namespace, *, reps: int) -> None:
+    """The pages' data loads and the browser figures on SQLite copies of the same two databases."""
+    from bench.sqlite_copy import copy_to_sqlite
+
+    with tempfile.TemporaryDirectory(prefix="failcat-bench-sqlite-") as tmp:
+        copies = []
+        for engine, n, name in ((small, args.small_rows, "small"), (full, args.rows, "full")):
+            log(f"copying {n:,} rows to SQLite")
+            started = time.perf_counter()
+            copies.append(copy_to_sqlite(engine, Path(tmp) / f"{name}.db"))
+            emit("sqlite_copy_rows_per_s", n / (time.perf_counter() - started), "rows/s", rows=n)
+        try:
+            if "pages" in parts:
+                bench_pages(*copies, reps=reps, naive_reps=0, rows=args.rows, small_rows=args.small_rows,
+                            engine_name="sqlite")
+            if "browser" in parts:
+                for copy, n in zip(copies, (args.small_rows, args.rows), strict=True):
+                    log(f"browser, SQLite, {n:,} rows")
+                    bench_browser(str(copy.url), copy, engine_name="sqlite", rows=n, reps=2 if args.quick else 3)
+        finally:
+            for copy in copies:
+                copy.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run every part, print JSON lines."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -224,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=None, help="timed runs per page load (median)")
     parser.add_argument("--api-requests", type=int, default=None, help="requests per endpoint")
     parser.add_argument("--ingest-events", type=int, default=None)
-    parser.add_argument("--only", default="pages,api,ingest,matcher", help="comma-separated parts to run")
+    parser.add_argument("--only", default="pages,api,browser,ingest,matcher", help="comma-separated parts to run")
+    parser.add_argument("--sqlite", action="store_true",
+                        help="also copy both databases into SQLite files and measure pages and browser there")
     parser.add_argument("--full-url", help="use this already filled database (migrated to head) as the full one")
     parser.add_argument("--small-url", help="use this already filled database as the small one")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive pandas loads (they take minutes)")
@@ -237,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     events = args.ingest_events or (2_000 if args.quick else 50_000)
     parts = set(args.only.split(","))
 
-    if parts & {"pages", "api"}:
+    if parts & {"pages", "api", "browser"}:
         with databases(args.small_url, args.full_url) as ((small_url, small), (full_url, full)):
             for url, engine, n in ((args.small_url, small, args.small_rows), (args.full_url, full, args.rows)):
                 if url:  # given: already filled; bring it to the current schema (new rollup levels fill themselves)
@@ -258,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
             if "api" in parts:
                 log("API latency")
                 bench_api(full, full_url, requests)
+            if "browser" in parts:
+                sized = [(small_url, small, args.small_rows), (full_url, full, args.rows)]
+                for url, engine, n in sized[-1:] if args.quick else sized:  # a smoke run: the full size only
+                    log(f"browser, PostgreSQL, {n:,} rows")
+                    bench_browser(url, engine, engine_name="postgresql", rows=n, reps=2 if args.quick else 3)
+            if args.sqlite:
+                bench_sqlite(small, full, parts, args, reps=reps)
     if "ingest" in parts:
         log("ingest")
         bench_ingest(events)

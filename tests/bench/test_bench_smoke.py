@@ -58,5 +58,8 @@ def test_quick_bench_prints_wellformed_positive_figures(tmp_path):
     for endpoint in ("stats", "list_filtered", "unrecovered", "recovery_patch"):
         assert {f"api.{endpoint}.p50", f"api.{endpoint}.p95"} <= names
     assert "ingest_pipeline_events_per_s" in names and "copy_events_per_s" in names
+    for page in (*PAGES, "exports", "admin"):  # every page in Chromium, as a link; the sidebar's pages from it
+        assert f"browser.{page}.postgresql.link_ms" in names
+        assert page == "failure_detail" or f"browser.{page}.postgresql.sidebar_ms" in names
     # Its scratch databases are dropped (other runs' may exist at the same time: compare with before).
     assert _bench_databases() - before == set()
