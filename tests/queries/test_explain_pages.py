@@ -48,7 +48,7 @@ def test_no_page_or_endpoint_statement_scans_failure_matches(loaded):
     engine, busy, failure_id = loaded
     with engine.connect() as conn:  # the loads below really run against the filled rows
         assert conn.execute(text("SELECT count(*) FROM failure_matches")).scalar_one() == ROWS
-        summary, queue = pages.oncall(conn, busy, pages.utc_now())
+        summary, queue = pages.oncall_failures(conn, busy, pages.utc_now())
         unrecovered = conn.execute(text("SELECT count(*) FROM failure_matches WHERE tenant_id = :t AND "
                                         "recovery_succeeded IS NOT TRUE"), {"t": busy}).scalar_one()
     assert int(summary["failures"].sum()) == unrecovered
