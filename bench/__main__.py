@@ -50,6 +50,23 @@ def emit(name: str, value: float, unit: str, **extra: Any) -> None:
     print(json.dumps({"name": name, "value": round(float(value), 4), "unit": unit, **rounded}), flush=True)
 
 
+def cpu_reference_ms(reps: int = 5) -> float:
+    """Median milliseconds of a fixed pure-Python loop: how fast this machine runs Python today, so that figures
+    of runs on different days (machines of one kind differ by 2-3x) can be compared."""
+    def loop() -> int:
+        total = 0
+        for i in range(2_000_000):
+            total += i * i % 7
+        return total
+
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        loop()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def log(message: str) -> None:
     """Progress on stderr (stdout carries only JSON lines)."""
     print(f"bench: {message}", file=sys.stderr, flush=True)
@@ -145,7 +162,8 @@ def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows
     """Every page, all tenants and the busiest tenant: full vs naive, full vs small (names of PostgreSQL figures
     as they always were; SQLite's carry `.sqlite` and every line its "engine")."""
     suffix = "" if engine_name == "postgresql" else f".{engine_name}"
-    scopes = {"all": None, "busy": busiest_tenant(full)}
+    busy = busiest_tenant(full)
+    scopes: dict[str, str | None] = {"all": None, "busy": busy}
     small_busy = busiest_tenant(small)
     for name, (fast, naive) in pages.PAGES.items():
         for scope, tenant in scopes.items():
@@ -154,7 +172,7 @@ def bench_pages(small: Engine, full: Engine, *, reps: int, naive_reps: int, rows
             extra_small: tuple[Any, ...] = ()
             if name == "failure_detail":
                 with full.connect() as conn:
-                    extra_full = (pages.sample_failure(conn, tenant or scopes["busy"]),)
+                    extra_full = (pages.sample_failure(conn, tenant or busy),)
                 with small.connect() as conn:
                     extra_small = (pages.sample_failure(conn, small_tenant or small_busy),)
             full_ms, small_ms = timed_side_by_side(
@@ -199,6 +217,37 @@ def bench_browser(url: str, engine: Engine, *, engine_name: str, rows: int, reps
             emit(f"browser.{name}.{engine_name}.{way}_ms", value, "ms", warm_ms=browser.median(warm), rows=rows,
                  engine=engine_name, data_load_ms=data_ms, data_share=(data_ms / value) if data_ms and value else None,
                  target=f"<= {target} ms")
+
+
+def top_code(engine: Engine, tenant: str) -> str:
+    """The tenant's most frequent error code (from the rollups)."""
+    with engine.connect() as conn:
+        return str(conn.execute(text(
+            "SELECT error_code FROM failure_rollups WHERE tenant_id = :tenant GROUP BY error_code "
+            "ORDER BY sum(failures) DESC, error_code LIMIT 1"), {"tenant": tenant}).scalar_one())
+
+
+def bench_datasette(path: Path, engine: Engine, *, rows: int, rounds: int) -> None:
+    """Explore's three views beside Datasette's faceted table page of the same SQLite file, opened as links."""
+    from bench import browser, datasette
+
+    tenant = busiest_tenant(engine)
+    figures = datasette.measure(path, engine, tenant=tenant, code=top_code(engine, tenant), rounds=rounds)
+    for view, (ours, theirs) in figures.items():
+        value, baseline = browser.median(ours) or 0.0, browser.median(theirs) or 0.0
+        emit(f"browser.explore.{view}.vs_datasette", value, "ms", baseline=baseline,
+             ratio=value / baseline if baseline else None, engine="sqlite", rows=rows, rounds=rounds,
+             target="ratio < 1")
+
+
+def bench_charts(quick: bool) -> None:
+    """bench.charts: a page of three bar charts with plotly, with Vega-Lite and with no chart, opened as links."""
+    from bench import charts
+
+    figures = charts.measure(reps=2 if quick else 5)
+    for library, value in figures.items():
+        extra = {} if library == "none" else {"baseline": figures["none"], "ratio": value / figures["none"]}
+        emit(f"browser.chart_library.{library}.link_ms", value, "ms", **extra)
 
 
 def bench_api(engine: Engine, url: str, requests: int) -> None:
@@ -265,6 +314,9 @@ def bench_sqlite(small: Engine, full: Engine, parts: set[str], args: argparse.Na
                 for copy, n in zip(copies, (args.small_rows, args.rows), strict=True):
                     log(f"browser, SQLite, {n:,} rows")
                     bench_browser(str(copy.url), copy, engine_name="sqlite", rows=n, reps=2 if args.quick else 3)
+            if "datasette" in parts:
+                log(f"Explore beside Datasette, SQLite, {args.rows:,} rows")
+                bench_datasette(Path(tmp) / "full.db", copies[1], rows=args.rows, rounds=2 if args.quick else 3)
         finally:
             for copy in copies:
                 copy.dispose()
@@ -279,9 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=None, help="timed runs per page load (median)")
     parser.add_argument("--api-requests", type=int, default=None, help="requests per endpoint")
     parser.add_argument("--ingest-events", type=int, default=None)
-    parser.add_argument("--only", default="pages,api,browser,ingest,matcher", help="comma-separated parts to run")
+    parser.add_argument("--only", default="pages,api,browser,datasette,charts,ingest,matcher",
+                        help="comma-separated parts to run (datasette runs with --sqlite only)")
     parser.add_argument("--sqlite", action="store_true",
-                        help="also copy both databases into SQLite files and measure pages and browser there")
+                        help="also copy both databases into SQLite files and measure pages and browser there, "
+                             "and Explore beside Datasette on the full copy")
     parser.add_argument("--full-url", help="use this already filled database (migrated to head) as the full one")
     parser.add_argument("--small-url", help="use this already filled database as the small one")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive pandas loads (they take minutes)")
@@ -293,8 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     requests = args.api_requests or (20 if args.quick else 300)
     events = args.ingest_events or (2_000 if args.quick else 50_000)
     parts = set(args.only.split(","))
+    emit("cpu_reference_ms", cpu_reference_ms(), "ms", loop="2M iterations of total += i * i % 7")
 
-    if parts & {"pages", "api", "browser"}:
+    if parts & {"pages", "api", "browser", "datasette"}:
         with databases(args.small_url, args.full_url) as ((small_url, small), (full_url, full)):
             for url, engine, n in ((args.small_url, small, args.small_rows), (args.full_url, full, args.rows)):
                 if url:  # given: already filled; bring it to the current schema (new rollup levels fill themselves)
@@ -322,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
                     bench_browser(url, engine, engine_name="postgresql", rows=n, reps=2 if args.quick else 3)
             if args.sqlite:
                 bench_sqlite(small, full, parts, args, reps=reps)
+    if "charts" in parts:
+        log("chart libraries in the browser")
+        bench_charts(args.quick)
     if "ingest" in parts:
         log("ingest")
         bench_ingest(events)

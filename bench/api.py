@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bench.servers import free_port, serving
+
 ROOT = Path(__file__).resolve().parents[1]
 FAILCAT = str(Path(sys.executable).with_name("failcat"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -34,32 +30,11 @@ def running_api(url: str) -> Iterator[tuple[str, str]]:
     env = {**os.environ, "DATABASE_URL": url, "SPOOL_DIR": spool, "PROMETHEUS_URL": ""}
     token = subprocess.run([FAILCAT, "tokens", "create", "--name", "bench", "--role", "oncall", "--all-tenants"],
                            env=env, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
-    port = _free_port()
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([FAILCAT, "api", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"failcat api did not start: {log.read().decode(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+    with serving([FAILCAT, "api", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                 f"{base}/readyz", env=env, cwd=ROOT, timeout_s=60):
         yield base, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -67,9 +42,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _time(client: httpx.Client, method: str, path: str, expect: int = 200, **kw: object) -> float:
+def _time(client: httpx.Client, method: str, path: str, expect: int = 200, **kw: Any) -> float:
     started = time.perf_counter()
-    res = client.request(method, path, **kw)  # type: ignore[arg-type]
+    res = client.request(method, path, **kw)
     took = (time.perf_counter() - started) * 1000
     if res.status_code != expect:
         raise RuntimeError(f"{method} {path} answered {res.status_code}: {res.text[:300]}")
@@ -82,7 +57,7 @@ def measure(engine: Engine, url: str, *, requests: int, busy_tenant: str) -> dic
         ids = [str(r[0]) for r in conn.execute(text(
             "SELECT id FROM failure_matches WHERE recovery_succeeded IS NOT TRUE AND tenant_id = :t "
             "ORDER BY created_at DESC LIMIT :n"), {"t": busy_tenant, "n": requests + 10})]
-    calls = {
+    calls: dict[str, Callable[[int], tuple[str, str, dict[str, Any]]]] = {
         "stats": lambda i: ("GET", "/api/v1/failures/stats",
                             {"params": {"tenant_id": busy_tenant} if i % 2 else {}}),
         # The API's default window (24 h), and a week.

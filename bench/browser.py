@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,9 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy.engine import Engine
 
+from bench.servers import free_port, serving
 from queries.accounts import create_user
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +41,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "admin": ("admin", "Admin"), "failure_detail": ("failure?id={failure_id}", None),
 }
 # Every change to the document is time-stamped (performance.now(), from the navigation of this document).
-_OBSERVE = """
+OBSERVE = """
 window.__fcLast = performance.now();
 new MutationObserver(() => { window.__fcLast = performance.now(); })
   .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
@@ -66,14 +65,6 @@ class PageFigures:
     sidebar_warm: list[float] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def ensure_user(engine: Engine) -> None:
     """The admin account the browser signs in with (all tenants)."""
     from sqlalchemy import select
@@ -88,37 +79,16 @@ def ensure_user(engine: Engine) -> None:
 @contextmanager
 def running_dashboard(url: str) -> Iterator[str]:
     """Base URL of `failcat dashboard` serving `url` on a free port; stopped afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {**{k: v for k, v in os.environ.items() if k != "METRICS_PORT"}, "DATABASE_URL": url, "PROMETHEUS_URL": "",
            "SPOOL_DIR": tempfile.mkdtemp(prefix="failcat-bench-spool-")}
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([FAILCAT, "dashboard", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"failcat dashboard did not start: {log.read().decode(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+    with serving([FAILCAT, "dashboard", "--host", "127.0.0.1", "--port", str(port)], f"{base}/_stcore/health",
+                 env=env, cwd=ROOT):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
-def _ready_at(page: Any, since: float, timeout_s: float = 60) -> float:
+def ready_at(page: Any, since: float, timeout_s: float = 60) -> float:
     """Milliseconds from `since` (performance.now() of the document) to the last change before the page settled;
     a change after `since` is required, so a page that has not started drawing yet is not taken as ready."""
     deadline = time.monotonic() + timeout_s
@@ -135,7 +105,8 @@ def _ready_at(page: Any, since: float, timeout_s: float = 60) -> float:
     raise TimeoutError(f"page {page.url} not ready within {timeout_s} s ({where})")
 
 
-def _sign_in(context: Any, base: str) -> None:
+def sign_in(context: Any, base: str) -> None:
+    """Sign the browser context in as the bench admin; new tabs of it carry the session cookie."""
     page = context.new_page()
     page.goto(base)
     page.get_by_label("User name").fill(USER)
@@ -151,11 +122,12 @@ def _sign_in(context: Any, base: str) -> None:
     page.close()
 
 
-def _open_link(context: Any, address: str) -> float:
+def open_link(context: Any, address: str) -> float:
+    """Milliseconds until the dashboard page at `address`, opened in a new tab, is ready."""
     page = context.new_page()
     try:
         page.goto(address, wait_until="commit")
-        return _ready_at(page, 0.0)
+        return ready_at(page, 0.0)
     finally:
         page.close()
 
@@ -164,7 +136,7 @@ def _via_sidebar(page: Any, label: str, address: str) -> float:
     since = float(page.evaluate("() => performance.now()"))
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label, exact=True).click()
     page.wait_for_url(lambda url: urlsplit(url).path.rstrip("/").endswith(address.split("?")[0]))
-    return _ready_at(page, since)
+    return ready_at(page, since)
 
 
 def measure(url: str, engine: Engine, *, failure_id: str, reps: int = 3) -> dict[str, PageFigures]:
@@ -180,22 +152,22 @@ def measure(url: str, engine: Engine, *, failure_id: str, reps: int = 3) -> dict
             # Links: each page's first run after the start is its cold figure, the next ones warm.
             with running_dashboard(url) as base:
                 context = browser.new_context(viewport=VIEWPORT)
-                context.add_init_script(_OBSERVE)
-                _sign_in(context, base)
+                context.add_init_script(OBSERVE)
+                sign_in(context, base)
                 for name, address in addresses.items():
-                    figures[name].link_cold.append(_open_link(context, f"{base}/{address}"))
+                    figures[name].link_cold.append(open_link(context, f"{base}/{address}"))
                 for _ in range(reps):
                     for name, address in addresses.items():
-                        figures[name].link_warm.append(_open_link(context, f"{base}/{address}"))
+                        figures[name].link_warm.append(open_link(context, f"{base}/{address}"))
                 context.close()
             # Sidebar: a fresh dashboard, Overview opened, then every page clicked in turn (cold), then again.
             with running_dashboard(url) as base:
                 context = browser.new_context(viewport=VIEWPORT)
-                context.add_init_script(_OBSERVE)
-                _sign_in(context, base)
+                context.add_init_script(OBSERVE)
+                sign_in(context, base)
                 page = context.new_page()
                 page.goto(f"{base}/{addresses['failure_detail']}")  # the one page outside the sidebar
-                _ready_at(page, 0.0)
+                ready_at(page, 0.0)
                 order = [n for n, (_, label) in PAGES.items() if label]
                 for name in order:
                     figures[name].sidebar_cold.append(_via_sidebar(page, PAGES[name][1] or "", addresses[name]))

@@ -20,6 +20,7 @@ from typing import Any
 
 from psycopg2 import sql
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
 from bench.fill import LEVEL_TABLES
 from core.db import create_database, drop_database, make_engine
@@ -71,12 +72,12 @@ _COPY_CSV = sql.SQL("COPY failure_matches ({}) FROM STDIN WITH (FORMAT csv)").fo
     sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
 
 
-def _empty(engine) -> None:  # type: ignore[no-untyped-def]
+def _empty(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(_TRUNCATE.as_string(conn.connection.dbapi_connection))
 
 
-def _copy(engine, rows: list[dict[str, Any]]) -> float:  # type: ignore[no-untyped-def]
+def _copy(engine: Engine, rows: list[dict[str, Any]]) -> float:
     """Seconds to COPY the rows into the (empty) table."""
     started = time.perf_counter()
     raw_conn = engine.raw_connection()

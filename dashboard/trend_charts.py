@@ -59,8 +59,9 @@ def build_category_volume(df: pd.DataFrame, *, title: str | None = None, height:
                              hovertemplate="%{y:,} failures%{customdata}"))
     fig.update_layout(barmode="stack")
     fig = _style(fig, title=title, height=height)
-    # Many categories: a legend under the plot keeps it off the title and the bars.
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0})
+    # Many categories: a legend beside the plot keeps them off the title, the bars and the axis title.
+    fig.update_layout(legend={"orientation": "v", "yanchor": "top", "y": 1, "xanchor": "left", "x": 1.02,
+                              "font": {"size": 11}})
     fig.update_yaxes(title={"text": f"failures per {grain}"})
     fig.update_xaxes(title={"text": f"{grain} (UTC)"})
     return fig

@@ -115,17 +115,24 @@ def _depth(value: Any) -> int:
 
 def context_problem(value: Any) -> str | None:
     """Why a context cannot be stored (nested deeper than MAX_CONTEXT_DEPTH, NaN or infinite numbers), or None."""
-    if _depth(value) > MAX_CONTEXT_DEPTH:
-        return f"nested deeper than {MAX_CONTEXT_DEPTH} levels"
-    stack = [value]
+    # One walk for both checks, without recursion; depth wins over a number found earlier in the walk.
+    not_finite = False
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, dict):
-            stack.extend(item.values())
+            children: Any = item.values()
         elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, float) and not math.isfinite(item):
-            return "holds a number that is not finite (NaN or Infinity); JSON has no such number"
+            children = item
+        else:
+            if isinstance(item, float) and not math.isfinite(item):
+                not_finite = True
+            continue
+        if depth > MAX_CONTEXT_DEPTH:
+            return f"nested deeper than {MAX_CONTEXT_DEPTH} levels"
+        stack.extend((child, depth + 1) for child in children)
+    if not_finite:
+        return "holds a number that is not finite (NaN or Infinity); JSON has no such number"
     return None
 
 
@@ -187,7 +194,7 @@ def validate_event(raw: Any, position: int) -> FailureEvent | list[EventError]:
         return [EventError(position, "(event)", f"expected a JSON object, got {type(raw).__name__}")]
     # Before any recursive walk: a value nested a thousand levels deep would exhaust the stack.
     deep = [EventError(position, str(key)[:64], f"nested deeper than {MAX_CONTEXT_DEPTH} levels")
-            for key, value in raw.items() if _depth(value) > MAX_CONTEXT_DEPTH]
+            for key, value in raw.items() if isinstance(value, (dict, list)) and _depth(value) > MAX_CONTEXT_DEPTH]
     if deep:
         return deep
     # Checked here, not by the database, so one bad event is refused alone instead of failing its batch.

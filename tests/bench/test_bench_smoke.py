@@ -61,5 +61,20 @@ def test_quick_bench_prints_wellformed_positive_figures(tmp_path):
     for page in (*PAGES, "exports", "admin"):  # every page in Chromium, as a link; the sidebar's pages from it
         assert f"browser.{page}.postgresql.link_ms" in names
         assert page == "failure_detail" or f"browser.{page}.postgresql.sidebar_ms" in names
+    for library in ("none", "plotly", "vega_lite"):  # one page, three ways of drawing its charts
+        assert f"browser.chart_library.{library}.link_ms" in names
     # Its scratch databases are dropped (other runs' may exist at the same time: compare with before).
     assert _bench_databases() - before == set()
+
+
+def test_quick_bench_sets_explore_beside_datasette_on_the_same_sqlite_file():
+    res = subprocess.run([sys.executable, "-m", "bench", "--quick", "--sqlite", "--only", "datasette"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = {(line := json.loads(raw))["name"]: line for raw in res.stdout.splitlines() if raw.strip()}
+    for view in ("tenant_week", "all_30d", "tenant_code"):
+        line = lines[f"browser.explore.{view}.vs_datasette"]
+        assert line["engine"] == "sqlite" and line["unit"] == "ms" and line["rounds"] == 2
+        assert line["value"] > 0 and line["baseline"] > 0
+        assert line["ratio"] == pytest.approx(line["value"] / line["baseline"])
+    assert "sqlite_copy_rows_per_s" in lines
