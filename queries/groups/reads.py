@@ -215,12 +215,25 @@ def daily_counts(conn: Connection, keys: list[tuple[str, str]], *, end: datetime
     if not keys:
         return out
     rows = conn.execute(select(gd.c.tenant_id, gd.c.signature, gd.c.bucket, gd.c.failures).where(
-        tuple_(gd.c.tenant_id, gd.c.signature).in_(keys), gd.c.bucket >= first, gd.c.bucket <= last))
+        _any_group(conn, keys), gd.c.bucket >= first, gd.c.bucket <= last))
     for tenant, signature, bucket, n in rows:
         index = (day_floor(bucket) - first).days
         if 0 <= index < days:
             out[(tenant, signature)][index] += int(n)
     return out
+
+
+def _any_group(conn: Connection, keys: list[tuple[str, str]]) -> ColumnElement[bool]:
+    """The daily rows of these groups, in a form each engine answers from the (tenant, signature, day) index."""
+    if conn.dialect.name != "sqlite":
+        return tuple_(gd.c.tenant_id, gd.c.signature).in_(keys)
+    # SQLite cannot probe an index with a row-value IN list: it would range-scan every group's days and test each.
+    # One `tenant = ? AND signature IN (...)` per tenant is probed key by key, so the cost stays 200 x 14 rows.
+    by_tenant: dict[str, list[str]] = {}
+    for tenant, signature in keys:
+        by_tenant.setdefault(tenant, []).append(signature)
+    return or_(*(and_(gd.c.tenant_id == tenant, gd.c.signature.in_(signatures))
+                 for tenant, signatures in by_tenant.items()))
 
 
 def queue_groups(conn: Connection, filt: GroupFilter, *, now: datetime, limit: int = 200) -> list[dict[str, Any]]:

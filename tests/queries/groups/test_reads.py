@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.schema import failure_matches as fm
+from core.timebuckets import day_floor
 from core.types import utcnow
 from loaders.ingest.pipeline import IngestPipeline
-from queries.groups.reads import GroupFilter, count_groups, list_groups
+from queries.groups.reads import GroupFilter, count_groups, daily_counts, list_groups
 
 NOW = utcnow()
 
@@ -48,3 +49,34 @@ def test_severity_signature_and_text_select_groups(engine):
     assert _keys(engine, GroupFilter(text="net%out")) == set()
     # q stays the API's title-only filter.
     assert _keys(engine, GroupFilter(q="net_time")) == set()
+
+
+def test_daily_counts_equal_raw_days_across_tenants_and_probe_the_group_index(engine):
+    messages = ("upstream read timed out", "gizmo frobnication failed", "disk quota exceeded on volume")
+    IngestPipeline(engine).ingest([
+        {"tenant_id": tenant, "run_id": f"r{tenant}{i}", "error_message": messages[i % 3],
+         "occurred_at": (NOW - timedelta(days=i % 5, minutes=i)).isoformat()}
+        for tenant in ("t1", "t2", "t3") for i in range(12)])
+    with engine.connect() as conn:
+        rows = conn.execute(select(fm.c.tenant_id, fm.c.signature, fm.c.created_at)).all()
+        keys = sorted({(t, s) for t, s, _ in rows})
+        statements: list[tuple[str, object]] = []
+
+        def keep(conn_, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            statements.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            got = daily_counts(conn, keys, end=NOW, days=7)
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+    first = day_floor(NOW) - timedelta(days=6)
+    want = {k: [0] * 7 for k in keys}
+    for tenant, signature, at in rows:
+        want[(tenant, signature)][(day_floor(at) - first).days] += 1
+    assert len(keys) == 9 and got == want
+    if engine.dialect.name == "sqlite":  # a row-value IN list would make SQLite scan every group's days
+        (statement, parameters), = statements
+        with engine.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+        assert "ix_fgd_group_bucket" in plan and "SCAN failure_group_daily" not in plan, plan
