@@ -2,9 +2,11 @@
 and the tenant scope: a tenant-scoped admin manages only its own tenant and cannot flip global flags)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy.engine import Connection
 
 from core.security import ROLES, Principal
 from dashboard.cache import cached_loader, clear_caches
@@ -115,38 +117,35 @@ def _refused_change(name: str, exc: AccountError) -> AdminOutcome:
     return AdminOutcome(False, f"User {lit(name)} not changed: {lit(exc)}.")
 
 
-def change_user(principal: Principal, *, name: str, disabled: bool) -> AdminOutcome:
-    """Disable or re-enable a user in the admin's scope (refused for oneself and the last all-tenant admin)."""
+def _change_in_scope(principal: Principal, name: str, change: Callable[[Connection], None]) -> AdminOutcome | None:
+    """Apply `change` to a user in the admin's scope; the refusal, or None when it was made."""
     if (refused := _refuse(principal)) is not None:
         return refused
     try:
         with database().begin() as conn:
-            visible = set(list_users(conn, tenant_id=principal.tenant_id)["name"])
-            if name not in visible:
+            if name not in set(list_users(conn, tenant_id=principal.tenant_id)["name"]):
                 return AdminOutcome(False, f"No user {lit(name)} in your scope.")
-            set_user_disabled(conn, name=name, disabled=disabled, actor=principal.name)
-    except AccountError as exc:
-        return _refused_change(name, exc)
-    clear_caches()  # the session cache of that account too, so a disabled user is signed out at once
-    return AdminOutcome(True, f"User {lit(name)} {'disabled' if disabled else 'enabled'}.")
-
-
-def change_role(principal: Principal, *, name: str, role: str) -> AdminOutcome:
-    """Give a user in the admin's scope another role (admin is never taken from oneself or the last one)."""
-    if (refused := _refuse(principal)) is not None:
-        return refused
-    try:
-        with database().begin() as conn:
-            visible = set(list_users(conn, tenant_id=principal.tenant_id)["name"])
-            if name not in visible:
-                return AdminOutcome(False, f"No user {lit(name)} in your scope.")
-            set_user_role(conn, name=name, role=role, actor=principal.name)
+            change(conn)
     except AccountError as exc:
         return _refused_change(name, exc)
     except ValueError as exc:  # check_role: not one of the roles
         return AdminOutcome(False, f"User {lit(name)} not changed: {lit(exc)}.")
-    clear_caches()  # the session cache of that account too, so the new role applies at once
-    return AdminOutcome(True, f"User {lit(name)} is now {role}.")
+    clear_caches()  # the session cache of that account too, so the change applies at once
+    return None
+
+
+def change_user(principal: Principal, *, name: str, disabled: bool) -> AdminOutcome:
+    """Disable or re-enable a user in the admin's scope (refused for oneself and the last all-tenant admin)."""
+    refused = _change_in_scope(principal, name, lambda conn: set_user_disabled(
+        conn, name=name, disabled=disabled, actor=principal.name))
+    return refused or AdminOutcome(True, f"User {lit(name)} {'disabled' if disabled else 'enabled'}.")
+
+
+def change_role(principal: Principal, *, name: str, role: str) -> AdminOutcome:
+    """Give a user in the admin's scope another role (admin is never taken from oneself or the last one)."""
+    refused = _change_in_scope(principal, name, lambda conn: set_user_role(
+        conn, name=name, role=role, actor=principal.name))
+    return refused or AdminOutcome(True, f"User {lit(name)} is now {role}.")
 
 
 def add_token(principal: Principal, *, name: str, role: str, tenant_id: str | None) -> AdminOutcome:

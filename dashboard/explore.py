@@ -3,9 +3,11 @@ CSV exports of failures and of groups (keyset pages, never one huge query)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
+from sqlalchemy.engine import Connection
 
 from core.spreadsheet import formula_safe_frame
 from core.vocabulary import recovery_state
@@ -54,22 +56,32 @@ def load_page(db: Database, filt: FailureFilter, cursor: str | None, limit: int)
         return list_failures(conn, filt=filt, limit=limit, cursor=cursor)
 
 
-def export_csv(filt: FailureFilter, max_rows: int = CSV_MAX_ROWS) -> str:
-    """CSV of the failures the filter selects (newest first, at most max_rows), read in keyset pages."""
+def _paged_csv(read_page: Callable[[Connection, int, str | None], tuple[pd.DataFrame, str | None]],
+               columns: list[str], max_rows: int) -> str:
+    """CSV of the pages `read_page(conn, limit, cursor)` returns until max_rows or the end, spreadsheet-safe."""
     out = io.StringIO()
-    cursor, written = None, 0
+    cursor: str | None = None
+    written = 0
     with database().connect() as conn:
         while written < max_rows:
-            page = list_failures(conn, filt=filt, limit=min(1000, max_rows - written), cursor=cursor)
-            frame = formula_safe_frame(page.rows.reindex(columns=CSV_COLUMNS))
+            rows, cursor = read_page(conn, max_rows - written, cursor)
+            frame = formula_safe_frame(rows.reindex(columns=columns))
             frame.to_csv(out, index=False, header=written == 0)
             written += len(frame)
-            cursor = page.next_cursor
             if cursor is None or frame.empty:
                 break
     if not out.getvalue():  # only when no page was read: an empty first page has written the header
-        pd.DataFrame(columns=CSV_COLUMNS).to_csv(out, index=False)
+        pd.DataFrame(columns=columns).to_csv(out, index=False)
     return out.getvalue()
+
+
+def export_csv(filt: FailureFilter, max_rows: int = CSV_MAX_ROWS) -> str:
+    """CSV of the failures the filter selects (newest first, at most max_rows), read in keyset pages."""
+    def read(conn: Connection, left: int, cursor: str | None) -> tuple[pd.DataFrame, str | None]:
+        page = list_failures(conn, filt=filt, limit=min(1000, left), cursor=cursor)
+        return page.rows, page.next_cursor
+
+    return _paged_csv(read, CSV_COLUMNS, max_rows)
 
 
 def group_filter(filt: FailureFilter, *, kind: str, state: str) -> GroupFilter:
@@ -97,21 +109,11 @@ def failure_only_filters(filt: FailureFilter) -> list[str]:
 
 def export_groups_csv(gfilt: GroupFilter, *, sort: str, now: datetime, max_rows: int = GROUPS_CSV_MAX_ROWS) -> str:
     """CSV of the groups the filter selects in the page's sort (at most max_rows), spreadsheet-safe cells."""
-    out = io.StringIO()
-    cursor, written = None, 0
-    with database().connect() as conn:
-        while written < max_rows:
-            page = list_groups(conn, gfilt, now=now, sort=sort, limit=min(GROUP_PAGE_MAX, max_rows - written),
-                               cursor=cursor)
-            frame = formula_safe_frame(pd.DataFrame(page.rows).reindex(columns=GROUPS_CSV_COLUMNS))
-            frame.to_csv(out, index=False, header=written == 0)
-            written += len(frame)
-            cursor = page.next_cursor
-            if cursor is None or frame.empty:
-                break
-    if not out.getvalue():  # only when no page was read: an empty first page has written the header
-        pd.DataFrame(columns=GROUPS_CSV_COLUMNS).to_csv(out, index=False)
-    return out.getvalue()
+    def read(conn: Connection, left: int, cursor: str | None) -> tuple[pd.DataFrame, str | None]:
+        page = list_groups(conn, gfilt, now=now, sort=sort, limit=min(GROUP_PAGE_MAX, left), cursor=cursor)
+        return pd.DataFrame(page.rows), page.next_cursor
+
+    return _paged_csv(read, GROUPS_CSV_COLUMNS, max_rows)
 
 
 def recovery_states(rows: pd.DataFrame) -> pd.Series:
