@@ -388,3 +388,23 @@ def test_bench_prints_json_lines(capsys):
     by_name = {line["name"]: line for line in lines}
     assert by_name["matcher_messages_per_s"]["unit"] == "msg/s"
     assert by_name["matcher_messages_per_s"]["value"] > 0 and by_name["matcher_messages_per_s"]["messages"] == 300
+
+
+@pytest.mark.parametrize(("message", "meaning"), [
+    # Chromium's net:: errors, as browser automation (Playwright, Selenium, Puppeteer) reports them.
+    ("selenium.common.exceptions.WebDriverException: Message: unknown error: net::ERR_NAME_NOT_RESOLVED",
+     "NET_DNS_RESOLUTION"),
+    ("Error: page.goto: net::ERR_CONNECTION_REFUSED at http://localhost:3000/", "NET_CONNECTION_REFUSED"),
+    ("Error: page.goto: net::ERR_CONNECTION_RESET at https://shop.example/cart", "NET_CONNECTION_RESET"),
+    # Rust's io::ErrorKind in a panic, .NET's command timeout, HikariCP's pool, a task's time limit.
+    ("thread 'main' panicked at src/main.rs:10:5:\ncalled `Result::unwrap()` on an `Err` value: "
+     "Os { code: 13, kind: PermissionDenied, message: \"Permission denied\" }", "PERM_FILE_ACCESS"),
+    ("Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout Expired.  The timeout period elapsed "
+     "prior to completion of the operation or the server is not responding.", "INFRA_DB_STATEMENT_TIMEOUT"),
+    ("java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out "
+     "after 30000ms.", "RES_POOL_EXHAUSTED"),
+    ("celery.exceptions.TimeLimitExceeded: TimeLimitExceeded(300,)", "NET_TIMEOUT"),
+])
+def test_signals_of_runtimes_beyond_the_corpus(shipped, message, meaning):
+    result = shipped.match(None, message)
+    assert result.entry is not None and result.entry.code == meaning, result.reason
