@@ -244,7 +244,7 @@ def bench_charts(quick: bool) -> None:
     """bench.charts: a page of three bar charts with plotly, with Vega-Lite and with no chart, opened as links."""
     from bench import charts
 
-    figures = charts.measure(reps=2 if quick else 5)
+    figures = charts.measure(reps=1 if quick else 5)
     for library, value in figures.items():
         extra = {} if library == "none" else {"baseline": figures["none"], "ratio": value / figures["none"]}
         emit(f"browser.chart_library.{library}.link_ms", value, "ms", **extra)
