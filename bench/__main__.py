@@ -313,10 +313,10 @@ def bench_sqlite(small: Engine, full: Engine, parts: set[str], args: argparse.Na
             if "browser" in parts:
                 for copy, n in zip(copies, (args.small_rows, args.rows), strict=True):
                     log(f"browser, SQLite, {n:,} rows")
-                    bench_browser(str(copy.url), copy, engine_name="sqlite", rows=n, reps=2 if args.quick else 3)
+                    bench_browser(str(copy.url), copy, engine_name="sqlite", rows=n, reps=1 if args.quick else 3)
             if "datasette" in parts:
                 log(f"Explore beside Datasette, SQLite, {args.rows:,} rows")
-                bench_datasette(Path(tmp) / "full.db", copies[1], rows=args.rows, rounds=2 if args.quick else 3)
+                bench_datasette(Path(tmp) / "full.db", copies[1], rows=args.rows, rounds=1 if args.quick else 3)
         finally:
             for copy in copies:
                 copy.dispose()
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 sized = [(small_url, small, args.small_rows), (full_url, full, args.rows)]
                 for url, engine, n in sized[-1:] if args.quick else sized:  # a smoke run: the full size only
                     log(f"browser, PostgreSQL, {n:,} rows")
-                    bench_browser(url, engine, engine_name="postgresql", rows=n, reps=2 if args.quick else 3)
+                    bench_browser(url, engine, engine_name="postgresql", rows=n, reps=1 if args.quick else 3)
             if args.sqlite:
                 bench_sqlite(small, full, parts, args, reps=reps)
     if "charts" in parts:

@@ -1,12 +1,16 @@
-"""Pure plotly chart builders with one shared look (no Streamlit; unit-testable)."""
+"""Pure Vega-Lite (Altair) chart builders with one shared look (no Streamlit; unit-testable).
+
+Vega-Lite draws labels as text on a canvas and its tooltips escape HTML, so client text (codes, categories)
+goes into the charts as it is and is shown as written, never as markup.
+"""
 from __future__ import annotations
 
-import html
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
+import altair as alt
 import pandas as pd
-import plotly.graph_objects as go
 
 PRIMARY = "#2563EB"
 ALERT = "#DC2626"
@@ -24,6 +28,8 @@ CATEGORY_COLORS = {
     "SECURITY": "#1E3A8A", "RUNTIME": "#64748B", "CHECKPOINT": "#A16207",
 }
 _OTHER_COLORS = ("#0EA5E9", "#A855F7", "#65A30D", "#D97706", "#0D9488", "#4F46E5", "#C026D3", "#78716C")
+# The name of the point selection of a clickable bar chart, as Streamlit reports it back.
+PICK = "pick"
 
 
 def category_color(category: object) -> str:
@@ -35,105 +41,168 @@ def category_color(category: object) -> str:
     return CATEGORY_COLORS.get(name) or _OTHER_COLORS[zlib.crc32(name.encode()) % len(_OTHER_COLORS)]
 
 
-def chart_text(values: pd.Series | Sequence[object]) -> list[str]:
-    """Labels as plain text for plotly, which reads `<...>` and `&...;` in labels as its own HTML subset."""
-    return [html.escape(str(v), quote=False) for v in values]
+def is_time(values: pd.Series) -> bool:
+    """Whether a column holds instants (drawn on a time axis)."""
+    return bool(pd.api.types.is_datetime64_any_dtype(values))
 
 
-def axis_titles(fig: go.Figure, x: str | None = None, y: str | None = None) -> go.Figure:
-    """Name the axes (what and in which unit), e.g. x "hour (Europe/Paris)", y "failures per hour"."""
-    if x:
-        fig.update_xaxes(title={"text": x, "font": {"size": 12, "color": MUTED}})
-    if y:
-        fig.update_yaxes(title={"text": y, "font": {"size": 12, "color": MUTED}})
-    return fig
+def wall_clock(values: pd.Series) -> pd.Series:
+    """Instants as the wall-clock times they already carry, labelled UTC.
+
+    The pages choose the zone (the viewer's for hours, UTC for days); the charts draw on a UTC scale, and a time
+    without a zone would be read as the browser's local time, so each wall-clock time is handed over as that time
+    in UTC, which neither side shifts."""
+    stamps = pd.to_datetime(values)
+    naive = stamps.dt.tz_localize(None) if stamps.dt.tz is not None else stamps
+    return naive.dt.tz_localize("UTC")
 
 
-def _style(fig: go.Figure, *, title: str | None, height: int, percent: bool = False) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 15}} if title else None,
-        height=height,
-        margin={"l": 8, "r": 8, "t": 40 if title else 8, "b": 8},
-        plot_bgcolor="white",
-        paper_bgcolor="white",
-        font={"family": "sans-serif", "size": 12, "color": "#1F2937"},
-        hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1, "title": None},
-        colorway=PALETTE,
-    )
-    fig.update_xaxes(showgrid=False, linecolor="#CBD5E1", title=None)
-    fig.update_yaxes(gridcolor="#EEF2F7", zeroline=False, title=None, rangemode="tozero")
-    if percent:
-        fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
-    return fig
+def time_labels(values: pd.Series, *, with_time: bool = True) -> list[str]:
+    """Instants as the text a tooltip shows (in the zone they carry)."""
+    fmt = "%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d"
+    return [v.strftime(fmt) if pd.notna(v) else "" for v in pd.to_datetime(values)]
+
+
+def _has_time_of_day(values: pd.Series) -> bool:
+    stamps = pd.to_datetime(values)
+    return bool(len(stamps)) and bool(((stamps.dt.hour != 0) | (stamps.dt.minute != 0)).any())
+
+
+def x_channel(values: pd.Series, field: str, title: str | None, *, order: Sequence[Any] | None = None) -> alt.X:
+    """The x channel of a field: a UTC-scaled time axis for instants, else categories in the frame's order."""
+    if is_time(values):
+        return alt.X(f"{field}:T", title=title, scale=alt.Scale(type="utc"), axis=alt.Axis(grid=False, labelExpr=(
+            # 24-hour times, and the date at midnight (Vega's default is the browser locale's "06 PM").
+            "utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
+            " ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')")))
+    return alt.X(f"{field}:N", title=title, sort=list(order) if order is not None else None,
+                 axis=alt.Axis(labelAngle=-30, labelLimit=140))
+
+
+def bar_spans(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Start and end of each time bar: its bucket and 85% of the way to the next, so bars fill their period with a
+    gap between them whatever the bucket size (hour, 6 hours, day, week)."""
+    starts = wall_clock(values)
+    steps = starts.drop_duplicates().sort_values().diff().dropna()
+    step = steps.min() if len(steps) else pd.Timedelta(hours=1)
+    return starts, starts + step * 0.85
+
+
+def finish(chart: Any, *, title: str | None, height: int, description: str | None = None) -> Any:
+    """The shared look: title, height, full width, light grid, no frame; `description` is the chart's
+    accessible name (axis titles included), which screen readers read instead of the drawing."""
+    props: dict[str, Any] = {"height": height, "width": "container"}
+    if title:
+        props["title"] = alt.Title(title, anchor="start", fontSize=15, fontWeight=600, color="#1F2937")
+    props["description"] = description or title or "chart"
+    return (chart.properties(**props)
+            .configure_view(stroke=None)
+            .configure_axis(labelColor="#334155", titleColor=MUTED, titleFontSize=12, titleFontWeight="normal",
+                            gridColor="#EEF2F7", domainColor="#CBD5E1", tickColor="#CBD5E1")
+            .configure_legend(orient="top", title=None, labelFontSize=12, symbolType="square"))
+
+
+def describe(title: str | None, x_title: str | None, y_title: str | None) -> str:
+    """A chart's accessible description: its title and what each axis shows."""
+    parts = [p for p in (title, f"x axis: {x_title}" if x_title else None,
+                         f"y axis: {y_title}" if y_title else None) if p]
+    return "; ".join(parts) or "chart"
+
+
+def threshold_layers(value: float, label: str) -> list[Any]:
+    """A dashed red alert line at `value` with its label at the right end, for a 0..1 rate chart."""
+    frame = pd.DataFrame({"level": [value], "label": [label]})
+    rule = alt.Chart(frame).mark_rule(color=ALERT, strokeDash=[6, 4], strokeWidth=1.5).encode(y="level:Q")
+    text = alt.Chart(frame).mark_text(color=ALERT, align="right", baseline="top", dy=3, fontSize=11).encode(
+        y="level:Q", x=alt.XValue("width"), text="label:N")
+    return [rule, text]
+
+
+def percent_axis(field: str, title: str | None) -> alt.Y:
+    """A 0..100% y channel."""
+    return alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1.05]))
 
 
 def build_rate_chart(df: pd.DataFrame, *, x: str, y: str, threshold: float | None = None,
                      threshold_label: str | None = None, title: str | None = None, name: str | None = None,
-                     height: int = 300) -> go.Figure:
+                     height: int = 300, x_title: str | None = None, y_title: str | None = None) -> Any:
     """Line of a 0..1 rate over time with an optional dashed alert threshold line."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=df[x], y=df[y], mode="lines+markers" if len(df) < 40 else "lines",
-                             name=name or y, line={"color": PRIMARY, "width": 2},
-                             hovertemplate="%{y:.1%}<extra>" + (name or y) + "</extra>", connectgaps=False))
+    data = pd.DataFrame({x: wall_clock(df[x]) if is_time(df[x]) else df[x], y: df[y],
+                         "when": time_labels(df[x]) if is_time(df[x]) else df[x].astype(str)})
+    # A gap (no failures, so no rate) breaks the line instead of bridging it.
+    line = alt.Chart(data).mark_line(color=PRIMARY, strokeWidth=2, point=len(df) < 40,
+                                     invalid="break-paths-show-domains").encode(
+        x=x_channel(df[x], x, x_title), y=percent_axis(y, y_title),
+        tooltip=[alt.Tooltip("when:N", title=x_title or "time"),
+                 alt.Tooltip(f"{y}:Q", title=name or y, format=".1%")])
+    layers: list[Any] = [line]
     if threshold is not None:
-        fig.add_hline(y=threshold, line={"color": ALERT, "dash": "dash", "width": 1.5},
-                      annotation_text=threshold_label or f"alert {threshold:.0%}",
-                      annotation_position="bottom right", annotation_font_color=ALERT)
-    return _style(fig, title=title, height=height, percent=True)
+        layers += threshold_layers(threshold, threshold_label or f"alert {threshold:.0%}")
+    return finish(alt.layer(*layers), title=title, height=height, description=describe(title, x_title, y_title))
+
+
+def _count_axis(field: str, title: str | None, *, grid: bool = True) -> dict[str, Any]:
+    return {"field": field, "type": "quantitative", "title": title,
+            "axis": {"grid": grid, "tickMinStep": 1, "format": ",d"}}
 
 
 def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = None, horizontal: bool = False,
-                    color: str | Sequence[str] = PRIMARY, height: int = 300, hover: Sequence[str] = ()) -> go.Figure:
-    """Bars of y by x (horizontal bars list the largest first); `color` is one colour or one per row."""
+                    color: str | Sequence[str] = PRIMARY, height: int = 300, x_title: str | None = None,
+                    y_title: str | None = None, clickable: bool = False) -> Any:
+    """Bars of y by x (horizontal bars list the frame's first row on top); `color` is one colour or one per row.
+    A clickable chart selects a bar's `x` value on click (read back by `dashboard.links.clicked`)."""
+    colours = [color] * len(df) if isinstance(color, str) else list(color)
+    data = pd.DataFrame({x: df[x].astype(str), y: df[y], "colour": colours})
+    if is_time(df[x]):
+        data[x], data["end"] = bar_spans(df[x])
+        data["when"] = time_labels(df[x], with_time=_has_time_of_day(df[x]))
+    label = "when:N" if is_time(df[x]) else f"{x}:N"
+    key_title = (y_title if horizontal else x_title) or x.replace("_", " ")
+    value_title = (x_title if horizontal else y_title) or y.replace("_", " ")
+    tooltip = [alt.Tooltip(label, title=key_title), alt.Tooltip(f"{y}:Q", title=value_title, format=",")]
+    # What a screen reader says for each bar (instead of every encoded field, colours included).
+    data["aria"] = [f"{k}: {v:,} {value_title}" for k, v in zip(data["when"] if is_time(df[x]) else data[x],
+                                                                 data[y], strict=True)]
+    chart = alt.Chart(data).mark_bar(cornerRadiusEnd=2)
     if horizontal:
-        data = df.iloc[::-1]
-        if not isinstance(color, str):
-            color = list(color)[::-1]
-        fig = go.Figure(go.Bar(x=data[y], y=chart_text(data[x]), orientation="h", marker_color=color,
-                               customdata=data[list(hover)] if hover else None, name=y))
-        fig = _style(fig, title=title, height=height)
-        fig.update_layout(hovermode="y unified")
-        fig.update_yaxes(automargin=True, rangemode=None)
-        fig.update_xaxes(showgrid=True, gridcolor="#EEF2F7")
-        return fig
-    xs = df[x] if pd.api.types.is_datetime64_any_dtype(df[x]) else chart_text(df[x])
-    fig = go.Figure(go.Bar(x=xs, y=df[y], marker_color=color, name=y))
-    return _style(fig, title=title, height=height)
+        encoded = chart.encode(
+            y=alt.Y(f"{x}:N", title=y_title, sort=list(data[x]), axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+            x=alt.X(**_count_axis(y, x_title)), color=alt.Color("colour:N", scale=None), tooltip=tooltip,
+            description="aria:N")
+    else:
+        encoded = chart.encode(x=x_channel(df[x], x, x_title, order=list(data[x])),
+                               y=alt.Y(**_count_axis(y, y_title)), color=alt.Color("colour:N", scale=None),
+                               tooltip=tooltip, description="aria:N")
+        if is_time(df[x]):
+            encoded = encoded.encode(x2="end:T", y2=alt.datum(0))
+    if clickable:
+        pick = alt.selection_point(name=PICK, fields=[x], on="click", clear="dblclick")
+        encoded = encoded.add_params(pick).encode(
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)))
+    return finish(encoded, title=title, height=height, description=describe(title, x_title, y_title))
 
 
 def build_stacked_bar(df: pd.DataFrame, *, x: str, ys: Sequence[str], labels: Sequence[str] | None = None,
                       colors: Sequence[str] | None = None, title: str | None = None,
-                      horizontal: bool = False, height: int = 300) -> go.Figure:
+                      horizontal: bool = False, height: int = 300, x_title: str | None = None,
+                      y_title: str | None = None) -> Any:
     """Stacked bars of several count columns per x (e.g. recovery successes and failures per mode)."""
-    fig = go.Figure()
-    for i, col in enumerate(ys):
-        label = labels[i] if labels else col
-        color = colors[i] if colors else PALETTE[i % len(PALETTE)]
-        if horizontal:
-            data = df.iloc[::-1]
-            fig.add_trace(go.Bar(x=data[col], y=chart_text(data[x]), orientation="h", name=label,
-                                 marker_color=color))
-        else:
-            xs = df[x] if pd.api.types.is_datetime64_any_dtype(df[x]) else chart_text(df[x])
-            fig.add_trace(go.Bar(x=xs, y=df[col], name=label, marker_color=color))
-    fig.update_layout(barmode="stack")
-    fig = _style(fig, title=title, height=height)
-    if horizontal:
-        fig.update_layout(hovermode="y unified")
-        fig.update_yaxes(automargin=True, rangemode=None)
-    return fig
-
-
-def build_line_chart(df: pd.DataFrame, *, x: str, y: str, color: str | None = None, title: str | None = None,
-                     height: int = 300, area: bool = False) -> go.Figure:
-    """Lines (or stacked areas) of y over x, one per value of `color`."""
-    fig = go.Figure()
-    groups = [(None, df)] if color is None else list(df.groupby(color, sort=True))
-    for i, (name, part) in enumerate(groups):
-        fig.add_trace(go.Scatter(
-            x=part[x], y=part[y], name=chart_text([name])[0] if name is not None else y, mode="lines",
-            line={"color": PALETTE[i % len(PALETTE)], "width": 2},
-            stackgroup="one" if area else None,
-        ))
-    return _style(fig, title=title, height=height)
+    names = list(labels) if labels else list(ys)
+    hues = list(colors) if colors else [PALETTE[i % len(PALETTE)] for i in range(len(ys))]
+    keys = [str(v) for v in df[x]]
+    long = pd.DataFrame({
+        x: [k for k in keys for _ in ys],
+        "series": [names[i] for _ in keys for i in range(len(ys))],
+        "rank": [i for _ in keys for i in range(len(ys))],
+        "value": [df[col].iloc[r] for r in range(len(df)) for col in ys],
+    })
+    scale = alt.Scale(domain=names, range=hues)
+    value = alt.X(**_count_axis("value", x_title)) if horizontal else alt.Y(**_count_axis("value", y_title))
+    key = (alt.Y(f"{x}:N", title=y_title, sort=keys, axis=alt.Axis(labelLimit=220, labelOverlap=False)) if horizontal
+           else alt.X(f"{x}:N", title=x_title, sort=keys))
+    chart = alt.Chart(long).mark_bar().encode(
+        **({"x": value, "y": key} if horizontal else {"x": key, "y": value}),
+        color=alt.Color("series:N", scale=scale, sort=names), order=alt.Order("rank:Q"),
+        tooltip=[alt.Tooltip(f"{x}:N", title=(y_title if horizontal else x_title) or x),
+                 alt.Tooltip("series:N", title="of"), alt.Tooltip("value:Q", title="count", format=",")])
+    return finish(chart, title=title, height=height, description=describe(title, x_title, y_title))

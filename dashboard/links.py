@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import PICK
 from dashboard.widgets import range_params
 
 # Explore's own query parameters: the filter panel's (dashboard/filters.py, with the tenant and range widgets)
@@ -33,20 +34,22 @@ def explore_link(**filters: str) -> str:
     return "explore?" + urlencode({k: v for k, v in filters.items() if v})
 
 
-def clicked(event: Any, values: Sequence[str]) -> str | None:
-    """The value behind the point a person clicked in a plotly chart (values in the chart's point order)."""
-    points = getattr(getattr(event, "selection", None), "points", None) or []
-    for point in points:
-        index = point.get("point_index", point.get("point_number"))
-        if isinstance(index, int) and 0 <= index < len(values):
-            return values[index]
+def clicked(event: Any, field: str, values: Sequence[str]) -> str | None:
+    """The `field` value of the bar a person clicked in a clickable chart (its point selection `PICK`), if it is
+    one of the chart's `values` (the browser reports the selection; anything else is ignored)."""
+    selection = getattr(event, "selection", None) or {}
+    points = selection.get(PICK) if hasattr(selection, "get") else None
+    for point in points if isinstance(points, list) else []:
+        value = point.get(field) if isinstance(point, dict) else None
+        if isinstance(value, str) and value in values:
+            return value
     return None
 
 
-def open_explore_on_click(event: Any, values: Sequence[str], *, filter_name: str, tenant: str | None,
-                          range_key: str = "range") -> None:
+def open_explore_on_click(event: Any, field: str, values: Sequence[str], *, filter_name: str,
+                          tenant: str | None, range_key: str = "range") -> None:
     """When a bar was clicked, open Explore filtered to its value (code=..., category=...)."""
-    value = clicked(event, values)
+    value = clicked(event, field, [str(v) for v in values])
     if value is not None:
         st.switch_page("pages/explore.py",
                        query_params=explore_query(tenant=tenant, range_key=range_key, **{filter_name: value}))

@@ -120,36 +120,32 @@ else:
     hit_df, rec_df, x, hit_title, rec_title = (series, series, "bucket", f"Hit rate per {grain}",
                                                f"Recovery success rate per {grain}")
     rate_when = when
-g1.plotly_chart(charts.axis_titles(charts.build_rate_chart(hit_df, x=x, y="hit_rate", threshold=HIT_RATE_ALERT,
-                                                           threshold_label="alert < 70%", name="hit rate",
-                                                           title=hit_title),
-                                   x=rate_when, y="matched failures (%)"), width="stretch")
-g2.plotly_chart(charts.axis_titles(charts.build_rate_chart(rec_df, x=x, y="recovery_success_rate",
-                                                           threshold=RECOVERY_ALERT, threshold_label="alert < 50%",
-                                                           name="recovery success", title=rec_title),
-                                   x=rate_when, y="successful recoveries (%)"), width="stretch")
+g1.altair_chart(charts.build_rate_chart(hit_df, x=x, y="hit_rate", threshold=HIT_RATE_ALERT,
+                                        threshold_label="alert < 70%", name="hit rate", title=hit_title,
+                                        x_title=rate_when, y_title="matched failures (%)"), width="stretch")
+g2.altair_chart(charts.build_rate_chart(rec_df, x=x, y="recovery_success_rate", threshold=RECOVERY_ALERT,
+                                        threshold_label="alert < 50%", name="recovery success", title=rec_title,
+                                        x_title=rate_when, y_title="successful recoveries (%)"), width="stretch")
 st.caption(f"Hit rate and recovery success charts: source **{rates_source}**.")
 g3, g4 = st.columns(2)
-g3.plotly_chart(charts.axis_titles(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
-                                                          title=f"Unmatched failures per {grain}"),
-                                   x=when, y=f"failures per {grain}"), width="stretch")
+g3.altair_chart(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
+                                       title=f"Unmatched failures per {grain}", x_title=when,
+                                       y_title=f"failures per {grain}"), width="stretch")
 top_colors = [charts.category_color(c) if m else charts.ALERT
               for c, m in zip(data.top_codes["category"], data.top_codes["matched"], strict=True)]
-top = g4.plotly_chart(charts.axis_titles(charts.build_bar_chart(data.top_codes, x="error_code", y="failures",
-                                                                horizontal=True, color=top_colors,
-                                                                title="Top error codes", height=300),
-                                         x="failures in the range"),
-                      width="stretch", key="overview_top_codes", on_select="rerun", selection_mode="points")
+top = g4.altair_chart(charts.build_bar_chart(data.top_codes, x="error_code", y="failures", horizontal=True,
+                                             color=top_colors, title="Top error codes", height=300,
+                                             x_title="failures in the range", clickable=True),
+                      width="stretch", key="overview_top_codes", on_select="rerun", selection_mode=charts.PICK)
 g4.caption("Coloured by category, as on every chart (red: not in the catalog). Click a bar to list that code's "
            "failures in Explore.")
-# The horizontal chart draws the largest code on top, so its points come in reverse order.
-open_explore_on_click(top, list(data.top_codes["error_code"])[::-1], filter_name="code", tenant=tenant)
+open_explore_on_click(top, "error_code", list(data.top_codes["error_code"]), filter_name="code", tenant=tenant)
 modes = data.modes[data.modes["recovery_attempts"] > 0]
 if modes.empty:
     st.caption("No recovery attempts in this range.")
 else:
-    modes_chart = charts.build_stacked_bar(modes, x="recovery_mode", ys=["recovery_successes", "recovery_failures"],
-                                           labels=["succeeded", "failed"], colors=[charts.OK, charts.ALERT],
-                                           title="Recovery attempts by mode", horizontal=True,
-                                           height=90 + 32 * len(modes))
-    st.plotly_chart(charts.axis_titles(modes_chart, x="recovery attempts"), width="stretch")
+    st.altair_chart(charts.build_stacked_bar(modes, x="recovery_mode", ys=["recovery_successes", "recovery_failures"],
+                                             labels=["succeeded", "failed"], colors=[charts.OK, charts.ALERT],
+                                             title="Recovery attempts by mode", horizontal=True,
+                                             height=60 + 32 * len(modes), x_title="recovery attempts"),
+                    width="stretch")

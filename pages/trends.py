@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import PICK
 from dashboard.links import explore_link, explore_query, open_explore_on_click
 from dashboard.session import require
 from dashboard.text import text_frame
@@ -67,13 +68,13 @@ if not prev_t["failures"]:
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(build_rates_trend(rates, title="Hit rate and recovery success", grain=grain,
+    st.altair_chart(build_rates_trend(rates, title="Hit rate and recovery success", grain=grain,
                                       partial=partial_periods(rates["period"], window.start, window.end, grain)),
                     width="stretch", key="trends_rates")
 with right:
     cut = [p for p, partial in zip(volume["period"], partial_periods(volume["period"], window.start, window.end,
                                                                       grain), strict=True) if partial]
-    st.plotly_chart(build_category_volume(volume, title="Failures by category", grain=grain, partial_periods=cut),
+    st.altair_chart(build_category_volume(volume, title="Failures by category", grain=grain, partial_periods=cut),
                     width="stretch", key="trends_volume")
 st.caption("Open markers and lighter bars are periods not complete yet, or cut by the range.")
 
@@ -87,10 +88,10 @@ with left:
     elif movers.empty:
         empty_state("No code changed against the previous period.")
     else:
-        moved = st.plotly_chart(build_top_movers(movers), width="stretch", key="trends_movers",
-                                on_select="rerun", selection_mode="points")
+        moved = st.altair_chart(build_top_movers(movers), width="stretch", key="trends_movers",
+                                on_select="rerun", selection_mode=PICK)
         st.caption("Click a bar to list that code's failures in Explore.")
-        open_explore_on_click(moved, list(movers["error_code"])[::-1], filter_name="code", tenant=tenant,
+        open_explore_on_click(moved, "error_code", list(movers["error_code"]), filter_name="code", tenant=tenant,
                               range_key="trends_range")
         # A code absent in the previous period has no percentage change: say "new" instead of None.
         # The links carry this page's tenant and range, so Explore counts what the table counts.

@@ -9,6 +9,7 @@ import pytest
 from dashboard import charts, viewer_time
 from dashboard.trend_charts import build_category_volume
 from loaders.catalog.file import read_catalog_file
+from tests.support.charts import encoding, spec
 
 
 def test_every_shipped_category_has_its_own_colour_and_none_is_red():
@@ -28,9 +29,13 @@ def test_trends_draws_a_category_in_its_colour_whatever_else_is_on_the_chart():
                           "failures": [5, 9]})
     alone = build_category_volume(frame[frame["category"] == "LLM"])
     together = build_category_volume(frame)
-    colour = {t.name: t.marker.color for t in together.data}
-    assert alone.data[0].marker.color == colour["LLM"] == charts.category_color("LLM")
-    assert together.layout.yaxis.title.text == "failures per day"
+
+    def colours(chart):
+        scale = encoding(spec(chart), "color")["scale"]
+        return dict(zip(scale["domain"], scale["range"], strict=True))
+
+    assert colours(alone)["LLM"] == colours(together)["LLM"] == charts.category_color("LLM")
+    assert encoding(spec(together), "y")["title"] == "failures per day"
 
 
 @pytest.mark.parametrize(("reported", "expected"), [("Asia/Tokyo", "Asia/Tokyo"), (None, "UTC"),

@@ -14,6 +14,7 @@ from dashboard import charts
 from queries.flags import CATALOG_FLAG, set_flag
 from queries.reports.overview import add_rates, resample_series
 from tests.support.apptest import app_for, signed_in
+from tests.support.charts import encoding, layer_rows, layers, rows, spec
 
 
 def _hourly(n: int = 48) -> pd.DataFrame:
@@ -35,17 +36,30 @@ def test_resample_recomputes_rates_from_counts():
 
 
 def test_rate_chart_has_threshold_line_and_percent_axis():
-    fig = charts.build_rate_chart(_hourly(), x="bucket", y="hit_rate", threshold=0.7, threshold_label="alert")
-    assert fig.layout.shapes[0].y0 == 0.7 and fig.layout.yaxis.tickformat == ".0%"
-    assert list(fig.data[0].y) == [0.7] * 48
+    chart = charts.build_rate_chart(_hourly(), x="bucket", y="hit_rate", threshold=0.7, threshold_label="alert")
+    line, rule, label = layers(chart)
+    assert layer_rows(chart, rule) == [{"level": 0.7, "label": "alert"}] and rule["mark"]["type"] == "rule"
+    assert encoding(line, "y")["axis"]["format"] == ".0%"
+    assert [r["hit_rate"] for r in layer_rows(chart, line)] == [0.7] * 48
 
 
 def test_bar_and_stacked_charts_keep_values():
     df = pd.DataFrame({"code": ["A", "B"], "n": [5, 3], "ok": [2, 1], "bad": [3, 2]})
-    bar = charts.build_bar_chart(df, x="code", y="n", horizontal=True)
-    assert list(bar.data[0].x) == [3, 5]  # largest drawn on top
+    bar = charts.build_bar_chart(df, x="code", y="n", horizontal=True, clickable=True)
+    assert encoding(spec(bar), "y")["sort"] == ["A", "B"]  # the first row (the largest) drawn on top
+    assert [r["n"] for r in rows(bar)] == [5, 3]
+    assert spec(bar)["params"][0]["name"] == charts.PICK  # a click selects the bar's code
     stacked = charts.build_stacked_bar(df, x="code", ys=["ok", "bad"], labels=["succeeded", "failed"])
-    assert [t.name for t in stacked.data] == ["succeeded", "failed"] and stacked.layout.barmode == "stack"
+    assert [(r["code"], r["series"], r["value"]) for r in rows(stacked)] == [
+        ("A", "succeeded", 2), ("A", "failed", 3), ("B", "succeeded", 1), ("B", "failed", 2)]
+    assert encoding(spec(stacked), "color")["scale"]["domain"] == ["succeeded", "failed"]
+
+
+def test_time_bars_fill_their_bucket_with_a_gap():
+    df = pd.DataFrame({"bucket": pd.date_range("2026-11-01", periods=3, freq="6h", tz="UTC"), "n": [1, 2, 3]})
+    bar = charts.build_bar_chart(df, x="bucket", y="n")
+    first = rows(bar)[0]
+    assert str(first["bucket"]).startswith("2026-11-01T00:00") and str(first["end"]).startswith("2026-11-01T05:06")
 
 
 def test_dashboard_command_runs_streamlit_on_host_and_port():

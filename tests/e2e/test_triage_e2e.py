@@ -96,12 +96,12 @@ def test_a_filter_change_clears_the_ticked_rows(live_app, page):
 
 def test_a_click_on_a_top_code_opens_explore_filtered_to_it(live_app, page):
     sign_in(page, live_app.url, "admin", "?range=30d")
-    page.locator(".js-plotly-plot").nth(3).wait_for()
+    chart = page.locator('[data-testid="stVegaLiteChart"][aria-label^="Top error codes"]')
+    bars = chart.locator('path[aria-label*=" failures in the range"]')
+    bars.first.wait_for()
     wait_idle(page, settle=1.5)
-    chart = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="Top error codes").first
-    bars = chart.locator("g.point path")
-    top = bars.nth(bars.count() - 1)  # the largest code is drawn on top, as the last point
-    top.click(force=True)
+    top = bars.first  # the largest code, drawn on top
+    top.click()
     page.wait_for_url("**/explore?**", timeout=30_000)
     wait_idle(page)
     code = parse_qs(urlsplit(page.url).query)["code"][0]

@@ -1,6 +1,9 @@
 """Times in the viewer's time zone: a browser in Tokyo sees the Overview's hours in Asia/Tokyo, and says so."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from tests.e2e.conftest import PASSWORDS, wait_idle
@@ -25,10 +28,14 @@ def test_overview_hours_are_drawn_in_the_browsers_zone_with_titled_axes(live_app
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
     wait_idle(page, settle=1.5)
-    page.locator(".js-plotly-plot").first.wait_for()
+    page.locator('[data-testid="stVegaLiteChart"] .role-axis-title').first.wait_for()
     texts = "els => els.map(e => e.textContent)"  # SVG text: no innerText
-    x_titles = page.locator(".js-plotly-plot .g-xtitle").evaluate_all(texts)
-    y_titles = page.locator(".js-plotly-plot .g-ytitle").evaluate_all(texts)
-    assert "hour (Asia/Tokyo)" in x_titles, x_titles
-    assert {"matched failures (%)", "successful recoveries (%)", "failures per hour"} <= set(y_titles), y_titles
-    assert "failures in the range" in x_titles, x_titles
+    titles = page.locator('[data-testid="stVegaLiteChart"] .role-axis-title text').evaluate_all(texts)
+    assert {"hour (Asia/Tokyo)", "failures in the range"} <= set(titles), titles
+    assert {"matched failures (%)", "successful recoveries (%)", "failures per hour"} <= set(titles), titles
+    # The hours on the axis are Tokyo's: the axis ends at the latest hour, which is Tokyo's hour now.
+    axis = page.locator('[data-testid="stVegaLiteChart"][aria-label^="Hit rate"] [aria-label^="X-axis"]')
+    end = axis.get_attribute("aria-label").rsplit(" to ", 1)[1].removesuffix(" UTC")
+    last = datetime.strptime(end, "%A, %d %B %Y, %I:%M:%S %p")
+    tokyo = datetime.now(ZoneInfo("Asia/Tokyo")).replace(tzinfo=None)
+    assert timedelta(0) <= tokyo - last < timedelta(hours=2), (end, tokyo)  # UTC's would be 9 hours off
