@@ -12,6 +12,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from dashboard.visible import visible_text
+
 PRIMARY = "#2563EB"
 ALERT = "#DC2626"
 OK = "#059669"
@@ -71,10 +73,14 @@ def _has_time_of_day(values: pd.Series) -> bool:
 def x_channel(values: pd.Series, field: str, title: str | None, *, order: Sequence[Any] | None = None) -> alt.X:
     """The x channel of a field: a UTC-scaled time axis for instants, else categories in the frame's order."""
     if is_time(values):
+        buckets = wall_clock(values).dropna().drop_duplicates().sort_values()
+        # Few buckets (weeks, a few days): a tick at each one, so a week's tick is its Monday, not Vega's Sunday.
+        ticks = [alt.DateTime(year=t.year, month=t.month, date=t.day, hours=t.hour, minutes=t.minute, utc=True)
+                 for t in buckets] if 1 < len(buckets) <= 12 else alt.Undefined
         return alt.X(f"{field}:T", title=title, scale=alt.Scale(type="utc"), axis=alt.Axis(grid=False, labelExpr=(
             # 24-hour times, and the date at midnight (Vega's default is the browser locale's "06 PM").
             "utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
-            " ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')")))
+            " ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')"), values=ticks))
     return alt.X(f"{field}:N", title=title, sort=list(order) if order is not None else None,
                  axis=alt.Axis(labelAngle=-30, labelLimit=140))
 
@@ -155,23 +161,27 @@ def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = Non
     data = pd.DataFrame({x: df[x].astype(str), y: df[y], "colour": colours})
     if is_time(df[x]):
         data[x], data["end"] = bar_spans(df[x])
-        data["when"] = time_labels(df[x], with_time=_has_time_of_day(df[x]))
-    label = "when:N" if is_time(df[x]) else f"{x}:N"
+        data["shown"] = time_labels(df[x], with_time=_has_time_of_day(df[x]))
+    else:  # drawn with invisible characters written out; a click still selects the value itself
+        data["shown"] = [visible_text(v) for v in data[x]]
     key_title = (y_title if horizontal else x_title) or x.replace("_", " ")
     value_title = (x_title if horizontal else y_title) or y.replace("_", " ")
-    tooltip = [alt.Tooltip(label, title=key_title), alt.Tooltip(f"{y}:Q", title=value_title, format=",")]
+    tooltip = [alt.Tooltip("shown:N", title=key_title), alt.Tooltip(f"{y}:Q", title=value_title, format=",")]
     # What a screen reader says for each bar (instead of every encoded field, colours included).
-    data["aria"] = [f"{k}: {v:,} {value_title}" for k, v in zip(data["when"] if is_time(df[x]) else data[x],
-                                                                 data[y], strict=True)]
+    data["aria"] = [f"{k}: {v:,} {value_title}" for k, v in zip(data["shown"], data[y], strict=True)]
+    counts = _count_axis(y, x_title if horizontal else y_title)
+    if not len(data) or not data[y].max():  # nothing to count: an axis up to 1, not a lone 0
+        counts["scale"] = {"domain": [0, 1]}
     chart = alt.Chart(data).mark_bar(cornerRadiusEnd=2)
     if horizontal:
         encoded = chart.encode(
-            y=alt.Y(f"{x}:N", title=y_title, sort=list(data[x]), axis=alt.Axis(labelLimit=220, labelOverlap=False)),
-            x=alt.X(**_count_axis(y, x_title)), color=alt.Color("colour:N", scale=None), tooltip=tooltip,
-            description="aria:N")
+            y=alt.Y("shown:N", title=y_title, sort=list(data["shown"]),
+                    axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+            x=alt.X(**counts), color=alt.Color("colour:N", scale=None), tooltip=tooltip, description="aria:N")
     else:
-        encoded = chart.encode(x=x_channel(df[x], x, x_title, order=list(data[x])),
-                               y=alt.Y(**_count_axis(y, y_title)), color=alt.Color("colour:N", scale=None),
+        encoded = chart.encode(x=x_channel(df[x], x, x_title) if is_time(df[x]) else
+                               x_channel(data["shown"], "shown", x_title, order=list(data["shown"])),
+                               y=alt.Y(**counts), color=alt.Color("colour:N", scale=None),
                                tooltip=tooltip, description="aria:N")
         if is_time(df[x]):
             encoded = encoded.encode(x2="end:T", y2=alt.datum(0))
@@ -189,20 +199,23 @@ def build_stacked_bar(df: pd.DataFrame, *, x: str, ys: Sequence[str], labels: Se
     """Stacked bars of several count columns per x (e.g. recovery successes and failures per mode)."""
     names = list(labels) if labels else list(ys)
     hues = list(colors) if colors else [PALETTE[i % len(PALETTE)] for i in range(len(ys))]
-    keys = [str(v) for v in df[x]]
+    keys = [visible_text(v) for v in df[x]]
     long = pd.DataFrame({
         x: [k for k in keys for _ in ys],
         "series": [names[i] for _ in keys for i in range(len(ys))],
         "rank": [i for _ in keys for i in range(len(ys))],
         "value": [df[col].iloc[r] for r in range(len(df)) for col in ys],
     })
+    long["aria"] = [f"{k}: {v:,} {n}" for k, v, n in zip(long[x], long["value"], long["series"], strict=True)]
     scale = alt.Scale(domain=names, range=hues)
     value = alt.X(**_count_axis("value", x_title)) if horizontal else alt.Y(**_count_axis("value", y_title))
     key = (alt.Y(f"{x}:N", title=y_title, sort=keys, axis=alt.Axis(labelLimit=220, labelOverlap=False)) if horizontal
            else alt.X(f"{x}:N", title=x_title, sort=keys))
     chart = alt.Chart(long).mark_bar().encode(
         **({"x": value, "y": key} if horizontal else {"x": key, "y": value}),
-        color=alt.Color("series:N", scale=scale, sort=names), order=alt.Order("rank:Q"),
-        tooltip=[alt.Tooltip(f"{x}:N", title=(y_title if horizontal else x_title) or x),
-                 alt.Tooltip("series:N", title="of"), alt.Tooltip("value:Q", title="count", format=",")])
+        color=alt.Color("series:N", scale=scale, sort=names, legend=alt.Legend(orient="right")),
+        order=alt.Order("rank:Q"),
+        tooltip=[alt.Tooltip(f"{x}:N", title=(y_title if horizontal else x_title) or x.replace("_", " ")),
+                 alt.Tooltip("series:N", title="of"), alt.Tooltip("value:Q", title="count", format=",")],
+        description="aria:N")
     return finish(chart, title=title, height=height, description=describe(title, x_title, y_title))

@@ -17,7 +17,7 @@ from queries.failures.filters import FailureFilter, FilterError
 MATCHED = {"any": None, "matched": True, "unmatched": False}
 STATUS_LABELS = {"all": "Any status", "open": "Open (not recovered)", "unrecovered": "Never attempted",
                  "failed": "Recovery failed", "recovered": "Recovered"}
-_CODE = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")  # what Explore takes as a code in its URL
 
 
 def _choice(name: str, allowed: list[str], default: str) -> str:
@@ -47,7 +47,7 @@ def failure_filters(principal: Principal, *, key: str = "f") -> tuple[FailureFil
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             db_error(exc)
             raise
-        url_codes = [c for c in url_list("code") if _CODE.match(c)]
+        url_codes = [c for c in url_list("code") if CODE_PATTERN.match(c)]
         seed_state(f"{key}_code", url_codes)
         codes = c3.multiselect("Error codes", sorted(set(opts["error_codes"]) | set(url_codes)), key=f"{key}_code",
                                placeholder="Any code", accept_new_options=True)

@@ -11,6 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts import PICK
+from dashboard.filters import CODE_PATTERN
+from dashboard.text import lit
 from dashboard.widgets import range_params
 
 # Explore's own query parameters: the filter panel's (dashboard/filters.py, with the tenant and range widgets)
@@ -27,6 +29,12 @@ def explore_query(*, tenant: str | None = None, range_key: str = "range", **filt
     if tenant:
         params["tenant"] = tenant
     return {**params, **range_params(range_key)}
+
+
+def explorable(code: str) -> bool:
+    """Whether Explore can be opened filtered to this code: its URL takes codes of letters, digits and `_.:/-`
+    (a comma would split one code into two), while ingest stores any text."""
+    return bool(CODE_PATTERN.match(code))
 
 
 def explore_link(**filters: str) -> str:
@@ -50,7 +58,10 @@ def open_explore_on_click(event: Any, field: str, values: Sequence[str], *, filt
                           tenant: str | None, range_key: str = "range") -> None:
     """When a bar was clicked, open Explore filtered to its value (code=..., category=...)."""
     value = clicked(event, field, [str(v) for v in values])
-    if value is not None:
+    if value is not None and filter_name == "code" and not explorable(value):
+        st.warning(f"Explore cannot be filtered to the code {lit(value)}: it holds characters other than letters, "
+                   "digits and `_.:/-`. Search for it in Explore's text filter instead.", icon=":material/warning:")
+    elif value is not None:
         st.switch_page("pages/explore.py",
                        query_params=explore_query(tenant=tenant, range_key=range_key, **{filter_name: value}))
 

@@ -18,29 +18,18 @@ import re
 import pandas as pd
 import streamlit as st
 
+from dashboard.visible import visible_text
+
+__all__ = ["lit", "plain_heading", "plain_table", "plain_text", "text_frame", "visible_text"]
+
 MAX_INLINE = 300
 _BACKTICKS = re.compile(r"`+")
-# Characters that change how the text around them looks without being seen themselves: C0/C1 controls (a
-# terminal's colour codes, bells) and the bidirectional overrides and isolates (U+202E shows what follows
-# reversed, a spoofing trick). They are shown as their code point, e.g. \u202e.
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _code_point(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
-def visible_text(value: object) -> str:
-    """The text with every invisible control or direction override written out as its code point."""
-    return _INVISIBLE.sub(_code_point, str(value))
-
-
 def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A frame for st.dataframe whose text cells show invisible controls as code points (see visible_text)."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            out[column] = [visible_text(v) if isinstance(v, str) and _INVISIBLE.search(v) else v for v in out[column]]
+            out[column] = [visible_text(v) if isinstance(v, str) else v for v in out[column]]
     return out
 
 

@@ -1,6 +1,7 @@
 """Pure Vega-Lite (Altair) builders for the Trends page (no Streamlit; unit-tested on plain frames)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from dashboard.charts import (
     wall_clock,
     x_channel,
 )
+from dashboard.visible import visible_text
 
 HIT_RATE_ALERT = 0.70  # the original guide's alert: miss rate above 30%
 RECOVERY_ALERT = 0.50  # the original guide's alert: recovery success below 50%
@@ -69,19 +71,21 @@ def build_category_volume(df: pd.DataFrame, *, title: str | None = None, height:
                           partial_periods: Sequence[Any] = (), grain: str = "day") -> Any:
     """Stacked failures per period and category (columns period, category, failures); largest category first.
     Periods not complete yet (or cut by the range) are drawn lighter and named on hover."""
-    order = [str(c) for c in df.groupby("category")["failures"].sum().sort_values(ascending=False).index] \
+    order = [visible_text(c) for c in df.groupby("category")["failures"].sum().sort_values(ascending=False).index] \
         if not df.empty else []
     cut = set(partial_periods)
     starts, ends = bar_spans(df["period"])
     data = pd.DataFrame({
         "period": starts, "end": ends, "when": time_labels(df["period"], with_time=grain == "hour"),
-        "category": df["category"].astype(str), "failures": df["failures"],
-        "rank": [order.index(str(c)) for c in df["category"]],
+        "category": [visible_text(c) for c in df["category"]], "failures": df["failures"],
+        "rank": [order.index(visible_text(c)) for c in df["category"]],
         "state": [f"partial {grain}" if p in cut else "complete" for p in df["period"]],
     }).sort_values(["period", "rank"], kind="stable")
     # Stacked here, largest category at the bottom: each bar spans [base, top) of its period's column.
     data["top"] = data.groupby("period")["failures"].cumsum()
     data["base"] = data["top"] - data["failures"]
+    data["aria"] = [f"{w}: {n:,} {c} ({s})" for w, n, c, s in
+                    zip(data["when"], data["failures"], data["category"], data["state"], strict=True)]
     x_title, y_title = f"{grain} (UTC)", f"failures per {grain}"
     chart = alt.Chart(data).mark_bar().encode(
         x=x_channel(df["period"], "period", x_title), x2="end:T",
@@ -92,7 +96,8 @@ def build_category_volume(df: pd.DataFrame, *, title: str | None = None, height:
                         legend=alt.Legend(orient="right", labelLimit=200)),
         opacity=alt.condition(alt.datum.state == "complete", alt.value(1.0), alt.value(0.45)),
         tooltip=[alt.Tooltip("when:N", title=grain), alt.Tooltip("category:N", title="category"),
-                 alt.Tooltip("failures:Q", title="failures", format=","), alt.Tooltip("state:N", title="period")])
+                 alt.Tooltip("failures:Q", title="failures", format=","), alt.Tooltip("state:N", title="period")],
+        description="aria:N")
     return finish(chart, title=title, height=height, description=describe(title, x_title, y_title))
 
 
@@ -104,7 +109,7 @@ def build_top_movers(df: pd.DataFrame, *, title: str | None = None, height: int 
     finite = [abs(v) for v in df["change_pct"] if pd.notna(v)]
     longest = max(finite, default=1.0) * 1.15 or 1.0
     data = pd.DataFrame({
-        "error_code": df["error_code"].astype(str),
+        "error_code": df["error_code"].astype(str), "shown": [visible_text(c) for c in df["error_code"]],
         "shift": [v if pd.notna(v) else longest for v in df["change_pct"]],
         "label": [("new" if pd.isna(p) else f"{p:+.0%}") + f" ({c:+,})"
                   for p, c in zip(df["change_pct"], df["change"], strict=True)],
@@ -112,21 +117,20 @@ def build_top_movers(df: pd.DataFrame, *, title: str | None = None, height: int 
         "previous": df["previous"], "current": df["current"],
     })
     data["aria"] = [f"{c}: {label}, {p:,} before, {n:,} now" for c, label, p, n in
-                    zip(data["error_code"], data["label"], data["previous"], data["current"], strict=True)]
+                    zip(data["shown"], data["label"], data["previous"], data["current"], strict=True)]
     x_title = "change against the previous period (%)"
     pick = alt.selection_point(name=PICK, fields=["error_code"], on="click", clear="dblclick")
-    y = alt.Y("error_code:N", title=None, sort=list(data["error_code"]),
-              axis=alt.Axis(labelLimit=220, labelOverlap=False))
-    # Room past the longest bars on both sides for their labels.
-    reach = max([abs(v) for v in data["shift"]], default=1.0) or 1.0
-    lo = -reach * 1.6 if (data["shift"] < 0).any() else 0.0
-    hi = reach * 1.6 if (data["shift"] > 0).any() else 0.0
+    y = alt.Y("shown:N", title=None, sort=list(data["shown"]), axis=alt.Axis(labelLimit=220, labelOverlap=False))
+    # Room past the longest bars on both sides for their labels, to a round half (50%) for round ticks.
+    room = math.ceil(max([abs(v) for v in data["shift"]], default=1.0) * 1.6 * 2) / 2 or 0.5
+    lo = -room if (data["shift"] < 0).any() else 0.0
+    hi = room if (data["shift"] > 0).any() or not len(data) else 0.0
     bars = alt.Chart(data).mark_bar(cornerRadiusEnd=2).encode(
         y=y, x=alt.X("shift:Q", title=x_title, axis=alt.Axis(format="+.0%"),
-                     scale=alt.Scale(domain=[lo, hi], nice=True)),
+                     scale=alt.Scale(domain=[lo, hi])),
         color=alt.Color("colour:N", scale=None), opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
         description="aria:N",
-        tooltip=[alt.Tooltip("error_code:N", title="code"), alt.Tooltip("previous:Q", title="previous", format=","),
+        tooltip=[alt.Tooltip("shown:N", title="code"), alt.Tooltip("previous:Q", title="previous", format=","),
                  alt.Tooltip("current:Q", title="this period", format=","), alt.Tooltip("label:N", title="change")],
     ).add_params(pick)
     # Each bar's label sits past its end: right of a rise, left of a fall.

@@ -147,5 +147,5 @@ else:
     st.altair_chart(charts.build_stacked_bar(modes, x="recovery_mode", ys=["recovery_successes", "recovery_failures"],
                                              labels=["succeeded", "failed"], colors=[charts.OK, charts.ALERT],
                                              title="Recovery attempts by mode", horizontal=True,
-                                             height=60 + 32 * len(modes), x_title="recovery attempts"),
+                                             height=max(200, 110 + 30 * len(modes)), x_title="recovery attempts"),
                     width="stretch")

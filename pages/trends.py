@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts import PICK
-from dashboard.links import explore_link, explore_query, open_explore_on_click
+from dashboard.links import explorable, explore_link, explore_query, open_explore_on_click
 from dashboard.session import require
 from dashboard.text import text_frame
 from dashboard.trend_charts import build_category_volume, build_rates_trend, build_top_movers
@@ -97,7 +97,7 @@ with left:
         # The links carry this page's tenant and range, so Explore counts what the table counts.
         shown = movers.assign(change_pct=movers["change_pct"].map(lambda v: "new" if pd.isna(v) else f"{v:+.0%}"),
                               link=[explore_link(**explore_query(tenant=tenant, range_key="trends_range", code=c))
-                                    for c in movers["error_code"]])
+                                    if explorable(c) else None for c in movers["error_code"]])
         st.dataframe(text_frame(shown), hide_index=True, width="stretch",
                      column_order=["error_code", "previous", "current", "change", "change_pct", "link"],
                      column_config={
