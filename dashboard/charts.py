@@ -147,9 +147,9 @@ def build_rate_chart(df: pd.DataFrame, *, x: str, y: str, threshold: float | Non
     return finish(alt.layer(*layers), title=title, height=height, description=describe(title, x_title, y_title))
 
 
-def _count_axis(field: str, title: str | None, *, grid: bool = True) -> dict[str, Any]:
+def _count_axis(field: str, title: str | None) -> dict[str, Any]:
     return {"field": field, "type": "quantitative", "title": title,
-            "axis": {"grid": grid, "tickMinStep": 1, "format": ",d"}}
+            "axis": {"tickMinStep": 1, "format": ",d"}}
 
 
 def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = None, horizontal: bool = False,
