@@ -55,11 +55,21 @@ def seq_scans(plan_text: str, table: str = "failure_matches") -> list[str]:
     """Plan lines that read `table` or one of its partitions sequentially (parallel scans included).
 
     Partitions are named table_pYYYYMMDD, so "Seq Scan on failure_matches_p20261123" matches too. A scan
-    costed 0.00..0.00 is left out: the planner knows that partition is empty (the weeks created ahead, or
-    emptied ones), and reading it costs nothing.
+    costed below TINY_SCAN_COST is left out: that partition is empty or a few pages (the weeks created ahead,
+    emptied ones, the oldest week holding the first hours of the retention window), and reading it whole is
+    cheaper than descending an index; a partition of any size costs more.
     """
     return [line.strip() for line in plan_text.splitlines()
-            if "Seq Scan on " + table in line and "(cost=0.00..0.00 " not in line]
+            if "Seq Scan on " + table in line and _total_cost(line) >= TINY_SCAN_COST]
+
+
+TINY_SCAN_COST = 10.0  # the planner's units: about ten pages read sequentially
+_COST = re.compile(r"\(cost=[0-9.]+\.\.([0-9.]+) ")
+
+
+def _total_cost(line: str) -> float:
+    found = _COST.search(line)
+    return float(found.group(1)) if found else float("inf")
 
 
 _CHILDREN = text(

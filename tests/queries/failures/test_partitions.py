@@ -309,11 +309,12 @@ def test_detail_and_patch_by_id_across_weeks(engine, metrics):
             assert get_failure(conn, failure_id=fid, tenant_id="t2") is None
 
 
-def test_seq_scans_sees_partitions_and_ignores_empty_ones():
+def test_seq_scans_sees_partitions_and_ignores_empty_or_tiny_ones():
     plan = """Append  (cost=0.00..20.00 rows=3 width=8)
   ->  Seq Scan on failure_matches_p20261123 failure_matches_1  (cost=0.00..15.50 rows=2 width=8)
-  ->  Parallel Seq Scan on failure_matches_p20261130 failure_matches_2  (cost=0.00..4.10 rows=1 width=8)
+  ->  Parallel Seq Scan on failure_matches_p20261130 failure_matches_2  (cost=0.00..1204.10 rows=1 width=8)
   ->  Seq Scan on failure_matches_p20261207 failure_matches_3  (cost=0.00..0.00 rows=1 width=8)
+  ->  Seq Scan on failure_matches_p20260831 failure_matches_5  (cost=0.00..3.08 rows=1 width=102)
   ->  Index Scan using failure_matches_p20261214_pkey on failure_matches_p20261214  (cost=0.15..8.17 rows=1)
   ->  Seq Scan on failure_rollups  (cost=0.00..1.00 rows=1 width=8)"""
     found = seq_scans(plan)
