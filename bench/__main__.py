@@ -6,7 +6,7 @@ failures over 90 days and 20 tenants), migrates and fills them with bench.fill, 
   page.<page>.<scope>.vs_naive  data load of the page at full size against the naive pandas way
   page.<page>.<scope>.vs_small  the same load at full size against its time at --small-rows
   api.<endpoint>.p50 / .p95     latency against a running `failcat api`
-  ingest_* / matcher_*          bench.ingest (and bench.matcher when present)
+  ingest_* / matcher_*          bench.ingest on PostgreSQL and SQLite (and bench.matcher when present)
 Timings are medians of --reps runs (a page's full and small loads taken in turn for vs_small; the full load's
 runs one after the other, as the naive load's, for vs_naive); ingest and COPY are medians of three runs each,
 taken in turn. The scratch databases are dropped at the end, also on failure.
@@ -262,14 +262,18 @@ def bench_api(engine: Engine, url: str, requests: int) -> None:
 
 
 def bench_ingest(events: int) -> None:
-    """bench.ingest: pipeline vs COPY on the same rows (its own scratch database)."""
+    """bench.ingest on each engine: the pipeline against COPY (PostgreSQL) and executemany (SQLite) of the same rows,
+    each in its own scratch database."""
     from bench import ingest
 
-    figures = ingest.run(events, 42)
-    ratio = figures["pipeline"] / figures["copy"]
-    emit("ingest_pipeline_events_per_s", figures["pipeline"], "events/s", baseline=figures["copy"], ratio=ratio,
-         events=events, rounds=figures["rounds"], target=f"ratio >= {ingest.TARGET_RATIO:.3f}")
-    emit("copy_events_per_s", figures["copy"], "events/s", events=events, rounds=figures["rounds"])
+    for engine_name in ("postgresql", "sqlite"):
+        figures = ingest.run(events, 42, engine_name=engine_name)
+        ratio = figures["pipeline"] / figures["copy"]
+        emit("ingest_pipeline_events_per_s", figures["pipeline"], "events/s", engine=engine_name,
+             baseline=figures["copy"], ratio=ratio, events=events, rounds=figures["rounds"],
+             target=f"ratio >= {ingest.TARGET_RATIO:.3f}")
+        emit(ingest.BASELINE_FIGURE[engine_name], figures["copy"], "events/s", engine=engine_name, events=events,
+             rounds=figures["rounds"])
 
 
 def bench_matcher(quick: bool) -> None:

@@ -21,7 +21,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:  # most values are UTC already; converting them again costs at ingest
+            value = value.astimezone(UTC)
         # SQLite compares timestamps as text, so store one fixed format without offset.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

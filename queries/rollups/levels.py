@@ -13,7 +13,8 @@ queries.rollups.reads the reads; nothing else names a level's columns.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -81,7 +82,33 @@ class Level:
 
     def parts_of(self, base_key: tuple[Any, ...], base: Level) -> tuple[Any, ...]:
         """This level's key for a base level key tuple."""
-        return self.key_of(dict(zip(base.keys, base_key, strict=True)))
+        return self.key_from(base)(base_key)
+
+    def key_from(self, base: Level) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+        """A function from a base level key tuple to this level's key (positions worked out once per pair of
+        levels: ingest calls it for every base row of every level)."""
+        return _key_function(self, base)
+
+
+@functools.cache
+def _key_function(level: Level, base: Level) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    if level is base:
+        return _same
+    positions = [base.keys.index(k) for k in level.keys]
+    floor = FLOOR[level.grain] if level.grain and level.grain != base.grain else None
+    bucket_at = level.keys.index("bucket") if floor else -1
+
+    def key(base_key: tuple[Any, ...]) -> tuple[Any, ...]:
+        parts = [base_key[i] for i in positions]
+        if floor is not None:
+            parts[bucket_at] = floor(parts[bucket_at])
+        return tuple(parts)
+
+    return key
+
+
+def _same(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return key
 
 
 @dataclass(frozen=True)
@@ -165,15 +192,17 @@ def merge_seen(a: Seen | None, b: Seen | None) -> Seen | None:
 
 def seen_by_level(family: Family, base_seen: Mapping[tuple[Any, ...], Seen]) -> dict[str, dict[tuple[Any, ...], Seen]]:
     """The base level's seen values merged into the keys of every level that carries them, by table name."""
-    out: dict[str, dict[tuple[Any, ...], Seen]] = {lv.name: {} for lv in family.levels if lv.latest}
-    targets = [lv for lv in family.levels if lv.latest]
-    for key, value in base_seen.items():
-        base = dict(zip(family.base.keys, key, strict=True))
-        for level in targets:
-            level_key = key if level is family.base else level.key_of(base)
-            merged = merge_seen(out[level.name].get(level_key), value)
-            assert merged is not None
-            out[level.name][level_key] = merged
+    out: dict[str, dict[tuple[Any, ...], Seen]] = {}
+    for level in family.levels:
+        if not level.latest:
+            continue
+        key_of = level.key_from(family.base)
+        merged: dict[tuple[Any, ...], Seen] = {}
+        out[level.name] = merged
+        for key, value in base_seen.items():
+            level_key = key_of(key)
+            old = merged.get(level_key)
+            merged[level_key] = value if old is None else merge_seen(old, value)  # type: ignore[assignment]
     return out
 
 

@@ -105,28 +105,38 @@ def upsert_rows(conn: Connection, level: Level, rows: list[dict[str, Any]]) -> N
 
 
 def level_rows(family: Family, level: Level, base_rows: Mapping[BaseKey, Mapping[str, Any]],
-               seen: Mapping[BaseKey, Seen] | None = None) -> list[dict[str, Any]]:
-    """A level's rows for these base rows (base key -> source values): measures combined, seen values merged."""
+               seen: Mapping[BaseKey, Seen] | None = None, *,
+               seen_levels: Mapping[str, Mapping[tuple[Any, ...], Seen]] | None = None) -> list[dict[str, Any]]:
+    """A level's rows for these base rows (base key -> source values): measures combined, seen values merged.
+    `seen_levels` is seen_by_level() of the same rows when the caller made it already (once for every level)."""
+    key_of = level.key_from(family.base)
+    names = level.keys
     base_keys = family.base.keys
+    # A measure reads its source from the base row's values, or from its key (totals' first_seen is the bucket).
+    measures = [(m.name, m.how, m.source, base_keys.index(m.source) if m.source in base_keys else -1)
+                for m in level.measures]
     merged: dict[BaseKey, dict[str, Any]] = {}
     for key, values in base_rows.items():
-        source = {**dict(zip(base_keys, key, strict=True)), **values}
-        level_key = key if level is family.base else level.key_of(source)
+        level_key = key_of(key)
         row = merged.get(level_key)
         if row is None:
-            merged[level_key] = {**dict(zip(level.keys, level_key, strict=True)),
-                                 **{m.name: source[m.source] for m in level.measures}}
+            row = merged[level_key] = dict(zip(names, level_key, strict=True))
+            for name, _, source, at in measures:
+                row[name] = key[at] if at >= 0 and source not in values else values[source]
             continue
-        for m in level.measures:
-            value = source[m.source]
-            if m.how == "sum":
-                row[m.name] += value
-            elif m.how == "min":
-                row[m.name] = min(row[m.name], value)
-            else:
-                row[m.name] = max(row[m.name], value)
+        for name, how, source, at in measures:
+            value = key[at] if at >= 0 and source not in values else values[source]
+            if how == "sum":
+                row[name] += value
+            elif how == "min":
+                if value < row[name]:
+                    row[name] = value
+            elif value > row[name]:
+                row[name] = value
     if level.latest:
-        by_level = seen_by_level(family, {k: v for k, v in (seen or {}).items() if k in base_rows})[level.name]
+        if seen_levels is None:
+            seen_levels = seen_by_level(family, {k: v for k, v in (seen or {}).items() if k in base_rows})
+        by_level = seen_levels[level.name]
         for level_key, row in merged.items():
             row.update(zip(SEEN_COLUMNS, by_level.get(level_key) or (None, None, None), strict=True))
     return list(merged.values())
@@ -135,8 +145,11 @@ def level_rows(family: Family, level: Level, base_rows: Mapping[BaseKey, Mapping
 def write_levels(conn: Connection, family: Family, base_rows: Mapping[BaseKey, Mapping[str, Any]],
                  seen: Mapping[BaseKey, Seen] | None = None) -> None:
     """Apply base rows to every level of the family, one multi-row upsert per level."""
+    seen_levels = None
+    if family.base.latest:
+        seen_levels = seen_by_level(family, {k: v for k, v in (seen or {}).items() if k in base_rows})
     for level in family.levels:
-        upsert_rows(conn, level, level_rows(family, level, base_rows, seen))
+        upsert_rows(conn, level, level_rows(family, level, base_rows, seen, seen_levels=seen_levels))
 
 
 # ------------------------------------------------------------------ PostgreSQL: one statement per family
@@ -210,6 +223,7 @@ def family_params(family: Family, base_rows: Mapping[BaseKey, Mapping[str, Any]]
     latest_levels = family.latest_levels
     best: list[dict[BaseKey, tuple[Any, Any, int]]] = [{} for _ in latest_levels]
     seen = seen or {}
+    key_functions = [level.key_from(base) for level in latest_levels]
     for i, key in enumerate(sorted(base_rows)):
         values = base_rows[key]
         for col, value in zip(base.keys, key, strict=True):
@@ -224,8 +238,8 @@ def family_params(family: Family, base_rows: Mapping[BaseKey, Mapping[str, Any]]
             params[_flag(level)].append(False)
         if value is None:
             continue
-        for level, held_by in zip(latest_levels, best, strict=True):
-            level_key = level.parts_of(key, base)
+        for key_of, held_by in zip(key_functions, best, strict=True):
+            level_key = key_of(key)
             held = held_by.get(level_key)
             if is_later((value[1], value[2]), held[:2] if held else None):
                 held_by[level_key] = (value[1], value[2], i)
