@@ -16,9 +16,10 @@ def register(main: click.Group) -> None:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    """The command line that serves app.py on host:port (headless, no usage statistics)."""
+    """The command line that serves app.py on host:port (headless, no usage statistics): Streamlit's own, run by
+    dashboard.serve, which imports what the pages import before the server starts."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, "-m", "dashboard.serve", "run", str(ROOT / "app.py"),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]

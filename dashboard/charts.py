@@ -70,19 +70,43 @@ def _has_time_of_day(values: pd.Series) -> bool:
     return bool(len(stamps)) and bool(((stamps.dt.hour != 0) | (stamps.dt.minute != 0)).any())
 
 
-def x_channel(values: pd.Series, field: str, title: str | None, *, order: Sequence[Any] | None = None) -> alt.X:
-    """The x channel of a field: a UTC-scaled time axis for instants, else categories in the frame's order."""
+def x_channel(values: pd.Series, field: str, title: str | None, *, order: Sequence[Any] | None = None,
+              span: Sequence[Any] | None = None, reach: Any = None) -> alt.X:
+    """The x channel of a field: a UTC-scaled time axis for instants, else categories in the frame's order.
+
+    `span` (start, end, in the zone the values carry) is the period the chart covers: its axis runs over all of it,
+    so hours without a failure at either end still show as hours, not as a shorter chart. `reach` is the latest
+    instant a mark draws to (a bar's end), which the axis covers too."""
     if is_time(values):
         buckets = wall_clock(values).dropna().drop_duplicates().sort_values()
         # Few buckets (weeks, a few days): a tick at each one, so a week's tick is its Monday, not Vega's Sunday.
         ticks = [alt.DateTime(year=t.year, month=t.month, date=t.day, hours=t.hour, minutes=t.minute, utc=True)
                  for t in buckets] if 1 < len(buckets) <= 12 else alt.Undefined
-        return alt.X(f"{field}:T", title=title, scale=alt.Scale(type="utc"), axis=alt.Axis(grid=False, labelExpr=(
+        scale = alt.Scale(type="utc", domain=time_domain(buckets, span, reach)) if span is not None \
+            else alt.Scale(type="utc")
+        return alt.X(f"{field}:T", title=title, scale=scale, axis=alt.Axis(grid=False, labelExpr=(
             # 24-hour times, and the date at midnight (Vega's default is the browser locale's "06 PM").
             "utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
             " ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')"), values=ticks))
     return alt.X(f"{field}:N", title=title, sort=list(order) if order is not None else None,
                  axis=alt.Axis(labelAngle=-30, labelLimit=140))
+
+
+def time_domain(buckets: pd.Series, span: Sequence[Any], reach: Any = None) -> list[alt.DateTime]:
+    """A time axis's ends: the span, widened to any bucket (or mark end) outside it."""
+    ends = wall_clock(pd.Series(list(span)))
+    first, last = ends.iloc[0], ends.iloc[1]
+    if len(buckets):
+        first = min(first, buckets.min())
+        last = max(last, buckets.max())
+    if reach is not None and pd.notna(reach):
+        last = max(last, reach)
+    return [_date_time(first), _date_time(last)]
+
+
+def _date_time(t: pd.Timestamp) -> alt.DateTime:
+    return alt.DateTime(year=t.year, month=t.month, date=t.day, hours=t.hour, minutes=t.minute, seconds=t.second,
+                        milliseconds=t.microsecond // 1000, utc=True)
 
 
 def bar_spans(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -131,14 +155,16 @@ def percent_axis(field: str, title: str | None) -> alt.Y:
 
 def build_rate_chart(df: pd.DataFrame, *, x: str, y: str, threshold: float | None = None,
                      threshold_label: str | None = None, title: str | None = None, name: str | None = None,
-                     height: int = 300, x_title: str | None = None, y_title: str | None = None) -> Any:
-    """Line of a 0..1 rate over time with an optional dashed alert threshold line."""
+                     height: int = 300, x_title: str | None = None, y_title: str | None = None,
+                     span: Sequence[Any] | None = None) -> Any:
+    """Line of a 0..1 rate over time with an optional dashed alert threshold line; a time axis covers `span`
+    (start, end) when given."""
     data = pd.DataFrame({x: wall_clock(df[x]) if is_time(df[x]) else df[x], y: df[y],
                          "when": time_labels(df[x]) if is_time(df[x]) else df[x].astype(str)})
     # A gap (no failures, so no rate) breaks the line instead of bridging it.
     line = alt.Chart(data).mark_line(color=PRIMARY, strokeWidth=2, point=len(df) < 40,
                                      invalid="break-paths-show-domains").encode(
-        x=x_channel(df[x], x, x_title), y=percent_axis(y, y_title),
+        x=x_channel(df[x], x, x_title, span=span), y=percent_axis(y, y_title),
         tooltip=[alt.Tooltip("when:N", title=x_title or "time"),
                  alt.Tooltip(f"{y}:Q", title=name or y, format=".1%")])
     layers: list[Any] = [line]
@@ -154,9 +180,10 @@ def _count_axis(field: str, title: str | None) -> dict[str, Any]:
 
 def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = None, horizontal: bool = False,
                     color: str | Sequence[str] = PRIMARY, height: int = 300, x_title: str | None = None,
-                    y_title: str | None = None, clickable: bool = False) -> Any:
+                    y_title: str | None = None, clickable: bool = False, span: Sequence[Any] | None = None) -> Any:
     """Bars of y by x (horizontal bars list the frame's first row on top); `color` is one colour or one per row.
-    A clickable chart selects a bar's `x` value on click (read back by `dashboard.links.clicked`)."""
+    A clickable chart selects a bar's `x` value on click (read back by `dashboard.links.clicked`); a time axis
+    covers `span` (start, end) when given."""
     colours = [color] * len(df) if isinstance(color, str) else list(color)
     data = pd.DataFrame({x: df[x].astype(str), y: df[y], "colour": colours})
     if is_time(df[x]):
@@ -179,7 +206,8 @@ def build_bar_chart(df: pd.DataFrame, *, x: str, y: str, title: str | None = Non
                     axis=alt.Axis(labelLimit=220, labelOverlap=False)),
             x=alt.X(**counts), color=alt.Color("colour:N", scale=None), tooltip=tooltip, description="aria:N")
     else:
-        encoded = chart.encode(x=x_channel(df[x], x, x_title) if is_time(df[x]) else
+        reach = data["end"].max() if is_time(df[x]) and len(data) else None
+        encoded = chart.encode(x=x_channel(df[x], x, x_title, span=span, reach=reach) if is_time(df[x]) else
                                x_channel(data["shown"], "shown", x_title, order=list(data["shown"])),
                                y=alt.Y(**counts), color=alt.Color("colour:N", scale=None),
                                tooltip=tooltip, description="aria:N")

@@ -1,6 +1,7 @@
 """Overview: the original Grafana panels — hit rate, recovery success, unmatched, top codes, modes, health."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts
@@ -106,6 +107,10 @@ series = resample_series(data.series, freq)
 when = "day (UTC)" if freq == "D" else f"{grain} ({zone_name()})"
 if freq != "D" and not series.empty:
     series = series.assign(bucket=local_series(series["bucket"]))
+# The period the time charts cover, in the zone they are drawn in: hours without failures at either end still show.
+utc_span = pd.Series(pd.to_datetime([rng.start, rng.end], utc=True))
+local_span = tuple(local_series(utc_span))
+span = tuple(utc_span) if freq == "D" else local_span
 
 g1, g2 = st.columns(2)
 if prom_panels is not None:
@@ -116,21 +121,25 @@ if prom_panels is not None:
         if not prom_panels.recovery_success.empty else prom_panels.recovery_success,
         "ts", "Hit rate (10m rate, Prometheus)", "Recovery success rate (30m rate, Prometheus)")
     rate_when = f"time ({zone_name()})"
+    rate_span = local_span
 else:
     hit_df, rec_df, x, hit_title, rec_title = (series, series, "bucket", f"Hit rate per {grain}",
                                                f"Recovery success rate per {grain}")
     rate_when = when
+    rate_span = span
 g1.altair_chart(charts.build_rate_chart(hit_df, x=x, y="hit_rate", threshold=HIT_RATE_ALERT,
                                         threshold_label="alert < 70%", name="hit rate", title=hit_title,
-                                        x_title=rate_when, y_title="matched failures (%)"), width="stretch")
+                                        x_title=rate_when, y_title="matched failures (%)", span=rate_span),
+                width="stretch")
 g2.altair_chart(charts.build_rate_chart(rec_df, x=x, y="recovery_success_rate", threshold=RECOVERY_ALERT,
                                         threshold_label="alert < 50%", name="recovery success", title=rec_title,
-                                        x_title=rate_when, y_title="successful recoveries (%)"), width="stretch")
+                                        x_title=rate_when, y_title="successful recoveries (%)", span=rate_span),
+                width="stretch")
 st.caption(f"Hit rate and recovery success charts: source **{rates_source}**.")
 g3, g4 = st.columns(2)
 g3.altair_chart(charts.build_bar_chart(series, x="bucket", y="unmatched", color=charts.ALERT,
                                        title=f"Unmatched failures per {grain}", x_title=when,
-                                       y_title=f"failures per {grain}"), width="stretch")
+                                       y_title=f"failures per {grain}", span=span), width="stretch")
 top_colors = [charts.category_color(c) if m else charts.ALERT
               for c, m in zip(data.top_codes["category"], data.top_codes["matched"], strict=True)]
 top = g4.altair_chart(charts.build_bar_chart(data.top_codes, x="error_code", y="failures", horizontal=True,

@@ -64,7 +64,7 @@ def test_time_bars_fill_their_bucket_with_a_gap():
 
 def test_dashboard_command_runs_streamlit_on_host_and_port():
     cmd = streamlit_command("0.0.0.0", 9999)
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py")
+    assert cmd[1:4] == ["-m", "dashboard.serve", "run"] and cmd[4].endswith("app.py")
     assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0" and cmd[cmd.index("--server.port") + 1] == "9999"
     result = CliRunner().invoke(main, ["dashboard", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
@@ -112,3 +112,34 @@ def test_flag_off_banner_on_every_page(engine, seeded):
     at = app_for("pages/explore.py", signed_in(engine)).run()
     assert not at.exception
     assert any("switched **off**" in w.value for w in at.warning)
+
+
+def _ms(ts: datetime) -> dict[str, int | bool]:
+    """Vega-Lite's DateTime object of a UTC instant."""
+    return {"year": ts.year, "month": ts.month, "date": ts.day, "hours": ts.hour, "minutes": ts.minute,
+            "seconds": ts.second, "milliseconds": ts.microsecond // 1000, "utc": True}
+
+
+def test_time_axes_cover_the_whole_period_when_the_last_hours_had_no_failures():
+    # Failures in the first 6 hours of a 24-hour range only: the axis still runs to the range's end.
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    df = add_rates(_hourly(6))
+    span = (start, start + timedelta(hours=24))
+    rate = charts.build_rate_chart(df, x="bucket", y="hit_rate", span=span)
+    assert encoding(layers(rate)[0], "x")["scale"]["domain"] == [_ms(span[0]), _ms(span[1])]
+    bars = charts.build_bar_chart(df, x="bucket", y="failures", span=span)
+    assert encoding(layers(bars)[0], "x")["scale"]["domain"] == [_ms(span[0]), _ms(span[1])]
+    # A bucket or a bar's end beyond the span widens the axis instead of cutting the mark off.
+    late = charts.build_bar_chart(df, x="bucket", y="failures", span=(start, start + timedelta(hours=5, minutes=30)))
+    last_bar_end = start + timedelta(hours=5) + timedelta(hours=1) * 0.85
+    assert encoding(layers(late)[0], "x")["scale"]["domain"] == [_ms(start), _ms(last_bar_end)]
+    # Without a span the axis is the data's.
+    assert "domain" not in encoding(layers(charts.build_rate_chart(df, x="bucket", y="hit_rate"))[0], "x")["scale"]
+
+
+def test_a_span_in_the_viewers_zone_is_drawn_as_its_wall_clock_time():
+    tokyo = pd.Timestamp("2026-01-01 09:00", tz="Asia/Tokyo")
+    df = pd.DataFrame({"bucket": [tokyo], "failures": [3]})
+    chart = charts.build_bar_chart(df, x="bucket", y="failures", span=(tokyo, tokyo + pd.Timedelta(hours=24)))
+    # 09:00 in Tokyo is drawn at 09:00 on the UTC scale (the page already chose the zone).
+    assert encoding(layers(chart)[0], "x")["scale"]["domain"][0] == _ms(datetime(2026, 1, 1, 9, tzinfo=UTC))
