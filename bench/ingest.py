@@ -94,11 +94,15 @@ def _copy(engine: Engine, rows: list[dict[str, Any]]) -> float:
     finally:
         raw_conn.close()
     seconds = time.perf_counter() - started
-    with engine.connect() as conn:
-        copied = conn.execute(text("SELECT count(*) FROM failure_matches")).scalar_one()
-    if copied != len(rows):
-        raise RuntimeError(f"COPY stored {copied} rows, expected {len(rows)}")
+    _check_stored(engine, len(rows), "COPY")
     return seconds
+
+
+def _check_stored(engine: Engine, expected: int, how: str) -> None:
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM failure_matches")).scalar_one()
+    if stored != expected:
+        raise RuntimeError(f"{how} stored {stored} rows, expected {expected}")
 
 
 def _executemany(engine: Engine, rows: list[dict[str, Any]]) -> float:
@@ -107,10 +111,7 @@ def _executemany(engine: Engine, rows: list[dict[str, Any]]) -> float:
     with engine.begin() as conn:
         conn.execute(failure_matches.insert(), rows)
     seconds = time.perf_counter() - started
-    with engine.connect() as conn:
-        stored = conn.execute(text("SELECT count(*) FROM failure_matches")).scalar_one()
-    if stored != len(rows):
-        raise RuntimeError(f"executemany stored {stored} rows, expected {len(rows)}")
+    _check_stored(engine, len(rows), "executemany")
     return seconds
 
 
