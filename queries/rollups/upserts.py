@@ -146,7 +146,7 @@ def write_levels(conn: Connection, family: Family, base_rows: Mapping[BaseKey, M
                  seen: Mapping[BaseKey, Seen] | None = None) -> None:
     """Apply base rows to every level of the family, one multi-row upsert per level."""
     seen_levels = None
-    if family.base.latest:
+    if any(level.latest for level in family.levels):
         seen_levels = seen_by_level(family, {k: v for k, v in (seen or {}).items() if k in base_rows})
     for level in family.levels:
         upsert_rows(conn, level, level_rows(family, level, base_rows, seen, seen_levels=seen_levels))
