@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
@@ -92,13 +93,15 @@ def seed_database(
     pipeline: IngestPipeline | None = None,
     matcher: Matcher | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    end: datetime | None = None,
 ) -> SeedReport:
-    """Generate `events` synthetic failures, ingest them and apply their planned recoveries."""
+    """Generate `events` synthetic failures over the `days` before `end` (now by default), ingest them and apply
+    their planned recoveries. The same seed and end give the same events and ids."""
     pipeline = pipeline or IngestPipeline(engine)
     pipeline.ensure_enabled()
     matcher = matcher or load_matcher(engine)
-    generator = SyntheticGenerator(matcher.entries, seed=seed, tenants=tenants, days=days, end=utcnow(),
-                                   matcher=matcher)
+    generator = SyntheticGenerator(matcher.entries, seed=seed, tenants=tenants, days=days,
+                                   end=end or utcnow(), matcher=matcher)
     report = SeedReport()
     recoveries: list[tuple[str, bool]] = []
     started = time.perf_counter()

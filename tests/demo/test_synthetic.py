@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.schema import failure_matches, failure_rollups, recovery_events
+from core.types import utcnow
 from demo.messages import UNKNOWN_TEMPLATES, fill_unknown
 from demo.seed import seed_database
 from demo.synthetic import RECOVERY_PROFILE, SyntheticGenerator, usable_unknown_templates
@@ -158,7 +159,8 @@ def test_same_seed_same_events(catalog):
 
 
 def test_seed_database_stores_events_recoveries_and_rollups(engine, metrics):
-    report = seed_database(engine, events=1500, tenants=3, days=2, seed=21)
+    end = utcnow()
+    report = seed_database(engine, events=1500, tenants=3, days=2, seed=21, end=end)
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(failure_matches)).scalar_one()
         unmatched = conn.execute(
@@ -180,8 +182,9 @@ def test_seed_database_stores_events_recoveries_and_rollups(engine, metrics):
     assert succeeded == report.recoveries_succeeded
     assert tuple(roll) == (stored, attempted, succeeded)
     assert tenants == 3
-    # The same seed again produces the same ids: nothing is stored twice.
-    again = seed_database(engine, events=1500, tenants=3, days=2, seed=21)
+    # The same seed over the same period again produces the same ids: nothing is stored twice. (The period is
+    # fixed: times are drawn by the hour's rhythm, so a window a second later can draw other times and ids.)
+    again = seed_database(engine, events=1500, tenants=3, days=2, seed=21, end=end)
     assert again.ingest.inserted == 0 and again.ingest.duplicates == 1500
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(failure_matches)).scalar_one() == 1500

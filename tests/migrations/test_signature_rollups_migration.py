@@ -31,10 +31,12 @@ def fresh_engine(request, tmp_path) -> Iterator[Engine]:
 
 def test_upgrade_backfills_from_unmatched_rows(fresh_engine):
     now = utcnow()
-    # No catalog in this database: every event is unmatched; times straddle midnights.
+    # No catalog in this database: every event is unmatched; times straddle past midnights (never the future, which
+    # validation refuses, whatever the hour the test runs at).
     events = [{"tenant_id": f"t{i % 3}", "run_id": f"r{i}", "error_message": f"gizmo {i % 4} failed at step {i}",
-               "occurred_at": (day_floor(now) - timedelta(days=(i % 3) * 4, minutes=(i * 37) % 200 - 100)).isoformat()}
-              for i in range(60)]  # days 0, 4 and 8 back: two or three weeks
+               "occurred_at": (day_floor(now) - timedelta(days=1 + (i % 3) * 4,
+                                                          minutes=(i * 37) % 200 - 100)).isoformat()}
+              for i in range(60)]  # the midnights 1, 5 and 9 days back: two or three weeks
     pipeline = IngestPipeline(fresh_engine, metrics=FailcatMetrics(), check_flag=False)
     assert pipeline.ingest(events).inserted == len(events)
     with fresh_engine.begin() as conn:
